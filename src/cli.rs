@@ -1,0 +1,346 @@
+//! The command line: `serve`, `migrate`, `user add`, `import`, `audit verify`,
+//! `generate`, `demo`. Every command first brings the schema up to date.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Secret, Settings};
+use crate::db::{build_pool, run_migrations, write_tx, DbConnection, Pool};
+use crate::routes::establishments::{csv_rows, import_rows};
+use crate::routes::org_units::{import_units, ImportSummary};
+use crate::routes::users::{create_user, NewUser};
+use crate::startup::Application;
+
+/// Default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://kiemtra.db";
+
+#[derive(Parser)]
+#[command(name = "kiemtra", version, about = "Inspection programme of the inter-agency 178 teams")]
+struct Cli {
+    /// `postgres://…` or `sqlite://FILE`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Where photos are stored.
+        #[arg(long, env = "ATTACHMENTS_DIR", default_value = "attachments")]
+        attachments_dir: PathBuf,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Load data files.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Write a synthetic registry CSV for load tests and demos.
+    Generate {
+        /// Province code whose communes to use, or `all`.
+        #[arg(long, default_value = "37")]
+        communes: String,
+        /// How many establishments.
+        #[arg(long, default_value_t = 400)]
+        establishments: usize,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 2016)]
+        seed: u64,
+        /// Administrative structure: 2024 (three levels) or 2025 (two levels).
+        #[arg(long, default_value = "2024")]
+        structure: String,
+        /// Output CSV (standard output when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A fresh demo database for Ninh Bình 2016, then serve it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Demo database (recreated).
+        #[arg(long, default_value = "sqlite://kiemtra-demo.db")]
+        demo_database_url: String,
+        /// Seed everything, print the logins, and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, supervisor or inspector.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        org_unit: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Org units CSV (`code,name,level,parent_code`).
+    OrgUnits { file: PathBuf },
+    /// Establishments CSV with the create fields as header.
+    Establishments { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the hash chain; exit 1 naming the first broken entry.
+    Verify,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open(url: &str) -> Result<Pool, String> {
+    let pool = build_pool(url, 4)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Serve { bind, attachments_dir } => {
+            let secret = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
+            let mut settings = Settings::new(cli.database_url, Secret::new(secret))?;
+            settings.bind = bind;
+            settings.attachments_dir = attachments_dir;
+            serve(settings, None)
+        }
+        Command::Migrate => {
+            let pool = build_pool(&cli.database_url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let applied = run_migrations(&mut conn)?;
+            println!("{} migration(s) applied", applied.len());
+            for m in applied {
+                println!("  {m}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { action: UserAction::Add { username, role, org_unit, team, full_name, password_stdin: _ } } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).map_err(|e| e.to_string())?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let pool = open(&cli.database_url)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let new = NewUser { full_name: full_name.unwrap_or_else(|| username.clone()), username, password, role, org_unit_code: org_unit, team_id: team };
+            let user = write_tx(&mut conn, |c| create_user(c, new)).map_err(describe)?;
+            println!("created user {} ({}) id {}", user.username, user.role, user.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { what } => {
+            let pool = open(&cli.database_url)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let (file, summary) = match what {
+                ImportWhat::OrgUnits { file } => {
+                    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+                    let s = write_tx(&mut conn, |c| import_units(c, &bytes)).map_err(describe)?;
+                    (file, s)
+                }
+                ImportWhat::Establishments { file } => {
+                    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+                    let rows = csv_rows(&bytes).map_err(describe)?;
+                    let s = import_establishments(&mut conn, rows)?;
+                    (file, s)
+                }
+            };
+            report_import(&file, &summary)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { action: AuditAction::Verify } => {
+            let pool = open(&cli.database_url)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            match crate::audit::verify(&mut conn).map_err(describe)? {
+                Ok(n) => {
+                    println!("audit chain intact: {n} entries");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err((seq, why)) => {
+                    println!("audit chain broken at entry {seq}: {why}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Generate { communes, establishments, seed, structure, out } => {
+            let text = crate::cli::units_csv(&structure)?;
+            let units = crate::domain::synth::load_units_csv(text)?;
+            let province = if communes == "all" { None } else { Some(communes.as_str()) };
+            let list = crate::domain::synth::communes_of(&units, province);
+            if list.is_empty() {
+                return Err(format!("no communes for {communes} in the {structure} structure"));
+            }
+            let rows = crate::domain::synth::generate(&list, establishments, seed);
+            let mut w = csv::Writer::from_writer(match &out {
+                Some(p) => Box::new(std::fs::File::create(p).map_err(|e| e.to_string())?) as Box<dyn Write>,
+                None => Box::new(std::io::stdout()),
+            });
+            for r in &rows {
+                w.serialize(r).map_err(|e| e.to_string())?;
+            }
+            w.flush().map_err(|e| e.to_string())?;
+            if let Some(p) = out {
+                eprintln!("wrote {} establishments to {}", rows.len(), p.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { bind, demo_database_url, no_serve } => crate::cli::demo(&demo_database_url, &bind, no_serve),
+    }
+}
+
+/// The bundled administrative units of a structure (2024 or 2025).
+pub fn units_csv(structure: &str) -> Result<&'static str, String> {
+    match structure {
+        "2024" => Ok(include_str!("../data/vn-admin-units-2024.csv")),
+        "2025" => Ok(include_str!("../data/vn-admin-units-2025.csv")),
+        other => Err(format!("unknown structure {other}; use 2024 or 2025")),
+    }
+}
+
+fn describe(e: crate::error::ApiError) -> String {
+    match e {
+        crate::error::ApiError::Validation(errs) => {
+            errs.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Imports establishment rows with progress on standard error.
+fn import_establishments(conn: &mut DbConnection, rows: Vec<crate::routes::establishments::ImportRow>) -> Result<ImportSummary, String> {
+    let total = rows.len();
+    let tty = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let summary = write_tx(conn, |c| {
+        import_rows(c, rows, None, "cli", |done| {
+            if tty {
+                let width = 40;
+                let filled = done * width / total.max(1);
+                eprint!("\r[{}{}] {done}/{total} rows", "#".repeat(filled), "-".repeat(width - filled));
+            } else if done == total || done % 10_000 == 0 {
+                eprintln!("{done}/{total} rows");
+            }
+        })
+    })
+    .map_err(describe)?;
+    if tty {
+        eprintln!();
+    }
+    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(summary)
+}
+
+/// Prints the summary and writes row errors next to the input as
+/// `FILE.errors.csv` (row, field, reason).
+fn report_import(file: &Path, s: &ImportSummary) -> Result<(), String> {
+    println!("created {}, updated {}, unchanged {}, errors {}", s.created, s.updated, s.unchanged, s.errors.len());
+    let report = file.with_extension("errors.csv");
+    if s.errors.is_empty() {
+        let _ = std::fs::remove_file(&report);
+        return Ok(());
+    }
+    let mut w = csv::Writer::from_path(&report).map_err(|e| e.to_string())?;
+    w.write_record(["row", "field", "reason"]).map_err(|e| e.to_string())?;
+    for e in &s.errors {
+        w.write_record([e.row.to_string(), e.field.clone().unwrap_or_default(), e.message.clone()]).map_err(|e| e.to_string())?;
+    }
+    w.flush().map_err(|e| e.to_string())?;
+    println!("row errors written to {}", report.display());
+    Ok(())
+}
+
+fn serve(settings: Settings, banner: Option<String>) -> Result<ExitCode, String> {
+    let sys = actix_web::rt::System::new();
+    sys.block_on(async move {
+        let app = Application::build(settings)?;
+        let port = app.port();
+        tracing::info!(port, "listening");
+        if let Some(b) = banner {
+            println!("{}", b.replace("{port}", &port.to_string()));
+        }
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Demo passwords: printed, meant for a laptop, never for production.
+const DEMO_PASSWORD: &str = "kiemtra-demo-2016";
+
+/// `kiemtra demo`: a fresh Ninh Bình 2016 database, then serve it.
+pub fn demo(url: &str, bind: &str, no_serve: bool) -> Result<ExitCode, String> {
+    if let Ok((crate::db::Backend::Sqlite, path)) = crate::db::parse_url(url) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
+    let pool = open(url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let logins = crate::demo::seed(&mut conn, DEMO_PASSWORD).map_err(describe)?;
+    drop(conn);
+    let mut banner = String::from("\nkiemtra demo — Ninh Bình 2016\n");
+    banner.push_str("  API:       http://{host}:{port}/api/v1\n  Dashboard: http://{host}:{port}/dashboard\n");
+    banner.push_str(&format!("  Password of every demo account: {DEMO_PASSWORD}\n"));
+    for (user, what) in &logins {
+        banner.push_str(&format!("  {user:<22} {what}\n"));
+    }
+    let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    let banner = banner.replace("{host}", host);
+    if no_serve {
+        println!("{}", banner.replace("{port}", bind.rsplit(':').next().unwrap_or("8080")));
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A fresh random key each run: demo tokens die with the process.
+    let secret: [u8; 32] = rand::random();
+    let mut settings = Settings::new(url, Secret::new(hex::encode(secret)))?;
+    settings.bind = bind.to_string();
+    settings.attachments_dir = PathBuf::from("kiemtra-demo-attachments");
+    serve(settings, Some(banner))
+}

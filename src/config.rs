@@ -1,0 +1,70 @@
+//! Typed configuration, handed down through `web::Data`; secrets never print.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A secret string whose `Debug`/`Display` never reveal it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret's bytes, for the few places that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything the running service needs to know.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `sqlite://FILE` or `postgres://…`.
+    pub database_url: String,
+    /// Address to bind; port 0 picks a free port (tests).
+    pub bind: String,
+    /// HS256 key for access tokens; at least 32 bytes.
+    pub jwt_secret: Secret,
+    /// Access token lifetime in seconds (15 minutes by default).
+    pub access_ttl_secs: i64,
+    /// Refresh token lifetime in seconds (30 days by default).
+    pub refresh_ttl_secs: i64,
+    /// Where inspection photos are stored, content-addressed.
+    pub attachments_dir: PathBuf,
+    /// Maximum connections in the database pool.
+    pub pool_size: u32,
+    /// Login attempts allowed per user and per address per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+/// Minimum JWT secret length, in bytes (HS256 wants a key as long as its hash).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Settings with defaults for everything but the database and the secret.
+    pub fn new(database_url: impl Into<String>, jwt_secret: Secret) -> Result<Self, String> {
+        if jwt_secret.expose().len() < MIN_JWT_SECRET_BYTES {
+            return Err(format!(
+                "JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long"
+            ));
+        }
+        Ok(Settings {
+            database_url: database_url.into(),
+            bind: "127.0.0.1:8080".into(),
+            jwt_secret,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            attachments_dir: PathBuf::from("attachments"),
+            pool_size: 8,
+            login_attempts_per_minute: 10,
+        })
+    }
+}

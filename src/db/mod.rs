@@ -1,0 +1,233 @@
+//! Database access: one diesel schema over PostgreSQL and SQLite, chosen at run
+//! time from the URL scheme by our own r2d2 manager (so a PostgreSQL that is
+//! down gives its real error instead of a silently created SQLite file).
+
+pub mod schema;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+/// The two backends behind one connection type.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// Production.
+    Pg(diesel::PgConnection),
+    /// The embedded default.
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which backend a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// `sqlite://FILE`, `sqlite:FILE` or a bare path.
+    Sqlite,
+}
+
+/// Parses the scheme of a database URL; returns the backend and the string to
+/// hand to the driver.
+pub fn parse_url(url: &str) -> Result<(Backend, String), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() {
+        return Err("DATABASE_URL names no SQLite file".into());
+    }
+    if path.contains("://") {
+        return Err(format!(
+            "DATABASE_URL has an unsupported scheme (use postgres:// or sqlite://): {}",
+            url.split("://").next().unwrap_or("")
+        ));
+    }
+    Ok((Backend::Sqlite, path.to_string()))
+}
+
+/// SQLite settings applied to every connection: WAL for concurrent readers,
+/// a busy timeout, foreign keys enforced, and FULL sync so that an
+/// acknowledged commit survives power loss.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+     PRAGMA case_sensitive_like = ON;";
+
+/// r2d2 manager that picks the backend by URL scheme and keeps the driver's error.
+#[derive(Clone, Debug)]
+pub struct ConnManager {
+    backend: Backend,
+    target: String,
+}
+
+impl ConnManager {
+    /// A manager for `url`.
+    pub fn new(url: &str) -> Result<Self, String> {
+        let (backend, target) = parse_url(url)?;
+        Ok(ConnManager { backend, target })
+    }
+}
+
+/// Connection errors, with the driver's own message.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// Could not connect.
+    #[error("{0}")]
+    Connection(#[from] diesel::ConnectionError),
+    /// Connected but setup or ping failed.
+    #[error("{0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+impl r2d2::ManageConnection for ConnManager {
+    type Connection = DbConnection;
+    type Error = ConnError;
+
+    fn connect(&self) -> Result<DbConnection, ConnError> {
+        match self.backend {
+            Backend::Postgres => Ok(DbConnection::Pg(diesel::PgConnection::establish(
+                &self.target,
+            )?)),
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.target)?;
+                c.batch_execute(SQLITE_PRAGMAS)?;
+                Ok(DbConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnError> {
+        conn.ping().map_err(ConnError::Query)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The connection pool.
+pub type Pool = r2d2::Pool<ConnManager>;
+/// A connection taken from the pool.
+pub type PooledConn = r2d2::PooledConnection<ConnManager>;
+
+/// Builds a pool and checks that one connection can be made, returning the
+/// driver's real error otherwise.
+pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
+    let manager = ConnManager::new(url)?;
+    // Fail fast with the real reason (bad password, server down, bad path).
+    let probe = r2d2::ManageConnection::connect(&manager)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    drop(probe);
+    let size = if manager.backend == Backend::Sqlite {
+        size.clamp(1, 8)
+    } else {
+        size.max(1)
+    };
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(std::time::Duration::from_secs(5))
+        .build(manager)
+        .map_err(|e| format!("cannot build the connection pool: {e}"))
+}
+
+/// Embedded SQL migrations, one set per backend.
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// Embedded SQL migrations for SQLite.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Brings the schema up to date; returns the names of the migrations applied.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
+    let applied = match conn {
+        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|m| m.to_string()).collect())
+}
+
+impl DbConnection {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Pg(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Runs the same diesel code on whichever backend `conn` is, for the few
+/// statements `MultiConnection` cannot express (batch inserts, upserts).
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (a deferred
+/// read-then-write transaction fails with "database is locked" whatever the
+/// timeout), a plain `BEGIN` on PostgreSQL. Commits on `Ok`, rolls back on `Err`.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(v) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(rb) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                tracing::error!(error = %rb, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Shared handle to the pool, run off the async workers.
+#[derive(Clone)]
+pub struct Db {
+    /// The pool.
+    pub pool: Pool,
+}
+
+impl Db {
+    /// Runs blocking database work on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `f` inside [`write_tx`] on the blocking thread pool.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write_tx(conn, f)).await
+    }
+}

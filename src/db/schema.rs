@@ -1,0 +1,116 @@
+//! The diesel schema, shared by both backends (kept by hand, matching
+//! `migrations/postgres` and `migrations/sqlite`).
+
+diesel::table! {
+    /// Administrative units.
+    org_units (code) {
+        code -> Text,
+        name -> Text,
+        level -> Text,
+        parent_code -> Nullable<Text>,
+        path -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Accounts.
+    users (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        full_name -> Text,
+        role -> Text,
+        org_unit_code -> Nullable<Text>,
+        team_id -> Nullable<Text>,
+        is_active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Refresh tokens (hashed).
+    refresh_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The registry.
+    establishments (id) {
+        id -> Text,
+        licence_no -> Text,
+        name -> Text,
+        name_fold -> Text,
+        business_type -> Text,
+        org_unit_code -> Text,
+        unit_path -> Text,
+        address -> Text,
+        owner_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        status -> Text,
+        closed_on -> Nullable<Date>,
+        closed_reason -> Nullable<Text>,
+        reinspect -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Inspection teams.
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        level -> Text,
+        org_unit_code -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Team membership.
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        agency -> Text,
+        is_leader -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(teams -> org_units (org_unit_code));
+diesel::joinable!(establishments -> org_units (org_unit_code));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(org_units, users, refresh_tokens, establishments, audit_log, teams, team_members);
+
+diesel::table! {
+    /// The hash-chained audit log.
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        entity_id -> Text,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}

@@ -1,0 +1,104 @@
+//! Seeds the demo database: Ninh Bình's real units (2024 structure),
+//! synthetic establishments, the 178 teams, accounts.
+
+use crate::auth::AuthUser;
+use crate::db::{write_tx, DbConnection};
+use crate::domain::synth;
+use crate::error::ApiError;
+use crate::routes::establishments::{import_rows, ImportRow};
+use crate::routes::org_units::import_units;
+use crate::routes::teams::{add_member_to, create_team, NewMember, NewTeam};
+use crate::routes::users::{create_user, NewUser};
+
+/// Ninh Bình province and its districts and communes (2024 structure).
+pub const NINH_BINH_UNITS: &str = include_str!("../data/ninh-binh-2024.csv");
+/// Ninh Bình's statistics-office code.
+pub const PROVINCE: &str = "37";
+/// How many synthetic establishments the demo registers.
+pub const ESTABLISHMENTS: usize = 400;
+
+fn system() -> AuthUser {
+    AuthUser {
+        id: "demo".into(),
+        username: "demo".into(),
+        role: crate::auth::Role::Admin,
+        org_unit_code: None,
+        team_id: None,
+        scope_path: None,
+    }
+}
+
+fn user(conn: &mut DbConnection, username: &str, full_name: &str, role: &str, unit: Option<&str>, password: &str) -> Result<String, ApiError> {
+    Ok(create_user(
+        conn,
+        NewUser {
+            username: username.into(),
+            password: password.into(),
+            full_name: full_name.into(),
+            role: role.into(),
+            org_unit_code: unit.map(str::to_string),
+            team_id: None,
+        },
+    )?
+    .id)
+}
+
+/// Seeds everything; returns (username, what it is) for the banner.
+pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, String)>, ApiError> {
+    write_tx(conn, |conn| {
+        let sys = system();
+        let summary = import_units(conn, NINH_BINH_UNITS.as_bytes())?;
+        if !summary.errors.is_empty() {
+            return Err(ApiError::Internal(format!("bundled units rejected: {:?}", summary.errors)));
+        }
+        let units = synth::load_units_csv(NINH_BINH_UNITS).map_err(ApiError::Internal)?;
+        let communes = synth::communes_of(&units, Some(PROVINCE));
+        let rows: Vec<ImportRow> = synth::generate(&communes, ESTABLISHMENTS, 2016)
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let v = serde_json::to_value(&e).unwrap_or_default();
+                let cells = v
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (i + 2, cells)
+            })
+            .collect();
+        let s = import_rows(conn, rows, None, "demo", |_| {})?;
+        if !s.errors.is_empty() {
+            return Err(ApiError::Internal(format!("synthetic rows rejected: {:?}", &s.errors[..s.errors.len().min(3)])));
+        }
+
+        let mut logins = Vec::new();
+        user(conn, "admin", "Quản trị hệ thống", "admin", None, password)?;
+        logins.push(("admin".to_string(), "administrator".to_string()));
+        user(conn, "giamsat", "Trần Thị Giám Sát", "supervisor", Some(PROVINCE), password)?;
+        logins.push(("giamsat".to_string(), "supervisor, Ninh Bình (BCĐ 138 / Sở LĐTBXH)".to_string()));
+
+        let province_team = create_team(
+            conn,
+            &sys,
+            NewTeam::new("Đội kiểm tra liên ngành 178 tỉnh Ninh Bình", "province", PROVINCE),
+        )?;
+        let inspector = user(conn, "doi-tinh", "Nguyễn Văn Tỉnh", "inspector", Some(PROVINCE), password)?;
+        add_member_to(conn, &sys, &province_team.id, NewMember { user_id: inspector, agency: "labour_social_affairs".into(), is_leader: true })?;
+        logins.push(("doi-tinh".to_string(), "inspector, provincial team (leader)".to_string()));
+
+        for u in units.iter().filter(|u| u.level == "district" && u.parent_code.as_deref() == Some(PROVINCE)) {
+            let team = create_team(conn, &sys, NewTeam::new(&format!("Đội 178 {}", u.name), "district", &u.code))?;
+            let username = format!("doi-{}", u.code);
+            let id = user(conn, &username, &format!("Tổ trưởng {}", u.name), "inspector", Some(&u.code), password)?;
+            add_member_to(conn, &sys, &team.id, NewMember { user_id: id, agency: "labour_social_affairs".into(), is_leader: true })?;
+            let police = format!("cand-{}", u.code);
+            let pid = user(conn, &police, &format!("Công an {}", u.name), "inspector", Some(&u.code), password)?;
+            add_member_to(conn, &sys, &team.id, NewMember { user_id: pid, agency: "police".into(), is_leader: false })?;
+            logins.push((username, format!("inspector, district team of {} ({})", u.name, u.code)));
+        }
+        Ok(logins)
+    })
+}

@@ -1,0 +1,255 @@
+//! Request plumbing shared by the handlers: strict JSON bodies, query errors,
+//! `If-Match`, and cursor pagination.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, FromRequest, HttpRequest};
+use base64::Engine;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, FieldError};
+
+/// Largest JSON body accepted (API.md: 1 MiB).
+pub const JSON_LIMIT: usize = 1024 * 1024;
+/// Largest CSV/XLSX import body accepted (20 MiB).
+pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
+
+/// Reads the whole body, answering 413 as soon as it passes `limit`
+/// (before reading anything when `Content-Length` already says so).
+pub async fn read_body<S>(req: &HttpRequest, payload: &mut S, limit: usize) -> Result<Vec<u8>, ApiError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    let too_large = || ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(too_large());
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn media_type(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// Checks the request's media type against the accepted ones (415 otherwise).
+pub fn require_media_type(req: &HttpRequest, accepted: &[&str]) -> Result<(), ApiError> {
+    match media_type(req) {
+        Some(m) if accepted.contains(&m.as_str()) => Ok(()),
+        Some(m) => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type {m} is not accepted here; use {}",
+            accepted.join(" or ")
+        ))),
+        None => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type is missing; use {}",
+            accepted.join(" or ")
+        ))),
+    }
+}
+
+/// Turns a serde message plus its path into a field error naming the field.
+fn field_error(path: &str, msg: &str) -> FieldError {
+    // serde says "unknown field `x`, expected …" / "missing field `x`".
+    let named = msg
+        .split('`')
+        .nth(1)
+        .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"));
+    let field = match (path, named) {
+        (".", Some(n)) | ("", Some(n)) => n.to_string(),
+        // serde_path_to_error already ends the path with an unknown field.
+        (p, Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p.to_string(),
+        (p, Some(n)) => format!("{p}.{n}"),
+        (".", None) | ("", None) => "body".to_string(),
+        (p, None) => p.to_string(),
+    };
+    let message = msg.split(" at line ").next().unwrap_or(msg).to_string();
+    FieldError::new(field, message)
+}
+
+/// Parses JSON strictly: DTOs use `deny_unknown_fields`, and the error names
+/// the field (by its JSON path). Invalid JSON or UTF-8 is 400, a well-formed
+/// body that breaks the contract is 422.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let inner = e.inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Validation(vec![field_error(&e.path().to_string(), &inner.to_string())])
+            }
+            _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
+        }
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// A JSON body, at most 1 MiB, unknown fields rejected with 422 naming them.
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            require_media_type(&req, &["application/json"])?;
+            let body = read_body(&req, &mut payload, JSON_LIMIT).await?;
+            parse_json(&body).map(ValidJson)
+        })
+    }
+}
+
+/// Query-string errors: 422 naming the parameter.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let msg = err.to_string();
+    let msg = msg.strip_prefix("Query deserialize error: ").unwrap_or(&msg).to_string();
+    let fe = field_error("", &msg);
+    let field = if fe.field == "body" { "query".to_string() } else { fe.field };
+    ApiError::Validation(vec![FieldError::new(field, fe.message)]).into()
+}
+
+/// Path errors (a malformed id): 404, since nothing can be found under it.
+pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound.into()
+}
+
+/// The version an `If-Match` header asks for (`"3"`, `W/"3"` or `3`);
+/// `None` when the header is absent; 422 when it is unreadable.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or("").trim();
+    let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
+    s.parse::<i32>()
+        .map(Some)
+        .map_err(|_| ApiError::field("If-Match", "must be the resource's version number"))
+}
+
+/// 412 when `If-Match` was given and differs from `current`.
+pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), ApiError> {
+    match expected {
+        Some(v) if v != current => Err(ApiError::PreconditionFailed { current_version: current }),
+        _ => Ok(()),
+    }
+}
+
+/// Default and maximum page sizes (API.md).
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Largest page.
+pub const MAX_LIMIT: i64 = 500;
+
+/// `?limit=&cursor=` as they arrive.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct PageParams {
+    /// Page size; capped at 500.
+    pub limit: Option<i64>,
+    /// Opaque cursor from a previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    /// The effective limit: default 50, capped at 500; below 1 is 422.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(l) if l < 1 => Err(ApiError::field("limit", "must be at least 1")),
+            Some(l) => Ok(l.min(MAX_LIMIT)),
+        }
+    }
+    /// The decoded cursor (the last key of the previous page).
+    pub fn after(&self) -> Result<Option<String>, ApiError> {
+        match &self.cursor {
+            None => Ok(None),
+            Some(c) => decode_cursor(c).map(Some),
+        }
+    }
+}
+
+/// Encodes a key as an opaque cursor.
+pub fn encode_cursor(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
+/// Decodes a cursor; 422 naming `cursor` when it is not one of ours.
+pub fn decode_cursor(c: &str) -> Result<String, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::field("cursor", "not a cursor this server issued"))
+}
+
+/// A page of a list: `{"items": [...], "next_cursor": ...}`.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Cursor of the next page, or null at the end.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says
+    /// that there is more.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+        let more = rows.len() as i64 > limit;
+        if more {
+            rows.truncate(limit as usize);
+        }
+        let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// The current time, truncated to microseconds (what both databases keep).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// RFC 3339 (UTC, `Z`) rendering of a stored timestamp.
+pub fn rfc3339(t: &chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A new random id (UUID v4, lower-case text).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Parses a UUID path or body id into canonical lower-case text.
+pub fn parse_uuid(field: &str, s: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(s)
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::field(field, "must be a UUID"))
+}
+
+/// Like [`parse_uuid`] for path ids: an id that cannot exist is 404.
+pub fn path_uuid(s: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(s).map(|u| u.to_string()).map_err(|_| ApiError::NotFound)
+}

@@ -1,0 +1,5 @@
+//! The `kiemtra` binary: a thin shell over [`kiemtra::cli`].
+
+fn main() -> std::process::ExitCode {
+    kiemtra::cli::main()
+}

@@ -1,0 +1,104 @@
+//! Operations: health, readiness, metrics, the OpenAPI document.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::routes::AppState;
+
+/// The spec, as written in `api-spec/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../../api-spec/openapi.yaml");
+
+/// The spec as JSON, converted once.
+pub fn openapi_json() -> &'static serde_json::Value {
+    static JSON: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| serde_yaml::from_str(OPENAPI_YAML).expect("api-spec/openapi.yaml is valid YAML"))
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+    db.run(|conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(openapi_json())
+}
+
+/// Request counters for `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    /// Responses by status class 1xx..5xx (index 0..4).
+    pub by_class: [AtomicU64; 5],
+    /// Sum of request durations in microseconds.
+    pub duration_us: AtomicU64,
+    /// Requests whose duration was at most 5, 10, 25, 50, 100, 250, 1000 ms, and all.
+    pub buckets: [AtomicU64; 8],
+}
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 7] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+impl Metrics {
+    /// Counts one finished request.
+    pub fn observe(&self, status: u16, micros: u64) {
+        let class = ((status / 100).clamp(1, 5) - 1) as usize;
+        self.by_class[class].fetch_add(1, Ordering::Relaxed);
+        self.duration_us.fetch_add(micros, Ordering::Relaxed);
+        let secs = micros as f64 / 1e6;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.buckets[7].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// `GET /metrics` (Prometheus text format 0.0.4).
+pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpResponse {
+    let m = &state.metrics;
+    let mut out = String::new();
+    out.push_str("# HELP kiemtra_http_responses_total HTTP responses by status class.\n");
+    out.push_str("# TYPE kiemtra_http_responses_total counter\n");
+    for (i, c) in m.by_class.iter().enumerate() {
+        out.push_str(&format!("kiemtra_http_responses_total{{class=\"{}xx\"}} {}\n", i + 1, c.load(Ordering::Relaxed)));
+    }
+    out.push_str("# HELP kiemtra_http_request_duration_seconds Request latency.\n");
+    out.push_str("# TYPE kiemtra_http_request_duration_seconds histogram\n");
+    for (i, b) in BUCKETS.iter().enumerate() {
+        out.push_str(&format!(
+            "kiemtra_http_request_duration_seconds_bucket{{le=\"{b}\"}} {}\n",
+            m.buckets[i].load(Ordering::Relaxed)
+        ));
+    }
+    let count = m.buckets[7].load(Ordering::Relaxed);
+    out.push_str(&format!("kiemtra_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n"));
+    out.push_str(&format!(
+        "kiemtra_http_request_duration_seconds_sum {}\n",
+        m.duration_us.load(Ordering::Relaxed) as f64 / 1e6
+    ));
+    out.push_str(&format!("kiemtra_http_request_duration_seconds_count {count}\n"));
+    let st = db.pool.state();
+    out.push_str("# HELP kiemtra_db_pool_connections Database pool connections.\n");
+    out.push_str("# TYPE kiemtra_db_pool_connections gauge\n");
+    out.push_str(&format!("kiemtra_db_pool_connections{{state=\"idle\"}} {}\n", st.idle_connections));
+    out.push_str(&format!(
+        "kiemtra_db_pool_connections{{state=\"busy\"}} {}\n",
+        st.connections - st.idle_connections
+    ));
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)
+}

@@ -1,0 +1,129 @@
+//! `Application::build(settings)`: the one place that wires the service, used
+//! by `kiemtra serve`, `kiemtra demo` and the tests alike.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::Settings;
+use crate::db::{build_pool, run_migrations, Db};
+use crate::error::{problem_response, ApiError};
+use crate::ratelimit::Limiter;
+use crate::routes::{self, ops::Metrics, AppState};
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Connects, migrates, binds (port 0 picks a free one) and wires the app.
+    pub fn build(settings: Settings) -> Result<Self, String> {
+        let pool = build_pool(&settings.database_url, settings.pool_size)?;
+        {
+            let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+            let applied = run_migrations(&mut conn)?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "migrations applied");
+            }
+        }
+        let db = Db { pool };
+        let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let state = web::Data::new(AppState {
+            keys: TokenKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_ttl_secs),
+            login_limiter: Limiter::new(settings.login_attempts_per_minute, Duration::from_secs(60)),
+            metrics: Arc::new(Metrics::default()),
+            settings,
+        });
+        let db_data = web::Data::new(db.clone());
+        let server = HttpServer::new(move || {
+            let metrics = state.metrics.clone();
+            App::new()
+                .app_data(state.clone())
+                .app_data(db_data.clone())
+                .app_data(web::QueryConfig::default().error_handler(crate::http::query_error))
+                .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
+                .wrap(ErrorHandlers::new().default_handler(problemize))
+                .wrap_fn(move |req, srv| {
+                    use actix_web::dev::Service;
+                    let started = Instant::now();
+                    let metrics = metrics.clone();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        metrics.observe(res.status().as_u16(), started.elapsed().as_micros() as u64);
+                        Ok(res)
+                    }
+                })
+                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("kiemtra::http"))
+                .configure(routes::configure)
+                .default_service(web::to(route_not_found))
+        })
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Application { port, server, db })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database handle (for the demo's seeding).
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    /// Serves until stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn route_not_found(req: HttpRequest) -> HttpResponse {
+    problem_response(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        &format!("no route for {} {}", req.method(), req.path()),
+    )
+}
+
+/// Turns any error response that is not problem+json already (actix's own
+/// 404/405/413/400s) into one, so every error has the same shape.
+fn problemize<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let err = match status.as_u16() {
+        400 => ApiError::BadRequest("the request could not be read".into()),
+        401 => ApiError::Unauthorized("authentication required".into()),
+        404 => ApiError::NotFound,
+        413 => ApiError::PayloadTooLarge("the body is too large".into()),
+        s if s >= 500 => ApiError::Internal(format!("status {s} from the framework")),
+        _ => {
+            let (req, _) = res.into_parts();
+            let resp = problem_response(status, "error", status.canonical_reason().unwrap_or("error"));
+            return Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, resp).map_into_right_body()));
+        }
+    };
+    let (req, _) = res.into_parts();
+    let resp = actix_web::ResponseError::error_response(&err);
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, resp).map_into_right_body()))
+}

@@ -1,0 +1,131 @@
+//! The real binary, killed with SIGKILL right after answering: nothing it
+//! acknowledged is lost.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{fresh_database, NINH_BINH, PASSWORD};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kiemtra");
+const SECRET: &str = "crash-test-secret-crash-test-secret!";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(db: &str, port: u16) -> Child {
+    let child = Command::new(BIN)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", db)
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kiemtra serve");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz")).is_ok_and(|r| r.status().is_success()) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not become ready");
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path());
+    let units = dir.path().join("units.csv");
+    std::fs::write(&units, NINH_BINH).unwrap();
+    let out = Command::new(BIN).args(["import", "org-units"]).arg(&units).env("DATABASE_URL", &db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut add = Command::new(BIN)
+        .args(["user", "add", "--username", "admin", "--role", "admin", "--password-stdin"])
+        .env("DATABASE_URL", &db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::blocking::Client::new();
+    let mut ids = Vec::new();
+    for round in 0..3 {
+        let mut server = start(&db, port);
+        let token: String = client
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .unwrap()
+            .json::<serde_json::Value>()
+            .unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Everything acknowledged before earlier kills is still there.
+        for id in &ids {
+            let r = client.get(format!("{base}/establishments/{id}")).bearer_auth(&token).send().unwrap();
+            assert_eq!(r.status(), 200, "establishment {id} lost after kill");
+        }
+        for i in 0..5 {
+            let r = client
+                .post(format!("{base}/establishments"))
+                .bearer_auth(&token)
+                .json(&json!({"licence_no": format!("K-{round}-{i}"), "name": "Karaoke", "business_type": "karaoke",
+                              "org_unit_code": "372", "address": "a"}))
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            ids.push(r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string());
+        }
+        // SIGKILL straight after the last acknowledgement.
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    let mut server = start(&db, port);
+    let token: String = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page: serde_json::Value = client
+        .get(format!("{base}/establishments?limit=500"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 15);
+    let out = Command::new(BIN).args(["audit", "verify"]).env("DATABASE_URL", &db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn serve_refuses_a_short_secret_and_names_a_bad_database() {
+    let out = Command::new(BIN).arg("serve").env("JWT_SECRET", "short").env("DATABASE_URL", "sqlite://x.db").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"));
+    let out = Command::new(BIN)
+        .arg("migrate")
+        .env("DATABASE_URL", "postgres://nobody:wrong@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot connect") && (err.contains("refused") || err.contains("connect")), "{err}");
+}

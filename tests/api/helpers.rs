@@ -1,0 +1,182 @@
+//! Spawns the real application on a fresh database per test: a temporary
+//! SQLite file by default, or a new PostgreSQL database when
+//! `TEST_POSTGRES_URL` names a server (e.g. `postgres://postgres@127.0.0.1:5432`).
+
+use diesel::{Connection, RunQueryDsl};
+use kiemtra::config::{Secret, Settings};
+use kiemtra::db::{write_tx, Pool};
+use kiemtra::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// Password of every user the helpers create.
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// The 2024 Ninh Bình units bundled with the product.
+pub const NINH_BINH: &str = include_str!("../../data/ninh-binh-2024.csv");
+
+/// A running app on its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    pub pool: Pool,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh database URL: a new PostgreSQL database, or a SQLite file in `dir`.
+pub fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(base) if !base.is_empty() => {
+            let base = base.trim_end_matches('/');
+            let name = format!("kiemtra_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres")).expect("connect to PostgreSQL");
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("test.db").display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = fresh_database(dir.path());
+    let mut settings = Settings::new(&database_url, Secret::new("test-secret-test-secret-test-secret!")).unwrap();
+    settings.bind = "127.0.0.1:0".into();
+    settings.attachments_dir = dir.path().join("attachments");
+    settings.login_attempts_per_minute = 1000;
+    let app = Application::build(settings).expect("build app");
+    let port = app.port();
+    let pool = app.db().pool.clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        database_url,
+        pool,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Sends a request with optional token and JSON body; returns status and JSON (or Null).
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Posts a CSV body.
+    pub async fn post_csv(&self, path: &str, token: &str, csv: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("Content-Type", "text/csv")
+            .body(csv.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a user straight in the database (arrange step).
+    pub fn create_user(&self, username: &str, role: &str, unit: Option<&str>, team: Option<&str>) -> String {
+        let mut conn = self.pool.get().unwrap();
+        write_tx(&mut conn, |c| {
+            kiemtra::routes::users::create_user(
+                c,
+                kiemtra::routes::users::NewUser {
+                    username: username.into(),
+                    password: PASSWORD.into(),
+                    full_name: format!("User {username}"),
+                    role: role.into(),
+                    org_unit_code: unit.map(str::to_string),
+                    team_id: team.map(str::to_string),
+                },
+            )
+        })
+        .expect("create user")
+        .id
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = self
+            .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": PASSWORD})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "login {username}: {body}");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// An admin's token.
+    pub async fn admin(&self) -> String {
+        self.create_user("admin", "admin", None, None);
+        self.login("admin").await
+    }
+
+    /// Imports Ninh Bình's units through the API; returns the admin token.
+    pub async fn with_ninh_binh(&self) -> String {
+        let token = self.admin().await;
+        let (status, body) = self.post_csv("/api/v1/org-units/import", &token, NINH_BINH).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["errors"], json!([]));
+        token
+    }
+
+    /// Registers one establishment; returns its JSON.
+    pub async fn establishment(&self, token: &str, licence: &str, unit: &str, btype: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/v1/establishments",
+                token,
+                json!({"licence_no": licence, "name": format!("Cơ sở {licence}"), "business_type": btype,
+                       "org_unit_code": unit, "address": "Số 1", "latitude": 20.25, "longitude": 105.97}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Row counts of a table (independent of the API).
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.pool.get().unwrap();
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut *conn).unwrap().n
+    }
+}
+
+/// First commune of a district in the bundled Ninh Bình file.
+pub fn commune_of(district: &str) -> String {
+    NINH_BINH
+        .lines()
+        .find(|l| l.ends_with(&format!(",commune,{district}")))
+        .and_then(|l| l.split(',').next())
+        .expect("district has communes")
+        .to_string()
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: the real server over HTTP, each test on a fresh database
+//! (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set).
+
+mod auth;
+mod crash;
+mod establishments;
+mod helpers;
+mod org_units;
+mod scope;
+mod spec;

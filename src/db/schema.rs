@@ -92,13 +92,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Yearly plans.
+    plans (id) {
+        id -> Text,
+        name -> Text,
+        year -> Integer,
+        org_unit_code -> Text,
+        shares -> Text,
+        stratify_by -> Text,
+        risk_weighting -> Bool,
+        seed -> Nullable<Text>,
+        status -> Text,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Recorded draws and top-ups.
+    draw_rounds (plan_id, round) {
+        plan_id -> Text,
+        round -> Integer,
+        seed -> Text,
+        input_digest -> Text,
+        inputs -> Text,
+        assignments -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Change numbers for sync.
+    change_counter (id) {
+        id -> Integer,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// What teams fetch.
+    assignments (id) {
+        id -> Text,
+        plan_id -> Text,
+        team_id -> Text,
+        establishment_id -> Text,
+        level -> Text,
+        round -> Integer,
+        status -> Text,
+        due_by -> Date,
+        scheduled_for -> Nullable<Date>,
+        cancel_reason -> Nullable<Text>,
+        version -> Integer,
+        change_seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(assignments -> plans (plan_id));
+diesel::joinable!(assignments -> teams (team_id));
+diesel::joinable!(assignments -> establishments (establishment_id));
+diesel::joinable!(draw_rounds -> plans (plan_id));
+diesel::joinable!(plans -> org_units (org_unit_code));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(teams -> org_units (org_unit_code));
 diesel::joinable!(establishments -> org_units (org_unit_code));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(org_units, users, refresh_tokens, establishments, audit_log, teams, team_members);
+diesel::allow_tables_to_appear_in_same_query!(org_units, users, refresh_tokens, establishments, audit_log, teams, team_members, plans, draw_rounds, change_counter, assignments);
 
 diesel::table! {
     /// The hash-chained audit log.

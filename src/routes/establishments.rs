@@ -391,6 +391,7 @@ pub async fn close(
                     establishments::updated_at.eq(now()),
                 ))
                 .execute(conn)?;
+            crate::routes::plans::on_establishment_closed(conn, &id)?;
             let after = load_visible(conn, &user, &id)?;
             crate::audit::record(conn, &user.id, "establishment.close", &id, Some(&before), Some(&after))?;
             Ok(after)

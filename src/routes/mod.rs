@@ -1,10 +1,12 @@
 //! HTTP routes: one file per resource. The route table below is the single
 //! list of what the server serves; a test keeps it equal to the OpenAPI spec.
 
+pub mod assignments;
 pub mod auth;
 pub mod establishments;
 pub mod ops;
 pub mod org_units;
+pub mod plans;
 pub mod teams;
 pub mod users;
 
@@ -71,4 +73,16 @@ route_table! {
     get "/api/v1/teams" => teams::list,
     get "/api/v1/teams/{id}" => teams::get,
     post "/api/v1/teams/{id}/members" => teams::add_member,
+    get "/api/v1/teams/{id}/assignments" => assignments::team_assignments,
+
+    post "/api/v1/plans" => plans::create,
+    get "/api/v1/plans" => plans::list,
+    get "/api/v1/plans/{id}" => plans::get,
+    post "/api/v1/plans/{id}/draw" => plans::draw_plan,
+    get "/api/v1/plans/{id}/verify" => plans::verify,
+    post "/api/v1/plans/{id}/top-up" => plans::top_up,
+    get "/api/v1/plans/{id}/assignments" => plans::plan_assignments,
+
+    get "/api/v1/assignments/{id}" => assignments::get,
+    patch "/api/v1/assignments/{id}" => assignments::patch,
 }

@@ -117,12 +117,12 @@ async fn admin_creates_users_others_cannot() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, p) = app
-        .post("/api/v1/users", &admin, json!({"username": "x2", "password": "short", "full_name": "X", "role": "inspector", "org_unit_code": "99999", "extra": 1}))
+        .post("/api/v1/users", &admin, json!({"username": "xx2", "password": "short", "full_name": "X", "role": "inspector", "org_unit_code": "99999", "extra": 1}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["errors"][0]["field"], "extra");
     let (status, p) = app
-        .post("/api/v1/users", &admin, json!({"username": "x2", "password": "short", "full_name": "X", "role": "inspector", "org_unit_code": "99999"}))
+        .post("/api/v1/users", &admin, json!({"username": "xx2", "password": "short", "full_name": "X", "role": "inspector", "org_unit_code": "99999"}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();

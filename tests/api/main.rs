@@ -6,5 +6,6 @@ mod crash;
 mod establishments;
 mod helpers;
 mod org_units;
+mod plans;
 mod scope;
 mod spec;

@@ -1,0 +1,4 @@
+DROP TABLE assignments;
+DROP TABLE change_counter;
+DROP TABLE draw_rounds;
+DROP TABLE plans;

@@ -1,0 +1,282 @@
+//! Assignments: what teams fetch and keep in sync offline, and scheduling.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{AuthUser, Role};
+use crate::db::schema::{assignments, change_counter, establishments, plans, team_members};
+use crate::db::{Db, DbConnection};
+use crate::error::ApiError;
+use crate::http::{check_version, decode_cursor, encode_cursor, if_match, now, path_uuid, rfc3339, PageParams, ValidJson};
+use crate::routes::establishments::{Establishment, EstablishmentDto};
+
+/// Assignment statuses.
+pub const STATUSES: [&str; 4] = ["pending", "scheduled", "completed", "cancelled"];
+
+/// 422 naming `status` unless it is one of [`STATUSES`].
+pub fn check_status(s: &str) -> Result<(), ApiError> {
+    if STATUSES.contains(&s) {
+        Ok(())
+    } else {
+        Err(ApiError::field("status", format!("must be one of {}", STATUSES.join(", "))))
+    }
+}
+
+/// Reserves `n` consecutive change numbers and returns the first. The
+/// counter's row lock (held to commit) orders writers, so a team that synced
+/// up to number k has seen every change numbered k or less.
+pub fn next_change_seq(conn: &mut DbConnection, n: i64) -> Result<i64, ApiError> {
+    diesel::update(change_counter::table.find(1))
+        .set(change_counter::value.eq(change_counter::value + n))
+        .execute(conn)?;
+    let last: i64 = change_counter::table.find(1).select(change_counter::value).first(conn)?;
+    Ok(last - n + 1)
+}
+
+/// An assignment as teams fetch it, with its establishment.
+#[derive(Debug, Serialize)]
+pub struct AssignmentDto {
+    /// Id.
+    pub id: String,
+    plan_id: String,
+    team_id: String,
+    level: String,
+    status: String,
+    due_by: NaiveDate,
+    scheduled_for: Option<NaiveDate>,
+    cancel_reason: Option<String>,
+    version: i32,
+    updated_at: String,
+    #[serde(skip)]
+    change_seq: i64,
+    establishment: EstablishmentDto,
+}
+
+/// A stored assignment.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = assignments)]
+pub struct Assignment {
+    id: String,
+    plan_id: String,
+    team_id: String,
+    establishment_id: String,
+    level: String,
+    round: i32,
+    status: String,
+    due_by: NaiveDate,
+    scheduled_for: Option<NaiveDate>,
+    cancel_reason: Option<String>,
+    version: i32,
+    change_seq: i64,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+fn to_dto(a: Assignment, e: Establishment) -> AssignmentDto {
+    AssignmentDto {
+        id: a.id,
+        plan_id: a.plan_id,
+        team_id: a.team_id,
+        level: a.level,
+        status: a.status,
+        due_by: a.due_by,
+        scheduled_for: a.scheduled_for,
+        cancel_reason: a.cancel_reason,
+        version: a.version,
+        updated_at: rfc3339(&a.updated_at),
+        change_seq: a.change_seq,
+        establishment: e.into(),
+    }
+}
+
+/// Which assignments to read.
+#[derive(Debug, Default)]
+pub struct Filter {
+    /// One plan.
+    pub plan_id: Option<String>,
+    /// One team.
+    pub team_id: Option<String>,
+    /// Establishments under this path.
+    pub unit_path: Option<String>,
+    /// One status.
+    pub status: Option<String>,
+    /// Order by id, after this id.
+    pub after_id: Option<String>,
+    /// Order by change number, after this one (sync); includes cancellations.
+    pub after_seq: Option<i64>,
+    /// Leave out cancelled ones (a full fetch).
+    pub open_only: bool,
+}
+
+/// Reads assignments visible to `user`: inside its area, and for an
+/// inspector only its own team's.
+pub fn query(conn: &mut DbConnection, user: &AuthUser, f: Filter, limit: i64) -> Result<Vec<AssignmentDto>, ApiError> {
+    let mut q = assignments::table
+        .inner_join(establishments::table)
+        .select((Assignment::as_select(), Establishment::as_select()))
+        .limit(limit)
+        .into_boxed();
+    if user.role == Role::Inspector {
+        q = q.filter(assignments::team_id.eq(user.team_id.clone().unwrap_or_default()));
+    }
+    if let Some(scope) = &user.scope_path {
+        q = q.filter(establishments::unit_path.like(format!("{scope}%")));
+    }
+    if let Some(p) = f.plan_id {
+        q = q.filter(assignments::plan_id.eq(p));
+    }
+    if let Some(t) = f.team_id {
+        q = q.filter(assignments::team_id.eq(t));
+    }
+    if let Some(path) = f.unit_path {
+        q = q.filter(establishments::unit_path.like(format!("{path}%")));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(assignments::status.eq(s));
+    }
+    if f.open_only {
+        q = q.filter(assignments::status.ne("cancelled"));
+    }
+    q = match (f.after_seq, f.after_id) {
+        (Some(seq), _) => q.filter(assignments::change_seq.gt(seq)).order(assignments::change_seq),
+        (None, Some(id)) => q.filter(assignments::id.gt(id)).order(assignments::id),
+        (None, None) => q.order(assignments::id),
+    };
+    let rows: Vec<(Assignment, Establishment)> = q.load(conn)?;
+    Ok(rows.into_iter().map(|(a, e)| to_dto(a, e)).collect())
+}
+
+fn encode_token(seq: i64) -> String {
+    encode_cursor(&format!("s{seq}"))
+}
+
+fn decode_token(field: &str, t: &str) -> Result<i64, ApiError> {
+    decode_cursor(t)
+        .ok()
+        .and_then(|s| s.strip_prefix('s').and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::field(field, "not a token this server issued"))
+}
+
+/// `GET /teams/{id}/assignments?since=` parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncParams {
+    since: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /teams/{id}/assignments`: everything open, or with `since` every
+/// change after that token (cancellations included), in change order.
+pub async fn team_assignments(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, q: web::Query<SyncParams>) -> Result<HttpResponse, ApiError> {
+    let team_id = path_uuid(&id)?;
+    let q = q.into_inner();
+    let since = q.since.as_deref().map(|s| decode_token("since", s)).transpose()?;
+    let cursor = q.cursor.as_deref().map(|c| decode_token("cursor", c)).transpose()?;
+    let limit = PageParams { limit: q.limit, cursor: None }.limit()?;
+    let body = db
+        .run(move |conn| {
+            crate::routes::teams::load_visible(conn, &user, &team_id)?;
+            // Read before the items: anything committed later numbers higher.
+            let high_water: i64 = change_counter::table.find(1).select(change_counter::value).first(conn)?;
+            let after = cursor.or(since).unwrap_or(0);
+            let mut items = query(
+                conn,
+                &user,
+                Filter { team_id: Some(team_id), after_seq: Some(after), open_only: since.is_none(), ..Default::default() },
+                limit + 1,
+            )?;
+            let more = items.len() as i64 > limit;
+            items.truncate(limit as usize);
+            let last = items.last().map(|a| a.change_seq).unwrap_or(after);
+            let sync = if more { last } else { last.max(high_water) };
+            Ok(serde_json::json!({
+                "items": items,
+                "next_cursor": if more { Some(encode_token(last)) } else { None },
+                "sync_token": encode_token(sync),
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+fn load_one(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<AssignmentDto, ApiError> {
+    let row: Option<(Assignment, Establishment)> = assignments::table
+        .inner_join(establishments::table)
+        .filter(assignments::id.eq(id))
+        .select((Assignment::as_select(), Establishment::as_select()))
+        .first(conn)
+        .optional()?;
+    let (a, e) = row.ok_or(ApiError::NotFound)?;
+    if !user.sees(&e.unit_path) || (user.role == Role::Inspector && user.team_id.as_deref() != Some(a.team_id.as_str())) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(to_dto(a, e))
+}
+
+/// `GET /assignments/{id}`.
+pub async fn get(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = path_uuid(&id)?;
+    let dto = db.run(move |conn| load_one(conn, &user, &id)).await?;
+    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, format!("\"{}\"", dto.version))).json(dto))
+}
+
+/// `PATCH /assignments/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    scheduled_for: Option<NaiveDate>,
+}
+
+/// `PATCH /assignments/{id}` (`If-Match`): the team's leader, or a
+/// supervisor or admin, schedules the visit (null unschedules it).
+pub async fn patch(req: HttpRequest, user: AuthUser, db: web::Data<Db>, id: web::Path<String>, body: ValidJson<PatchBody>) -> Result<HttpResponse, ApiError> {
+    let id = path_uuid(&id)?;
+    let expected = if_match(&req)?;
+    let when = body.0.scheduled_for;
+    let dto = db
+        .write(move |conn| {
+            let before = load_one(conn, &user, &id)?;
+            if user.role == Role::Inspector {
+                let leader: bool = team_members::table
+                    .find((&before.team_id, &user.id))
+                    .select(team_members::is_leader)
+                    .first(conn)
+                    .optional()?
+                    .unwrap_or(false);
+                if !leader {
+                    return Err(ApiError::Forbidden);
+                }
+            }
+            check_version(expected, before.version)?;
+            if before.status == "completed" || before.status == "cancelled" {
+                return Err(ApiError::Conflict(format!("the assignment is {}", before.status)));
+            }
+            let year: i32 = plans::table.find(&before.plan_id).select(plans::year).first(conn)?;
+            if let Some(d) = when {
+                if d.year() != year {
+                    return Err(ApiError::field("scheduled_for", format!("must fall in the plan's year {year}")));
+                }
+            }
+            let seq = next_change_seq(conn, 1)?;
+            let n = diesel::update(assignments::table.find(&id).filter(assignments::version.eq(before.version)))
+                .set((
+                    assignments::scheduled_for.eq(when),
+                    assignments::status.eq(if when.is_some() { "scheduled" } else { "pending" }),
+                    assignments::version.eq(before.version + 1),
+                    assignments::change_seq.eq(seq),
+                    assignments::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            if n == 0 {
+                return Err(ApiError::PreconditionFailed { current_version: before.version + 1 });
+            }
+            let after = load_one(conn, &user, &id)?;
+            crate::audit::record(conn, &user.id, "assignment.schedule", &id, Some(&before), Some(&after))?;
+            Ok(after)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, format!("\"{}\"", dto.version))).json(dto))
+}

@@ -253,3 +253,13 @@ pub fn parse_uuid(field: &str, s: &str) -> Result<String, ApiError> {
 pub fn path_uuid(s: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(s).map(|u| u.to_string()).map_err(|_| ApiError::NotFound)
 }
+
+/// For PATCH-like bodies: tells an absent field (`None`) from an explicit
+/// `null` (`Some(None)`). Use with `#[serde(default, deserialize_with = …)]`.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

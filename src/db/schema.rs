@@ -153,6 +153,102 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The violation catalogue.
+    violation_types (code) {
+        code -> Text,
+        title -> Text,
+        legal_basis -> Text,
+        min_fine_vnd -> Nullable<BigInt>,
+        max_fine_vnd -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Inspection minutes (the head; content is in versions).
+    inspections (id) {
+        id -> Text,
+        establishment_id -> Text,
+        team_id -> Text,
+        assignment_id -> Nullable<Text>,
+        plan_id -> Nullable<Text>,
+        body_hash -> Text,
+        current_version -> Integer,
+        outcome -> Text,
+        finished_at -> Timestamp,
+        violation_count -> Integer,
+        review_status -> Text,
+        review_comment -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        clock_skew -> Bool,
+        distance_m -> Nullable<Double>,
+        far_from_site -> Bool,
+        received_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Every version of the minutes.
+    inspection_versions (inspection_id, version) {
+        inspection_id -> Text,
+        version -> Integer,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        utc_offset_min -> Integer,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        members_present -> Text,
+        outcome -> Text,
+        notes -> Nullable<Text>,
+        checklist -> Nullable<Text>,
+        violations -> Text,
+        reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Violations of current versions.
+    violations (inspection_id, position) {
+        inspection_id -> Text,
+        position -> Integer,
+        code -> Text,
+        sanction -> Text,
+        fine_vnd -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Stored photos.
+    attachments (sha256) {
+        sha256 -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Which photos belong to which minutes.
+    inspection_attachments (inspection_id, sha256) {
+        inspection_id -> Text,
+        sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(inspections -> establishments (establishment_id));
+diesel::joinable!(inspections -> teams (team_id));
+diesel::joinable!(inspection_versions -> inspections (inspection_id));
+diesel::joinable!(violations -> inspections (inspection_id));
+diesel::joinable!(inspection_attachments -> inspections (inspection_id));
+diesel::joinable!(inspection_attachments -> attachments (sha256));
 diesel::joinable!(assignments -> plans (plan_id));
 diesel::joinable!(assignments -> teams (team_id));
 diesel::joinable!(assignments -> establishments (establishment_id));
@@ -164,7 +260,9 @@ diesel::joinable!(teams -> org_units (org_unit_code));
 diesel::joinable!(establishments -> org_units (org_unit_code));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(org_units, users, refresh_tokens, establishments, audit_log, teams, team_members, plans, draw_rounds, change_counter, assignments);
+diesel::allow_tables_to_appear_in_same_query!(org_units, users, refresh_tokens, establishments, audit_log, teams, team_members, plans, draw_rounds, change_counter, assignments,
+    violation_types, inspections, inspection_versions, violations, attachments, inspection_attachments
+);
 
 diesel::table! {
     /// The hash-chained audit log.

@@ -227,7 +227,9 @@ pub async fn get(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Re
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
-    scheduled_for: Option<NaiveDate>,
+    /// The visit day, or null to unschedule; required.
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    scheduled_for: Option<Option<NaiveDate>>,
 }
 
 /// `PATCH /assignments/{id}` (`If-Match`): the team's leader, or a
@@ -235,7 +237,7 @@ pub struct PatchBody {
 pub async fn patch(req: HttpRequest, user: AuthUser, db: web::Data<Db>, id: web::Path<String>, body: ValidJson<PatchBody>) -> Result<HttpResponse, ApiError> {
     let id = path_uuid(&id)?;
     let expected = if_match(&req)?;
-    let when = body.0.scheduled_for;
+    let when = body.0.scheduled_for.ok_or_else(|| ApiError::field("scheduled_for", "is required (a date, or null to unschedule)"))?;
     let dto = db
         .write(move |conn| {
             let before = load_one(conn, &user, &id)?;

@@ -277,9 +277,13 @@ pub struct PatchBody {
     business_type: Option<String>,
     org_unit_code: Option<String>,
     address: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     owner_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     latitude: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     longitude: Option<Option<f64>>,
     reinspect: Option<bool>,
 }

@@ -4,11 +4,13 @@
 pub mod assignments;
 pub mod auth;
 pub mod establishments;
+pub mod inspections;
 pub mod ops;
 pub mod org_units;
 pub mod plans;
 pub mod teams;
 pub mod users;
+pub mod violation_types;
 
 use std::sync::Arc;
 
@@ -85,4 +87,16 @@ route_table! {
 
     get "/api/v1/assignments/{id}" => assignments::get,
     patch "/api/v1/assignments/{id}" => assignments::patch,
+
+    post "/api/v1/inspections" => inspections::create,
+    get "/api/v1/inspections" => inspections::list,
+    get "/api/v1/inspections/{id}" => inspections::get,
+    get "/api/v1/inspections/{id}/versions" => inspections::versions,
+    post "/api/v1/inspections/{id}/corrections" => inspections::correct,
+    post "/api/v1/inspections/{id}/review" => inspections::review,
+    put "/api/v1/inspections/{id}/attachments/{sha256}" => inspections::put_attachment,
+    get "/api/v1/inspections/{id}/attachments/{sha256}" => inspections::get_attachment,
+
+    get "/api/v1/violation-types" => violation_types::list,
+    post "/api/v1/violation-types" => violation_types::create,
 }

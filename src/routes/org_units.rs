@@ -31,8 +31,7 @@ pub struct OrgUnitDto {
 pub struct RowError {
     /// Row number as a spreadsheet shows it (the header is row 1).
     pub row: usize,
-    /// The column at fault, when one is.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The column at fault (null when the row as a whole is unreadable).
     pub field: Option<String>,
     /// What is wrong.
     pub message: String,

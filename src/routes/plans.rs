@@ -507,6 +507,9 @@ pub async fn plan_assignments(user: AuthUser, db: web::Data<Db>, id: web::Path<S
     if let Some(s) = &q.status {
         crate::routes::assignments::check_status(s)?;
     }
+    if let Some(t) = &q.team_id {
+        crate::http::parse_uuid("team_id", t)?;
+    }
     let pp = PageParams { limit: q.limit, cursor: q.cursor };
     let limit = pp.limit()?;
     let after = pp.after()?;

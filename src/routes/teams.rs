@@ -175,6 +175,9 @@ pub struct ListParams {
 /// `GET /teams?level=&org_unit=` (by id).
 pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
+    if q.level.as_deref().is_some_and(|l| crate::domain::level_rank(l).is_none()) {
+        return Err(ApiError::field("level", "must be province, district or commune"));
+    }
     let pp = PageParams { limit: q.limit, cursor: q.cursor };
     let limit = pp.limit()?;
     let after = pp.after()?;

@@ -5,6 +5,7 @@ mod auth;
 mod crash;
 mod establishments;
 mod helpers;
+mod inspections;
 mod org_units;
 mod plans;
 mod scope;

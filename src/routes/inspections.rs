@@ -1,0 +1,868 @@
+//! Inspection minutes from the field: idempotent posting, corrections as new
+//! versions, review, photos.
+
+use std::collections::HashSet;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{AuthUser, Role};
+use crate::db::schema::{assignments, establishments, inspection_attachments, inspection_versions, inspections, org_units, team_members, teams, violation_types, violations};
+use crate::db::{Db, DbConnection};
+use crate::domain::text::nfc;
+use crate::error::{ApiError, FieldError};
+use crate::http::{now, parse_uuid, path_uuid, rfc3339, Page, PageParams, ValidJson};
+use crate::routes::assignments::next_change_seq;
+
+/// Outcomes of a visit.
+pub const OUTCOMES: [&str; 5] = ["no_violation", "violations_found", "closed", "refused_entry", "not_found"];
+/// Sanctions a violation can propose.
+pub const SANCTIONS: [&str; 4] = ["warning", "fine", "suspension", "referral"];
+/// How far the client's clock may run ahead of ours before the minutes are flagged.
+pub const CLOCK_TOLERANCE_MIN: i64 = 10;
+/// How far ahead a time may be before it is rejected as impossible.
+pub const FUTURE_LIMIT_HOURS: i64 = 24;
+/// Distance from the registered position beyond which minutes are flagged.
+pub const FAR_METRES: f64 = 500.0;
+
+/// Where the minutes were taken.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    latitude: f64,
+    longitude: f64,
+    #[serde(default)]
+    accuracy_m: Option<f64>,
+}
+
+/// One violation as posted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ViolationIn {
+    code: String,
+    #[serde(default)]
+    description: Option<String>,
+    sanction: String,
+    #[serde(default)]
+    fine_vnd: Option<i64>,
+}
+
+/// `POST /inspections` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionBody {
+    id: String,
+    #[serde(default)]
+    assignment_id: Option<String>,
+    establishment_id: String,
+    team_id: String,
+    started_at: String,
+    finished_at: String,
+    #[serde(default)]
+    location: Option<Location>,
+    members_present: Vec<String>,
+    outcome: String,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    checklist: Option<serde_json::Value>,
+    #[serde(default)]
+    violations: Vec<ViolationIn>,
+}
+
+/// What a version of the minutes says.
+#[derive(Debug, Clone, Serialize)]
+struct Content {
+    started_at: DateTime<FixedOffset>,
+    finished_at: DateTime<FixedOffset>,
+    location: Option<Location>,
+    members_present: Vec<String>,
+    outcome: String,
+    notes: Option<String>,
+    checklist: Option<serde_json::Value>,
+    violations: Vec<ViolationIn>,
+}
+
+fn parse_time(errs: &mut Vec<FieldError>, field: &str, s: &str) -> Option<DateTime<FixedOffset>> {
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            errs.push(FieldError::new(field, "must be an RFC 3339 time with offset, e.g. 2016-07-01T09:30:00+07:00"));
+            None
+        }
+    }
+}
+
+/// Checks the content against the team, the catalogue and the clock.
+/// Returns whether the client clock looks ahead of ours.
+fn validate_content(conn: &mut DbConnection, team_id: &str, c: &Content, received: NaiveDateTime) -> Result<bool, ApiError> {
+    let mut errs = Vec::new();
+    let recv = received.and_utc();
+    let mut skew = false;
+    for (field, t) in [("started_at", c.started_at), ("finished_at", c.finished_at)] {
+        if t > recv + Duration::hours(FUTURE_LIMIT_HOURS) {
+            errs.push(FieldError::new(field, "is in the future"));
+        } else if t > recv + Duration::minutes(CLOCK_TOLERANCE_MIN) {
+            skew = true;
+        }
+    }
+    if c.finished_at < c.started_at {
+        errs.push(FieldError::new("finished_at", "is before started_at"));
+    }
+    if let Some(l) = &c.location {
+        if !(-90.0..=90.0).contains(&l.latitude) {
+            errs.push(FieldError::new("location.latitude", "must be between -90 and 90"));
+        }
+        if !(-180.0..=180.0).contains(&l.longitude) {
+            errs.push(FieldError::new("location.longitude", "must be between -180 and 180"));
+        }
+        if l.accuracy_m.is_some_and(|a| !(0.0..=100_000.0).contains(&a)) {
+            errs.push(FieldError::new("location.accuracy_m", "must be between 0 and 100000"));
+        }
+    }
+    if !OUTCOMES.contains(&c.outcome.as_str()) {
+        errs.push(FieldError::new("outcome", format!("must be one of {}", OUTCOMES.join(", "))));
+    }
+    match (c.outcome.as_str(), c.violations.is_empty()) {
+        ("violations_found", true) => errs.push(FieldError::new("violations", "outcome violations_found needs at least one violation")),
+        (o, false) if o != "violations_found" => {
+            errs.push(FieldError::new("violations", format!("must be empty when the outcome is {o}")))
+        }
+        _ => {}
+    }
+    if c.members_present.is_empty() {
+        errs.push(FieldError::new("members_present", "at least one team member must be present"));
+    }
+    let members: HashSet<String> =
+        team_members::table.filter(team_members::team_id.eq(team_id)).select(team_members::user_id).load::<String>(conn)?.into_iter().collect();
+    let mut seen = HashSet::new();
+    for (i, m) in c.members_present.iter().enumerate() {
+        if !members.contains(&m.to_lowercase()) {
+            errs.push(FieldError::new(format!("members_present[{i}]"), "is not a member of the team"));
+        } else if !seen.insert(m.to_lowercase()) {
+            errs.push(FieldError::new(format!("members_present[{i}]"), "is listed twice"));
+        }
+    }
+    for (i, v) in c.violations.iter().enumerate() {
+        let kind: Option<(Option<i64>, Option<i64>)> = violation_types::table
+            .find(&v.code)
+            .select((violation_types::min_fine_vnd, violation_types::max_fine_vnd))
+            .first(conn)
+            .optional()?;
+        let Some((min, max)) = kind else {
+            errs.push(FieldError::new(format!("violations[{i}].code"), "is not in the violation catalogue"));
+            continue;
+        };
+        if !SANCTIONS.contains(&v.sanction.as_str()) {
+            errs.push(FieldError::new(format!("violations[{i}].sanction"), format!("must be one of {}", SANCTIONS.join(", "))));
+        }
+        match (v.sanction.as_str(), v.fine_vnd) {
+            ("fine", None) => errs.push(FieldError::new(format!("violations[{i}].fine_vnd"), "is required with a fine")),
+            ("fine", Some(f)) => {
+                if min.is_some_and(|m| f < m) || max.is_some_and(|m| f > m) || f <= 0 {
+                    errs.push(FieldError::new(
+                        format!("violations[{i}].fine_vnd"),
+                        format!("must be within the catalogue range {}–{} VND", min.unwrap_or(1), max.map(|m| m.to_string()).unwrap_or("∞".into())),
+                    ));
+                }
+            }
+            (_, Some(_)) => errs.push(FieldError::new(format!("violations[{i}].fine_vnd"), "is only for the sanction fine")),
+            _ => {}
+        }
+    }
+    if errs.is_empty() {
+        Ok(skew)
+    } else {
+        Err(ApiError::Validation(errs))
+    }
+}
+
+/// Great-circle distance in metres.
+pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let r = 6_371_000.0_f64;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * r * a.sqrt().asin()
+}
+
+/// Stores a version and makes it current (violations table follows).
+fn store_version(conn: &mut DbConnection, id: &str, version: i32, c: &Content, reason: Option<&str>, actor: &str) -> Result<(), ApiError> {
+    diesel::insert_into(inspection_versions::table)
+        .values((
+            inspection_versions::inspection_id.eq(id),
+            inspection_versions::version.eq(version),
+            inspection_versions::started_at.eq(c.started_at.naive_utc()),
+            inspection_versions::finished_at.eq(c.finished_at.naive_utc()),
+            inspection_versions::utc_offset_min.eq(c.finished_at.offset().local_minus_utc() / 60),
+            inspection_versions::latitude.eq(c.location.as_ref().map(|l| l.latitude)),
+            inspection_versions::longitude.eq(c.location.as_ref().map(|l| l.longitude)),
+            inspection_versions::accuracy_m.eq(c.location.as_ref().and_then(|l| l.accuracy_m)),
+            inspection_versions::members_present.eq(serde_json::to_string(&c.members_present).unwrap_or_default()),
+            inspection_versions::outcome.eq(&c.outcome),
+            inspection_versions::notes.eq(&c.notes),
+            inspection_versions::checklist.eq(c.checklist.as_ref().map(|v| v.to_string())),
+            inspection_versions::violations.eq(serde_json::to_string(&c.violations).unwrap_or_default()),
+            inspection_versions::reason.eq(reason),
+            inspection_versions::created_by.eq(actor),
+            inspection_versions::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    diesel::delete(violations::table.filter(violations::inspection_id.eq(id))).execute(conn)?;
+    for (i, v) in c.violations.iter().enumerate() {
+        diesel::insert_into(violations::table)
+            .values((
+                violations::inspection_id.eq(id),
+                violations::position.eq(i as i32),
+                violations::code.eq(&v.code),
+                violations::sanction.eq(&v.sanction),
+                violations::fine_vnd.eq(v.fine_vnd),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The minutes as the API shows them.
+#[derive(Debug, Serialize)]
+pub struct InspectionDto {
+    id: String,
+    assignment_id: Option<String>,
+    establishment_id: String,
+    team_id: String,
+    plan_id: Option<String>,
+    version: i32,
+    started_at: String,
+    finished_at: String,
+    location: Option<Location>,
+    members_present: Vec<String>,
+    outcome: String,
+    notes: Option<String>,
+    checklist: Option<serde_json::Value>,
+    violations: Vec<ViolationIn>,
+    review: serde_json::Value,
+    received_at: String,
+    flags: serde_json::Value,
+    created_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inspections)]
+struct Head {
+    id: String,
+    establishment_id: String,
+    team_id: String,
+    assignment_id: Option<String>,
+    plan_id: Option<String>,
+    current_version: i32,
+    review_status: String,
+    review_comment: Option<String>,
+    reviewed_by: Option<String>,
+    reviewed_at: Option<NaiveDateTime>,
+    clock_skew: bool,
+    distance_m: Option<f64>,
+    far_from_site: bool,
+    received_at: NaiveDateTime,
+    created_by: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inspection_versions)]
+struct VersionRow {
+    version: i32,
+    started_at: NaiveDateTime,
+    finished_at: NaiveDateTime,
+    utc_offset_min: i32,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    accuracy_m: Option<f64>,
+    members_present: String,
+    outcome: String,
+    notes: Option<String>,
+    checklist: Option<String>,
+    violations: String,
+    reason: Option<String>,
+}
+
+fn at_offset(t: NaiveDateTime, offset_min: i32) -> DateTime<FixedOffset> {
+    let off = FixedOffset::east_opt(offset_min * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    off.from_utc_datetime(&t)
+}
+
+fn content_of(v: &VersionRow) -> Content {
+    Content {
+        started_at: at_offset(v.started_at, v.utc_offset_min),
+        finished_at: at_offset(v.finished_at, v.utc_offset_min),
+        location: match (v.latitude, v.longitude) {
+            (Some(latitude), Some(longitude)) => Some(Location { latitude, longitude, accuracy_m: v.accuracy_m }),
+            _ => None,
+        },
+        members_present: serde_json::from_str(&v.members_present).unwrap_or_default(),
+        outcome: v.outcome.clone(),
+        notes: v.notes.clone(),
+        checklist: v.checklist.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+        violations: serde_json::from_str(&v.violations).unwrap_or_default(),
+    }
+}
+
+fn to_dto(h: &Head, v: &VersionRow) -> InspectionDto {
+    let c = content_of(v);
+    InspectionDto {
+        id: h.id.clone(),
+        assignment_id: h.assignment_id.clone(),
+        establishment_id: h.establishment_id.clone(),
+        team_id: h.team_id.clone(),
+        plan_id: h.plan_id.clone(),
+        version: v.version,
+        started_at: c.started_at.to_rfc3339(),
+        finished_at: c.finished_at.to_rfc3339(),
+        location: c.location,
+        members_present: c.members_present,
+        outcome: c.outcome,
+        notes: c.notes,
+        checklist: c.checklist,
+        violations: c.violations,
+        review: serde_json::json!({
+            "status": h.review_status, "comment": h.review_comment,
+            "reviewed_by": h.reviewed_by, "reviewed_at": h.reviewed_at.as_ref().map(rfc3339),
+        }),
+        received_at: rfc3339(&h.received_at),
+        flags: serde_json::json!({
+            "clock_skew": h.clock_skew, "far_from_establishment": h.far_from_site, "distance_m": h.distance_m.map(|d| d.round()),
+        }),
+        created_by: h.created_by.clone(),
+        attachments: None,
+        reason: v.reason.clone(),
+    }
+}
+
+/// Loads minutes the caller may read: an inspector its team's, others those
+/// of establishments inside their area.
+fn load_head(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<Head, ApiError> {
+    let row: Option<(Head, String)> = inspections::table
+        .inner_join(establishments::table)
+        .filter(inspections::id.eq(id))
+        .select((Head::as_select(), establishments::unit_path))
+        .first(conn)
+        .optional()?;
+    let (head, path) = row.ok_or(ApiError::NotFound)?;
+    let ok = match user.role {
+        Role::Inspector => user.team_id.as_deref() == Some(head.team_id.as_str()),
+        _ => user.sees(&path),
+    };
+    if ok {
+        Ok(head)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+fn load_version(conn: &mut DbConnection, id: &str, version: i32) -> Result<VersionRow, ApiError> {
+    Ok(inspection_versions::table.find((id, version)).select(VersionRow::as_select()).first(conn)?)
+}
+
+fn load_dto(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<InspectionDto, ApiError> {
+    let head = load_head(conn, user, id)?;
+    let v = load_version(conn, id, head.current_version)?;
+    let mut dto = to_dto(&head, &v);
+    dto.attachments = Some(
+        inspection_attachments::table
+            .filter(inspection_attachments::inspection_id.eq(id))
+            .select(inspection_attachments::sha256)
+            .order(inspection_attachments::created_at)
+            .load(conn)?,
+    );
+    Ok(dto)
+}
+
+/// SHA-256 of the body in canonical form (keys sorted, no white space).
+fn body_hash(b: &InspectionBody) -> String {
+    let v = serde_json::to_value(b).unwrap_or_default();
+    hex::encode(Sha256::digest(v.to_string().as_bytes()))
+}
+
+enum Posted {
+    Created(InspectionDto),
+    Existing(InspectionDto),
+}
+
+/// Reads the stored minutes of a repeated post: 200 if the body is the same, 409 if not.
+fn replay(conn: &mut DbConnection, user: &AuthUser, id: &str, hash: &str) -> Result<Posted, ApiError> {
+    let stored: Option<String> = inspections::table.find(id).select(inspections::body_hash).first(conn).optional()?;
+    match stored {
+        Some(h) if h == hash => Ok(Posted::Existing(load_dto(conn, user, id)?)),
+        Some(_) => Err(ApiError::Conflict("minutes with this id were posted with a different body".into())),
+        None => Err(ApiError::Internal("inspection vanished after a conflict".into())),
+    }
+}
+
+fn insert_minutes(conn: &mut DbConnection, user: &AuthUser, b: &InspectionBody, hash: &str) -> Result<Posted, ApiError> {
+    let id = parse_uuid("id", &b.id)?;
+    if inspections::table.find(&id).count().get_result::<i64>(conn)? > 0 {
+        return replay(conn, user, &id, hash);
+    }
+    let team_id = parse_uuid("team_id", &b.team_id)?;
+    if user.role != Role::Inspector || user.team_id.as_deref() != Some(team_id.as_str()) {
+        return Err(if user.role == Role::Inspector { ApiError::NotFound } else { ApiError::Forbidden });
+    }
+    let establishment_id = parse_uuid("establishment_id", &b.establishment_id)?;
+    let team_path: String = teams::table
+        .inner_join(org_units::table)
+        .filter(teams::id.eq(&team_id))
+        .select(org_units::path)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)?;
+    let est: Option<(String, Option<f64>, Option<f64>)> = establishments::table
+        .find(&establishment_id)
+        .select((establishments::unit_path, establishments::latitude, establishments::longitude))
+        .first(conn)
+        .optional()?;
+    let (est_path, est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;
+    if !est_path.starts_with(&team_path) {
+        return Err(ApiError::NotFound);
+    }
+    let mut plan_id = None;
+    if let Some(a) = &b.assignment_id {
+        let a = parse_uuid("assignment_id", a)?;
+        let row: Option<(String, String, String, String)> = assignments::table
+            .find(&a)
+            .select((assignments::team_id, assignments::establishment_id, assignments::status, assignments::plan_id))
+            .first(conn)
+            .optional()?;
+        let (a_team, a_est, status, a_plan) = row.ok_or(ApiError::NotFound)?;
+        if a_team != team_id {
+            return Err(ApiError::NotFound);
+        }
+        if a_est != establishment_id {
+            return Err(ApiError::field("establishment_id", "is not the assignment's establishment"));
+        }
+        if status == "cancelled" || status == "completed" {
+            return Err(ApiError::Conflict(format!("the assignment is {status}")));
+        }
+        plan_id = Some(a_plan);
+    }
+    let mut errs = Vec::new();
+    let started = parse_time(&mut errs, "started_at", &b.started_at);
+    let finished = parse_time(&mut errs, "finished_at", &b.finished_at);
+    let (Some(started_at), Some(finished_at)) = (started, finished) else {
+        return Err(ApiError::Validation(errs));
+    };
+    let content = Content {
+        started_at,
+        finished_at,
+        location: b.location.clone(),
+        members_present: b.members_present.iter().map(|m| m.to_lowercase()).collect(),
+        outcome: b.outcome.clone(),
+        notes: b.notes.as_deref().map(nfc),
+        checklist: b.checklist.clone(),
+        violations: b.violations.iter().map(|v| ViolationIn { description: v.description.as_deref().map(nfc), ..v.clone() }).collect(),
+    };
+    let received = now();
+    let skew = validate_content(conn, &team_id, &content, received)?;
+    let distance = match (&content.location, est_lat, est_lon) {
+        (Some(l), Some(la), Some(lo)) => Some(haversine_m(l.latitude, l.longitude, la, lo)),
+        _ => None,
+    };
+    diesel::insert_into(inspections::table)
+        .values((
+            inspections::id.eq(&id),
+            inspections::establishment_id.eq(&establishment_id),
+            inspections::team_id.eq(&team_id),
+            inspections::assignment_id.eq(b.assignment_id.as_deref().map(str::to_lowercase)),
+            inspections::plan_id.eq(&plan_id),
+            inspections::body_hash.eq(hash),
+            inspections::current_version.eq(1),
+            inspections::outcome.eq(&content.outcome),
+            inspections::finished_at.eq(content.finished_at.naive_utc()),
+            inspections::violation_count.eq(content.violations.len() as i32),
+            inspections::review_status.eq("pending"),
+            inspections::clock_skew.eq(skew),
+            inspections::distance_m.eq(distance),
+            inspections::far_from_site.eq(distance.is_some_and(|d| d > FAR_METRES)),
+            inspections::received_at.eq(received),
+            inspections::created_by.eq(&user.id),
+            inspections::updated_at.eq(received),
+        ))
+        .execute(conn)?;
+    store_version(conn, &id, 1, &content, None, &user.id)?;
+    if let Some(a) = &b.assignment_id {
+        let seq = next_change_seq(conn, 1)?;
+        diesel::update(assignments::table.find(a.to_lowercase()))
+            .set((
+                assignments::status.eq("completed"),
+                assignments::version.eq(assignments::version + 1),
+                assignments::change_seq.eq(seq),
+                assignments::updated_at.eq(received),
+            ))
+            .execute(conn)?;
+    }
+    let dto = load_dto(conn, user, &id)?;
+    crate::audit::record(conn, &user.id, "inspection.create", &id, None, Some(&dto))?;
+    Ok(Posted::Created(dto))
+}
+
+/// `POST /inspections`: 201 the first time, 200 for the very same body
+/// again, 409 for the same id with another body; never stored twice.
+pub async fn create(user: AuthUser, db: web::Data<Db>, body: ValidJson<InspectionBody>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Inspector])?;
+    let b = body.0;
+    let hash = body_hash(&b);
+    let (u2, b2, h2) = (user.clone(), b.clone(), hash.clone());
+    let posted = match db.write(move |conn| insert_minutes(conn, &u2, &b2, &h2)).await {
+        // Two identical posts raced: the loser's insert hit the primary key.
+        Err(ApiError::Conflict(m)) if m.starts_with("already exists") => {
+            let id = parse_uuid("id", &b.id)?;
+            db.run(move |conn| replay(conn, &user, &id, &hash)).await?
+        }
+        other => other?,
+    };
+    Ok(match posted {
+        Posted::Created(d) => HttpResponse::Created().json(d),
+        Posted::Existing(d) => HttpResponse::Ok().json(d),
+    })
+}
+
+/// `GET /inspections/{id}`.
+pub async fn get(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = path_uuid(&id)?;
+    let dto = db.run(move |conn| load_dto(conn, &user, &id)).await?;
+    Ok(HttpResponse::Ok().json(dto))
+}
+
+/// `GET /inspections/{id}/versions`: every version, oldest first.
+pub async fn versions(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = path_uuid(&id)?;
+    let items = db
+        .run(move |conn| {
+            let head = load_head(conn, &user, &id)?;
+            let rows: Vec<VersionRow> = inspection_versions::table
+                .filter(inspection_versions::inspection_id.eq(&id))
+                .order(inspection_versions::version)
+                .select(VersionRow::as_select())
+                .load(conn)?;
+            Ok(rows.iter().map(|v| to_dto(&head, v)).collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": null})))
+}
+
+/// `POST /inspections/{id}/corrections` body: a reason and the fields that change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionBody {
+    reason: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    location: Option<Option<Location>>,
+    members_present: Option<Vec<String>>,
+    outcome: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    notes: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    checklist: Option<Option<serde_json::Value>>,
+    violations: Option<Vec<ViolationIn>>,
+}
+
+/// `POST /inspections/{id}/corrections` (the team's inspectors): a new version.
+pub async fn correct(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, body: ValidJson<CorrectionBody>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Inspector])?;
+    let id = path_uuid(&id)?;
+    let c = body.0;
+    let reason = nfc(&c.reason);
+    if reason.is_empty() {
+        return Err(ApiError::field("reason", "is required"));
+    }
+    let dto = db
+        .write(move |conn| {
+            let head = load_head(conn, &user, &id)?;
+            let cur = content_of(&load_version(conn, &id, head.current_version)?);
+            let mut errs = Vec::new();
+            let started_at = c.started_at.as_deref().map(|s| parse_time(&mut errs, "started_at", s)).unwrap_or(Some(cur.started_at));
+            let finished_at = c.finished_at.as_deref().map(|s| parse_time(&mut errs, "finished_at", s)).unwrap_or(Some(cur.finished_at));
+            let (Some(started_at), Some(finished_at)) = (started_at, finished_at) else {
+                return Err(ApiError::Validation(errs));
+            };
+            let next = Content {
+                started_at,
+                finished_at,
+                location: c.location.unwrap_or(cur.location),
+                members_present: c.members_present.map(|m| m.iter().map(|x| x.to_lowercase()).collect()).unwrap_or(cur.members_present),
+                outcome: c.outcome.unwrap_or(cur.outcome),
+                notes: c.notes.map(|n| n.as_deref().map(nfc)).unwrap_or(cur.notes),
+                checklist: c.checklist.unwrap_or(cur.checklist),
+                violations: c.violations.unwrap_or(cur.violations),
+            };
+            validate_content(conn, &head.team_id, &next, now())?;
+            let version = head.current_version + 1;
+            store_version(conn, &id, version, &next, Some(&reason), &user.id)?;
+            diesel::update(inspections::table.find(&id))
+                .set((
+                    inspections::current_version.eq(version),
+                    inspections::outcome.eq(&next.outcome),
+                    inspections::finished_at.eq(next.finished_at.naive_utc()),
+                    inspections::violation_count.eq(next.violations.len() as i32),
+                    inspections::review_status.eq("pending"),
+                    inspections::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            let dto = load_dto(conn, &user, &id)?;
+            crate::audit::record(conn, &user.id, "inspection.correct", &id, None, Some(&dto))?;
+            Ok(dto)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(dto))
+}
+
+/// `POST /inspections/{id}/review` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    decision: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// `POST /inspections/{id}/review` (supervisor, admin).
+pub async fn review(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, body: ValidJson<ReviewBody>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Supervisor, Role::Admin])?;
+    let id = path_uuid(&id)?;
+    let ReviewBody { decision, comment } = body.0;
+    if decision != "accepted" && decision != "returned" {
+        return Err(ApiError::field("decision", "must be accepted or returned"));
+    }
+    let comment = comment.as_deref().map(nfc).filter(|c| !c.is_empty());
+    if decision == "returned" && comment.is_none() {
+        return Err(ApiError::field("comment", "say why the minutes are returned"));
+    }
+    let dto = db
+        .write(move |conn| {
+            load_head(conn, &user, &id)?;
+            let t = now();
+            diesel::update(inspections::table.find(&id))
+                .set((
+                    inspections::review_status.eq(&decision),
+                    inspections::review_comment.eq(&comment),
+                    inspections::reviewed_by.eq(&user.id),
+                    inspections::reviewed_at.eq(t),
+                    inspections::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            let dto = load_dto(conn, &user, &id)?;
+            crate::audit::record(conn, &user.id, "inspection.review", &id, None, Some(&dto.review))?;
+            Ok(dto)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto))
+}
+
+/// Filters of `GET /inspections`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    plan_id: Option<String>,
+    team_id: Option<String>,
+    establishment_id: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /inspections?plan_id=&team_id=&establishment_id=&from=&to=` (by id;
+/// `from`/`to` are days of `finished_at`, UTC, inclusive).
+pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let pp = PageParams { limit: q.limit, cursor: q.cursor.clone() };
+    let limit = pp.limit()?;
+    let after = pp.after()?;
+    let page = db
+        .run(move |conn| {
+            let mut query = inspections::table
+                .inner_join(establishments::table)
+                .inner_join(
+                    inspection_versions::table.on(inspection_versions::inspection_id
+                        .eq(inspections::id)
+                        .and(inspection_versions::version.eq(inspections::current_version))),
+                )
+                .select((Head::as_select(), VersionRow::as_select()))
+                .order(inspections::id)
+                .limit(limit + 1)
+                .into_boxed();
+            if user.role == Role::Inspector {
+                query = query.filter(inspections::team_id.eq(user.team_id.clone().unwrap_or_default()));
+            }
+            if let Some(scope) = &user.scope_path {
+                query = query.filter(establishments::unit_path.like(format!("{scope}%")));
+            }
+            if let Some(p) = q.plan_id {
+                query = query.filter(inspections::plan_id.eq(p));
+            }
+            if let Some(t) = q.team_id {
+                query = query.filter(inspections::team_id.eq(t));
+            }
+            if let Some(e) = q.establishment_id {
+                query = query.filter(inspections::establishment_id.eq(e));
+            }
+            if let Some(f) = q.from {
+                query = query.filter(inspections::finished_at.ge(f.and_hms_opt(0, 0, 0).unwrap_or_default()));
+            }
+            if let Some(t) = q.to {
+                query = query.filter(inspections::finished_at.lt((t + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default()));
+            }
+            if let Some(a) = after {
+                query = query.filter(inspections::id.gt(a));
+            }
+            let rows: Vec<(Head, VersionRow)> = query.load(conn)?;
+            let items: Vec<InspectionDto> = rows.iter().map(|(h, v)| to_dto(h, v)).collect();
+            Ok(Page::from_rows(items, limit, |d: &InspectionDto| d.id.clone()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Largest photo accepted.
+pub const PHOTO_LIMIT: usize = 10 * 1024 * 1024;
+
+fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// Where a photo lives: `DIR/ab/abcdef…`.
+pub fn photo_path(dir: &std::path::Path, sha: &str) -> std::path::PathBuf {
+    dir.join(&sha[..2]).join(sha)
+}
+
+/// Writes a file so that a crash leaves either nothing or all of it: a
+/// temporary file, synced, renamed into place, and the directory synced.
+fn write_durably(dir: &std::path::Path, sha: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let target = photo_path(dir, sha);
+    if target.exists() {
+        return Ok(());
+    }
+    let parent = target.parent().expect("photo path has a parent");
+    std::fs::create_dir_all(parent)?;
+    let tmp = parent.join(format!(".{sha}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &target)?;
+    std::fs::File::open(parent)?.sync_all()
+}
+
+/// `PUT /inspections/{id}/attachments/{sha256}` (the team's inspectors): a
+/// JPEG or PNG photo up to 10 MiB, verified against its hash; 201 stored,
+/// 200 already there.
+pub async fn put_attachment(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    user: AuthUser,
+    db: web::Data<Db>,
+    state: web::Data<crate::routes::AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Inspector])?;
+    let (id, sha) = path.into_inner();
+    let id = path_uuid(&id)?;
+    if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+        return Err(ApiError::field("sha256", "must be 64 lower-case hex digits"));
+    }
+    crate::http::require_media_type(&req, &["image/jpeg", "image/png"])?;
+    let declared = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (u2, id2) = (user.clone(), id.clone());
+    db.run(move |conn| load_head(conn, &u2, &id2).map(|_| ())).await?;
+    let bytes = crate::http::read_body(&req, &mut payload, PHOTO_LIMIT).await?;
+    match sniff(&bytes) {
+        Some(kind) if kind == declared => {}
+        Some(kind) => return Err(ApiError::field("body", format!("the content is {kind}, not {declared}"))),
+        None => return Err(ApiError::field("body", "the content is neither JPEG nor PNG")),
+    }
+    let actual = hex::encode(Sha256::digest(&bytes));
+    if actual != sha {
+        return Err(ApiError::field("sha256", format!("does not match the body (its SHA-256 is {actual})")));
+    }
+    let dir = state.settings.attachments_dir.clone();
+    let (sha2, bytes_len) = (sha.clone(), bytes.len());
+    web::block(move || write_durably(&dir, &sha2, &bytes))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("cannot store the photo: {e}")))?;
+    let created = db
+        .write(move |conn| {
+            load_head(conn, &user, &id)?;
+            let t = now();
+            crate::per_backend!(conn, |c| diesel::insert_into(crate::db::schema::attachments::table)
+                .values((
+                    crate::db::schema::attachments::sha256.eq(&sha),
+                    crate::db::schema::attachments::content_type.eq(&declared),
+                    crate::db::schema::attachments::size_bytes.eq(bytes_len as i64),
+                    crate::db::schema::attachments::created_at.eq(t),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            let linked = crate::per_backend!(conn, |c| diesel::insert_into(inspection_attachments::table)
+                .values((
+                    inspection_attachments::inspection_id.eq(&id),
+                    inspection_attachments::sha256.eq(&sha),
+                    inspection_attachments::created_at.eq(t),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            if linked > 0 {
+                crate::audit::record(conn, &user.id, "inspection.attach", &id, None, Some(&sha))?;
+            }
+            Ok(linked > 0)
+        })
+        .await?;
+    let body = serde_json::json!({"sha256": actual, "size_bytes": bytes_len});
+    Ok(if created { HttpResponse::Created().json(body) } else { HttpResponse::Ok().json(body) })
+}
+
+/// `GET /inspections/{id}/attachments/{sha256}`: the photo.
+pub async fn get_attachment(
+    user: AuthUser,
+    db: web::Data<Db>,
+    state: web::Data<crate::routes::AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, sha) = path.into_inner();
+    let id = path_uuid(&id)?;
+    let sha2 = sha.clone();
+    let kind: String = db
+        .run(move |conn| {
+            load_head(conn, &user, &id)?;
+            inspection_attachments::table
+                .inner_join(crate::db::schema::attachments::table)
+                .filter(inspection_attachments::inspection_id.eq(&id))
+                .filter(inspection_attachments::sha256.eq(&sha2))
+                .select(crate::db::schema::attachments::content_type)
+                .first::<String>(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound)
+        })
+        .await?;
+    let file = photo_path(&state.settings.attachments_dir, &sha);
+    let bytes = web::block(move || std::fs::read(file))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("stored photo unreadable: {e}")))?;
+    Ok(HttpResponse::Ok().content_type(kind).body(bytes))
+}

@@ -69,7 +69,11 @@ fn lock_tail(conn: &mut DbConnection) -> Result<(), ApiError> {
 
 /// Appends entries `(action, entity_id, before, after)` in order, inside the
 /// caller's transaction.
-pub fn append(conn: &mut DbConnection, actor: &str, items: Vec<(String, String, Option<String>, Option<String>)>) -> Result<(), ApiError> {
+pub fn append(
+    conn: &mut DbConnection,
+    actor: &str,
+    items: Vec<(String, String, Option<String>, Option<String>)>,
+) -> Result<(), ApiError> {
     if items.is_empty() {
         return Ok(());
     }
@@ -84,13 +88,25 @@ pub fn append(conn: &mut DbConnection, actor: &str, items: Vec<(String, String, 
     let mut rows = Vec::with_capacity(items.len());
     for (action, entity_id, before, after) in items {
         seq += 1;
-        let mut e = Entry { seq, at, actor: actor.to_string(), action, entity_id, before, after, prev_hash: prev, hash: String::new() };
+        let mut e = Entry {
+            seq,
+            at,
+            actor: actor.to_string(),
+            action,
+            entity_id,
+            before,
+            after,
+            prev_hash: prev,
+            hash: String::new(),
+        };
         e.hash = entry_hash(&e);
         prev = e.hash.clone();
         rows.push(e);
     }
     for chunk in rows.chunks(500) {
-        crate::per_backend!(conn, |c| diesel::insert_into(audit_log::table).values(chunk).execute(c))?;
+        crate::per_backend!(conn, |c| diesel::insert_into(audit_log::table)
+            .values(chunk)
+            .execute(c))?;
     }
     Ok(())
 }
@@ -100,13 +116,40 @@ fn json<T: Serialize>(v: Option<&T>) -> Option<String> {
 }
 
 /// Records one change with its before and after states.
-pub fn record<T: Serialize>(conn: &mut DbConnection, actor: &str, action: &str, entity_id: &str, before: Option<&T>, after: Option<&T>) -> Result<(), ApiError> {
-    append(conn, actor, vec![(action.to_string(), entity_id.to_string(), json(before), json(after))])
+pub fn record<T: Serialize>(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: &str,
+    entity_id: &str,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<(), ApiError> {
+    append(
+        conn,
+        actor,
+        vec![(
+            action.to_string(),
+            entity_id.to_string(),
+            json(before),
+            json(after),
+        )],
+    )
 }
 
 /// Records the creation of many entities (a bulk import) at once.
-pub fn record_created(conn: &mut DbConnection, actor: &str, action: &str, ids: &[String]) -> Result<(), ApiError> {
-    append(conn, actor, ids.iter().map(|id| (action.to_string(), id.clone(), None, None)).collect())
+pub fn record_created(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: &str,
+    ids: &[String],
+) -> Result<(), ApiError> {
+    append(
+        conn,
+        actor,
+        ids.iter()
+            .map(|id| (action.to_string(), id.clone(), None, None))
+            .collect(),
+    )
 }
 
 /// Walks the chain; `Err(seq)` names the first entry that does not hold.
@@ -125,10 +168,16 @@ pub fn verify(conn: &mut DbConnection) -> Result<Result<u64, (i64, String)>, Api
         }
         for e in batch {
             if e.seq != expected_seq {
-                return Ok(Err((expected_seq, format!("entry {expected_seq} is missing"))));
+                return Ok(Err((
+                    expected_seq,
+                    format!("entry {expected_seq} is missing"),
+                )));
             }
             if e.prev_hash != prev {
-                return Ok(Err((e.seq, "its prev_hash does not match the entry before it".into())));
+                return Ok(Err((
+                    e.seq,
+                    "its prev_hash does not match the entry before it".into(),
+                )));
             }
             if entry_hash(&e) != e.hash {
                 return Ok(Err((e.seq, "its content does not match its hash".into())));

@@ -18,7 +18,11 @@ use crate::startup::Application;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://kiemtra.db";
 
 #[derive(Parser)]
-#[command(name = "kiemtra", version, about = "Inspection programme of the inter-agency 178 teams")]
+#[command(
+    name = "kiemtra",
+    version,
+    about = "Inspection programme of the inter-agency 178 teams"
+)]
 struct Cli {
     /// `postgres://…` or `sqlite://FILE`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
@@ -126,7 +130,8 @@ enum AuditAction {
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,actix_server=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -149,8 +154,12 @@ fn open(url: &str) -> Result<Pool, String> {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Serve { bind, attachments_dir } => {
-            let secret = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
+        Command::Serve {
+            bind,
+            attachments_dir,
+        } => {
+            let secret = std::env::var("JWT_SECRET")
+                .map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
             let mut settings = Settings::new(cli.database_url, Secret::new(secret))?;
             settings.bind = bind;
             settings.attachments_dir = attachments_dir;
@@ -166,15 +175,37 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { action: UserAction::Add { username, role, org_unit, team, full_name, password_stdin: _ } } => {
+        Command::User {
+            action:
+                UserAction::Add {
+                    username,
+                    role,
+                    org_unit,
+                    team,
+                    full_name,
+                    password_stdin: _,
+                },
+        } => {
             let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password).map_err(|e| e.to_string())?;
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| e.to_string())?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
             let pool = open(&cli.database_url)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let new = NewUser { full_name: full_name.unwrap_or_else(|| username.clone()), username, password, role, org_unit_code: org_unit, team_id: team };
+            let new = NewUser {
+                full_name: full_name.unwrap_or_else(|| username.clone()),
+                username,
+                password,
+                role,
+                org_unit_code: org_unit,
+                team_id: team,
+            };
             let user = write_tx(&mut conn, |c| create_user(c, new)).map_err(describe)?;
-            println!("created user {} ({}) id {}", user.username, user.role, user.id);
+            println!(
+                "created user {} ({}) id {}",
+                user.username, user.role, user.id
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { what } => {
@@ -182,12 +213,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let (file, summary) = match what {
                 ImportWhat::OrgUnits { file } => {
-                    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+                    let bytes =
+                        std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
                     let s = write_tx(&mut conn, |c| import_units(c, &bytes)).map_err(describe)?;
                     (file, s)
                 }
                 ImportWhat::Establishments { file } => {
-                    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+                    let bytes =
+                        std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
                     let rows = csv_rows(&bytes).map_err(describe)?;
                     let s = import_establishments(&mut conn, rows)?;
                     (file, s)
@@ -196,7 +229,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             report_import(&file, &summary)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { action: AuditAction::Verify } => {
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
             let pool = open(&cli.database_url)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             match crate::audit::verify(&mut conn).map_err(describe)? {
@@ -210,17 +245,31 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
         }
-        Command::Generate { communes, establishments, seed, structure, out } => {
+        Command::Generate {
+            communes,
+            establishments,
+            seed,
+            structure,
+            out,
+        } => {
             let text = crate::cli::units_csv(&structure)?;
             let units = crate::domain::synth::load_units_csv(text)?;
-            let province = if communes == "all" { None } else { Some(communes.as_str()) };
+            let province = if communes == "all" {
+                None
+            } else {
+                Some(communes.as_str())
+            };
             let list = crate::domain::synth::communes_of(&units, province);
             if list.is_empty() {
-                return Err(format!("no communes for {communes} in the {structure} structure"));
+                return Err(format!(
+                    "no communes for {communes} in the {structure} structure"
+                ));
             }
             let rows = crate::domain::synth::generate(&list, establishments, seed);
             let mut w = csv::Writer::from_writer(match &out {
-                Some(p) => Box::new(std::fs::File::create(p).map_err(|e| e.to_string())?) as Box<dyn Write>,
+                Some(p) => {
+                    Box::new(std::fs::File::create(p).map_err(|e| e.to_string())?) as Box<dyn Write>
+                }
                 None => Box::new(std::io::stdout()),
             });
             for r in &rows {
@@ -232,7 +281,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { bind, demo_database_url, no_serve } => crate::cli::demo(&demo_database_url, &bind, no_serve),
+        Command::Demo {
+            bind,
+            demo_database_url,
+            no_serve,
+        } => crate::cli::demo(&demo_database_url, &bind, no_serve),
     }
 }
 
@@ -247,15 +300,20 @@ pub fn units_csv(structure: &str) -> Result<&'static str, String> {
 
 fn describe(e: crate::error::ApiError) -> String {
     match e {
-        crate::error::ApiError::Validation(errs) => {
-            errs.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-        }
+        crate::error::ApiError::Validation(errs) => errs
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
         other => other.to_string(),
     }
 }
 
 /// Imports establishment rows with progress on standard error.
-fn import_establishments(conn: &mut DbConnection, rows: Vec<crate::routes::establishments::ImportRow>) -> Result<ImportSummary, String> {
+fn import_establishments(
+    conn: &mut DbConnection,
+    rows: Vec<crate::routes::establishments::ImportRow>,
+) -> Result<ImportSummary, String> {
     let total = rows.len();
     let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
@@ -264,7 +322,11 @@ fn import_establishments(conn: &mut DbConnection, rows: Vec<crate::routes::estab
             if tty {
                 let width = 40;
                 let filled = done * width / total.max(1);
-                eprint!("\r[{}{}] {done}/{total} rows", "#".repeat(filled), "-".repeat(width - filled));
+                eprint!(
+                    "\r[{}{}] {done}/{total} rows",
+                    "#".repeat(filled),
+                    "-".repeat(width - filled)
+                );
             } else if done == total || done % 10_000 == 0 {
                 eprintln!("{done}/{total} rows");
             }
@@ -281,16 +343,28 @@ fn import_establishments(conn: &mut DbConnection, rows: Vec<crate::routes::estab
 /// Prints the summary and writes row errors next to the input as
 /// `FILE.errors.csv` (row, field, reason).
 fn report_import(file: &Path, s: &ImportSummary) -> Result<(), String> {
-    println!("created {}, updated {}, unchanged {}, errors {}", s.created, s.updated, s.unchanged, s.errors.len());
+    println!(
+        "created {}, updated {}, unchanged {}, errors {}",
+        s.created,
+        s.updated,
+        s.unchanged,
+        s.errors.len()
+    );
     let report = file.with_extension("errors.csv");
     if s.errors.is_empty() {
         let _ = std::fs::remove_file(&report);
         return Ok(());
     }
     let mut w = csv::Writer::from_path(&report).map_err(|e| e.to_string())?;
-    w.write_record(["row", "field", "reason"]).map_err(|e| e.to_string())?;
+    w.write_record(["row", "field", "reason"])
+        .map_err(|e| e.to_string())?;
     for e in &s.errors {
-        w.write_record([e.row.to_string(), e.field.clone().unwrap_or_default(), e.message.clone()]).map_err(|e| e.to_string())?;
+        w.write_record([
+            e.row.to_string(),
+            e.field.clone().unwrap_or_default(),
+            e.message.clone(),
+        ])
+        .map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())?;
     println!("row errors written to {}", report.display());
@@ -326,15 +400,20 @@ pub fn demo(url: &str, bind: &str, no_serve: bool) -> Result<ExitCode, String> {
     let logins = crate::demo::seed(&mut conn, DEMO_PASSWORD).map_err(describe)?;
     drop(conn);
     let mut banner = String::from("\nkiemtra demo — Ninh Bình 2016\n");
-    banner.push_str("  API:       http://{host}:{port}/api/v1\n  Dashboard: http://{host}:{port}/dashboard\n");
-    banner.push_str(&format!("  Password of every demo account: {DEMO_PASSWORD}\n"));
+    banner.push_str("  API:       http://{host}:{port}/api/v1\n");
+    banner.push_str(&format!(
+        "  Password of every demo account: {DEMO_PASSWORD}\n"
+    ));
     for (user, what) in &logins {
         banner.push_str(&format!("  {user:<22} {what}\n"));
     }
     let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
     let banner = banner.replace("{host}", host);
     if no_serve {
-        println!("{}", banner.replace("{port}", bind.rsplit(':').next().unwrap_or("8080")));
+        println!(
+            "{}",
+            banner.replace("{port}", bind.rsplit(':').next().unwrap_or("8080"))
+        );
         return Ok(ExitCode::SUCCESS);
     }
     // A fresh random key each run: demo tokens die with the process.

@@ -6,7 +6,9 @@ use crate::db::{write_tx, DbConnection};
 use crate::domain::synth;
 use crate::error::ApiError;
 use crate::routes::establishments::{import_rows, ImportRow};
+use crate::routes::inspections::{body_hash, insert_minutes, InspectionBody};
 use crate::routes::org_units::import_units;
+use crate::routes::plans::{create_plan, draw_in_tx, NewPlan};
 use crate::routes::teams::{add_member_to, create_team, NewMember, NewTeam};
 use crate::routes::users::{create_user, NewUser};
 
@@ -28,7 +30,14 @@ fn system() -> AuthUser {
     }
 }
 
-fn user(conn: &mut DbConnection, username: &str, full_name: &str, role: &str, unit: Option<&str>, password: &str) -> Result<String, ApiError> {
+fn user(
+    conn: &mut DbConnection,
+    username: &str,
+    full_name: &str,
+    role: &str,
+    unit: Option<&str>,
+    password: &str,
+) -> Result<String, ApiError> {
     Ok(create_user(
         conn,
         NewUser {
@@ -49,7 +58,10 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
         let sys = system();
         let summary = import_units(conn, NINH_BINH_UNITS.as_bytes())?;
         if !summary.errors.is_empty() {
-            return Err(ApiError::Internal(format!("bundled units rejected: {:?}", summary.errors)));
+            return Err(ApiError::Internal(format!(
+                "bundled units rejected: {:?}",
+                summary.errors
+            )));
         }
         let units = synth::load_units_csv(NINH_BINH_UNITS).map_err(ApiError::Internal)?;
         let communes = synth::communes_of(&units, Some(PROVINCE));
@@ -62,7 +74,14 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
                     .as_object()
                     .map(|o| {
                         o.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    v.as_str()
+                                        .map(str::to_string)
+                                        .unwrap_or_else(|| v.to_string()),
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -71,34 +90,196 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
             .collect();
         let s = import_rows(conn, rows, None, "demo", |_| {})?;
         if !s.errors.is_empty() {
-            return Err(ApiError::Internal(format!("synthetic rows rejected: {:?}", &s.errors[..s.errors.len().min(3)])));
+            return Err(ApiError::Internal(format!(
+                "synthetic rows rejected: {:?}",
+                &s.errors[..s.errors.len().min(3)]
+            )));
         }
 
         let mut logins = Vec::new();
         user(conn, "admin", "Quản trị hệ thống", "admin", None, password)?;
         logins.push(("admin".to_string(), "administrator".to_string()));
-        user(conn, "giamsat", "Trần Thị Giám Sát", "supervisor", Some(PROVINCE), password)?;
-        logins.push(("giamsat".to_string(), "supervisor, Ninh Bình (BCĐ 138 / Sở LĐTBXH)".to_string()));
+        user(
+            conn,
+            "giamsat",
+            "Trần Thị Giám Sát",
+            "supervisor",
+            Some(PROVINCE),
+            password,
+        )?;
+        logins.push((
+            "giamsat".to_string(),
+            "supervisor, Ninh Bình (BCĐ 138 / Sở LĐTBXH)".to_string(),
+        ));
 
         let province_team = create_team(
             conn,
             &sys,
-            NewTeam::new("Đội kiểm tra liên ngành 178 tỉnh Ninh Bình", "province", PROVINCE),
+            NewTeam::new(
+                "Đội kiểm tra liên ngành 178 tỉnh Ninh Bình",
+                "province",
+                PROVINCE,
+            ),
         )?;
-        let inspector = user(conn, "doi-tinh", "Nguyễn Văn Tỉnh", "inspector", Some(PROVINCE), password)?;
-        add_member_to(conn, &sys, &province_team.id, NewMember { user_id: inspector, agency: "labour_social_affairs".into(), is_leader: true })?;
-        logins.push(("doi-tinh".to_string(), "inspector, provincial team (leader)".to_string()));
+        let inspector = user(
+            conn,
+            "doi-tinh",
+            "Nguyễn Văn Tỉnh",
+            "inspector",
+            Some(PROVINCE),
+            password,
+        )?;
+        add_member_to(
+            conn,
+            &sys,
+            &province_team.id,
+            NewMember {
+                user_id: inspector,
+                agency: "labour_social_affairs".into(),
+                is_leader: true,
+            },
+        )?;
+        logins.push((
+            "doi-tinh".to_string(),
+            "inspector, provincial team (leader)".to_string(),
+        ));
 
-        for u in units.iter().filter(|u| u.level == "district" && u.parent_code.as_deref() == Some(PROVINCE)) {
-            let team = create_team(conn, &sys, NewTeam::new(&format!("Đội 178 {}", u.name), "district", &u.code))?;
+        for u in units
+            .iter()
+            .filter(|u| u.level == "district" && u.parent_code.as_deref() == Some(PROVINCE))
+        {
+            let team = create_team(
+                conn,
+                &sys,
+                NewTeam::new(&format!("Đội 178 {}", u.name), "district", &u.code),
+            )?;
             let username = format!("doi-{}", u.code);
-            let id = user(conn, &username, &format!("Tổ trưởng {}", u.name), "inspector", Some(&u.code), password)?;
-            add_member_to(conn, &sys, &team.id, NewMember { user_id: id, agency: "labour_social_affairs".into(), is_leader: true })?;
+            let id = user(
+                conn,
+                &username,
+                &format!("Tổ trưởng {}", u.name),
+                "inspector",
+                Some(&u.code),
+                password,
+            )?;
+            add_member_to(
+                conn,
+                &sys,
+                &team.id,
+                NewMember {
+                    user_id: id,
+                    agency: "labour_social_affairs".into(),
+                    is_leader: true,
+                },
+            )?;
             let police = format!("cand-{}", u.code);
-            let pid = user(conn, &police, &format!("Công an {}", u.name), "inspector", Some(&u.code), password)?;
-            add_member_to(conn, &sys, &team.id, NewMember { user_id: pid, agency: "police".into(), is_leader: false })?;
-            logins.push((username, format!("inspector, district team of {} ({})", u.name, u.code)));
+            let pid = user(
+                conn,
+                &police,
+                &format!("Công an {}", u.name),
+                "inspector",
+                Some(&u.code),
+                password,
+            )?;
+            add_member_to(
+                conn,
+                &sys,
+                &team.id,
+                NewMember {
+                    user_id: pid,
+                    agency: "police".into(),
+                    is_leader: false,
+                },
+            )?;
+            logins.push((
+                username,
+                format!("inspector, district team of {} ({})", u.name, u.code),
+            ));
         }
+        // The 2016 plan, drawn with a recorded seed.
+        let plan = create_plan(
+            conn,
+            &sys,
+            NewPlan::new(
+                "Kế hoạch kiểm tra năm 2016 (KH 20/KH-BCĐ)",
+                2016,
+                PROVINCE,
+                None,
+            ),
+        )?;
+        let drawn = draw_in_tx(conn, &sys, &plan.id)?;
+        logins.push((
+            "(plan)".into(),
+            format!(
+                "2016 plan {} drawn: {} assignments",
+                plan.id, drawn.assignments
+            ),
+        ));
+        // Some completed minutes: each district team's leader files a third
+        // of its assignments, one in nine with violations.
+        complete_some(conn)?;
         Ok(logins)
     })
+}
+
+/// Files minutes for a third of every district team's assignments.
+fn complete_some(conn: &mut DbConnection) -> Result<(), ApiError> {
+    use crate::db::schema::{assignments, establishments, team_members, teams};
+    use diesel::prelude::*;
+    let leaders: Vec<(String, String)> = team_members::table
+        .inner_join(teams::table)
+        .filter(team_members::is_leader.eq(true))
+        .filter(teams::level.eq("district"))
+        .select((team_members::user_id, teams::id))
+        .load(conn)?;
+    for (leader, team) in leaders {
+        let user = crate::auth::load_auth_user(conn, &leader)?.ok_or(ApiError::NotFound)?;
+        let members: Vec<String> = team_members::table
+            .filter(team_members::team_id.eq(&team))
+            .select(team_members::user_id)
+            .load(conn)?;
+        let todo: Vec<(String, String, Option<f64>, Option<f64>)> = assignments::table
+            .inner_join(establishments::table)
+            .filter(assignments::team_id.eq(&team))
+            .select((
+                assignments::id,
+                assignments::establishment_id,
+                establishments::latitude,
+                establishments::longitude,
+            ))
+            .order(assignments::id)
+            .load(conn)?;
+        for (i, (assignment, establishment, lat, lon)) in
+            todo.iter().enumerate().filter(|(i, _)| i % 3 == 0)
+        {
+            let month = 1 + (i % 12) as u32;
+            let day = 1 + (i % 27) as u32;
+            let with_violations = i % 9 == 0;
+            let body: InspectionBody = serde_json::from_value(serde_json::json!({
+                "id": uuid::Uuid::new_v4().to_string(),
+                "assignment_id": assignment,
+                "establishment_id": establishment,
+                "team_id": team,
+                "started_at": format!("2016-{month:02}-{day:02}T09:00:00+07:00"),
+                "finished_at": format!("2016-{month:02}-{day:02}T10:30:00+07:00"),
+                "location": lat.zip(*lon).map(|(la, lo)| serde_json::json!({"latitude": la, "longitude": lo, "accuracy_m": 10.0})),
+                "members_present": members,
+                "outcome": if with_violations { "violations_found" } else { "no_violation" },
+                "notes": "Kiểm tra theo kế hoạch",
+                "checklist": {"licence": true, "guest_register": !with_violations},
+                "violations": if with_violations {
+                    serde_json::json!([
+                        {"code": "GUEST_REGISTER", "sanction": "warning"},
+                        {"code": "LABOUR_CONTRACT", "sanction": "fine", "fine_vnd": 5000000}
+                    ])
+                } else {
+                    serde_json::json!([])
+                },
+            }))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let hash = body_hash(&body);
+            insert_minutes(conn, &user, &body, &hash)?;
+        }
+    }
+    Ok(())
 }

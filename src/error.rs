@@ -17,7 +17,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -230,11 +233,21 @@ pub fn constraint_of(info: &dyn diesel::result::DatabaseErrorInformation) -> Str
 /// `table.column` SQLite names) to the error `f` builds; other errors pass.
 pub trait ResultExt<T> {
     /// See the trait doc.
-    fn on_unique(self, pg_name: &str, sqlite_cols: &str, f: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+    fn on_unique(
+        self,
+        pg_name: &str,
+        sqlite_cols: &str,
+        f: impl FnOnce() -> ApiError,
+    ) -> Result<T, ApiError>;
 }
 
 impl<T> ResultExt<T> for Result<T, diesel::result::Error> {
-    fn on_unique(self, pg_name: &str, sqlite_cols: &str, f: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+    fn on_unique(
+        self,
+        pg_name: &str,
+        sqlite_cols: &str,
+        f: impl FnOnce() -> ApiError,
+    ) -> Result<T, ApiError> {
         use diesel::result::{DatabaseErrorKind, Error};
         match self {
             Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))

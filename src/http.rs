@@ -19,9 +19,14 @@ pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
 
 /// Reads the whole body, answering 413 as soon as it passes `limit`
 /// (before reading anything when `Content-Length` already says so).
-pub async fn read_body<S>(req: &HttpRequest, payload: &mut S, limit: usize) -> Result<Vec<u8>, ApiError>
+pub async fn read_body<S>(
+    req: &HttpRequest,
+    payload: &mut S,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError>
 where
-    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>> + Unpin,
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>>
+        + Unpin,
 {
     let too_large = || ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
     if let Some(len) = req
@@ -36,7 +41,8 @@ where
     }
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -49,7 +55,13 @@ fn media_type(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
 }
 
 /// Checks the request's media type against the accepted ones (415 otherwise).
@@ -90,7 +102,8 @@ fn field_error(path: &str, msg: &str) -> FieldError {
 /// the field (by its JSON path). Invalid JSON or UTF-8 is 400, a well-formed
 /// body that breaks the contract is 422.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8: {e}")))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8: {e}")))?;
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -101,7 +114,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
         }
     })?;
-    de.end().map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
 }
 
@@ -124,11 +138,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
 }
 
 /// Query-string errors: 422 naming the parameter.
-pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
     let msg = err.to_string();
-    let msg = msg.strip_prefix("Query deserialize error: ").unwrap_or(&msg).to_string();
+    let msg = msg
+        .strip_prefix("Query deserialize error: ")
+        .unwrap_or(&msg)
+        .to_string();
     let fe = field_error("", &msg);
-    let field = if fe.field == "body" { "query".to_string() } else { fe.field };
+    let field = if fe.field == "body" {
+        "query".to_string()
+    } else {
+        fe.field
+    };
     ApiError::Validation(vec![FieldError::new(field, fe.message)]).into()
 }
 
@@ -153,7 +177,9 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
 /// 412 when `If-Match` was given and differs from `current`.
 pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), ApiError> {
     match expected {
-        Some(v) if v != current => Err(ApiError::PreconditionFailed { current_version: current }),
+        Some(v) if v != current => Err(ApiError::PreconditionFailed {
+            current_version: current,
+        }),
         _ => Ok(()),
     }
 }
@@ -221,8 +247,15 @@ impl<T> Page<T> {
         if more {
             rows.truncate(limit as usize);
         }
-        let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
-        Page { items: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(&key(r)))
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -234,7 +267,8 @@ pub fn now() -> chrono::NaiveDateTime {
 
 /// RFC 3339 (UTC, `Z`) rendering of a stored timestamp.
 pub fn rfc3339(t: &chrono::NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// A new random id (UUID v4, lower-case text).
@@ -251,7 +285,9 @@ pub fn parse_uuid(field: &str, s: &str) -> Result<String, ApiError> {
 
 /// Like [`parse_uuid`] for path ids: an id that cannot exist is 404.
 pub fn path_uuid(s: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(s).map(|u| u.to_string()).map_err(|_| ApiError::NotFound)
+    uuid::Uuid::parse_str(s)
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::NotFound)
 }
 
 /// For PATCH-like bodies: tells an absent field (`None`) from an explicit

@@ -17,7 +17,11 @@ pub struct Limiter {
 impl Limiter {
     /// At most `max` attempts per key per `window`.
     pub fn new(max: u32, window: Duration) -> Self {
-        Limiter { max, window, hits: Mutex::new(HashMap::new()) }
+        Limiter {
+            max,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts one attempt for every key; 429 with `Retry-After` when any key
@@ -42,7 +46,9 @@ impl Limiter {
             }
         }
         match wait {
-            Some(secs) => Err(ApiError::TooManyRequests { retry_after_secs: secs }),
+            Some(secs) => Err(ApiError::TooManyRequests {
+                retry_after_secs: secs,
+            }),
             None => Ok(()),
         }
     }

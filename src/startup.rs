@@ -30,18 +30,27 @@ impl Application {
     pub fn build(settings: Settings) -> Result<Self, String> {
         let pool = build_pool(&settings.database_url, settings.pool_size)?;
         {
-            let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| format!("cannot connect to the database: {e}"))?;
             let applied = run_migrations(&mut conn)?;
             if !applied.is_empty() {
                 tracing::info!(?applied, "migrations applied");
             }
         }
         let db = Db { pool };
-        let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let state = web::Data::new(AppState {
-            keys: TokenKeys::new(settings.jwt_secret.expose().as_bytes(), settings.access_ttl_secs),
-            login_limiter: Limiter::new(settings.login_attempts_per_minute, Duration::from_secs(60)),
+            keys: TokenKeys::new(
+                settings.jwt_secret.expose().as_bytes(),
+                settings.access_ttl_secs,
+            ),
+            login_limiter: Limiter::new(
+                settings.login_attempts_per_minute,
+                Duration::from_secs(60),
+            ),
             metrics: Arc::new(Metrics::default()),
             settings,
         });
@@ -61,7 +70,8 @@ impl Application {
                     let fut = srv.call(req);
                     async move {
                         let res = fut.await?;
-                        metrics.observe(res.status().as_u16(), started.elapsed().as_micros() as u64);
+                        metrics
+                            .observe(res.status().as_u16(), started.elapsed().as_micros() as u64);
                         Ok(res)
                     }
                 })
@@ -102,7 +112,9 @@ async fn route_not_found(req: HttpRequest) -> HttpResponse {
 
 /// Turns any error response that is not problem+json already (actix's own
 /// 404/405/413/400s) into one, so every error has the same shape.
-fn problemize<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+fn problemize<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let is_problem = res
         .headers()
         .get(CONTENT_TYPE)
@@ -119,11 +131,19 @@ fn problemize<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::R
         s if s >= 500 => ApiError::Internal(format!("status {s} from the framework")),
         _ => {
             let (req, _) = res.into_parts();
-            let resp = problem_response(status, "error", status.canonical_reason().unwrap_or("error"));
-            return Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, resp).map_into_right_body()));
+            let resp = problem_response(
+                status,
+                "error",
+                status.canonical_reason().unwrap_or("error"),
+            );
+            return Ok(ErrorHandlerResponse::Response(
+                ServiceResponse::new(req, resp).map_into_right_body(),
+            ));
         }
     };
     let (req, _) = res.into_parts();
     let resp = actix_web::ResponseError::error_response(&err);
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, resp).map_into_right_body()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, resp).map_into_right_body(),
+    ))
 }

@@ -96,7 +96,10 @@ impl AuthUser {
 
 /// Loads a user's role and scope from the database. An inspector's scope is
 /// its team's jurisdiction when it has a team, else its own org unit.
-pub fn load_auth_user(conn: &mut DbConnection, user_id: &str) -> Result<Option<AuthUser>, ApiError> {
+pub fn load_auth_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Option<AuthUser>, ApiError> {
     let row: Option<(String, String, String, Option<String>, Option<String>, bool)> = users::table
         .find(user_id)
         .select((
@@ -122,7 +125,9 @@ pub fn load_auth_user(conn: &mut DbConnection, user_id: &str) -> Result<Option<A
         None
     } else {
         let unit = match (&role, &team_id) {
-            (Role::Inspector, Some(t)) => crate::routes::teams::jurisdiction_of(conn, t)?.or(org_unit_code.clone()),
+            (Role::Inspector, Some(t)) => {
+                crate::routes::teams::jurisdiction_of(conn, t)?.or(org_unit_code.clone())
+            }
             _ => org_unit_code.clone(),
         };
         Some(match unit {
@@ -135,7 +140,14 @@ pub fn load_auth_user(conn: &mut DbConnection, user_id: &str) -> Result<Option<A
             None => NOWHERE.into(),
         })
     };
-    Ok(Some(AuthUser { id, username, role, org_unit_code, team_id, scope_path }))
+    Ok(Some(AuthUser {
+        id,
+        username,
+        role,
+        org_unit_code,
+        team_id,
+        scope_path,
+    }))
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
@@ -158,7 +170,9 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
-        let keys = req.app_data::<web::Data<crate::routes::AppState>>().map(|s| s.keys.clone());
+        let keys = req
+            .app_data::<web::Data<crate::routes::AppState>>()
+            .map(|s| s.keys.clone());
         let db = req.app_data::<web::Data<Db>>().cloned();
         Box::pin(async move {
             let token = token?;

@@ -78,7 +78,8 @@ impl TokenKeys {
 
     /// Checks signature, algorithm, time, issuer, audience and type.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
-        let data = decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| e.to_string())?;
+        let data =
+            decode::<Claims>(token, &self.dec, &self.validation).map_err(|e| e.to_string())?;
         if data.claims.typ != "access" {
             return Err("not an access token".into());
         }
@@ -90,7 +91,10 @@ impl TokenKeys {
 pub fn new_refresh_token() -> String {
     use base64::Engine;
     let bytes: [u8; 32] = rand::random();
-    format!("rt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "rt_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// How a refresh token is stored: its SHA-256 in hex.

@@ -182,7 +182,9 @@ where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {
@@ -191,7 +193,9 @@ where
             Ok(v)
         }
         Err(e) => {
-            if let Err(rb) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+            if let Err(rb) =
+                <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            {
                 tracing::error!(error = %rb, "rollback failed");
             }
             Err(e)
@@ -215,7 +219,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
             f(&mut conn)
         })
         .await

@@ -260,8 +260,24 @@ diesel::joinable!(teams -> org_units (org_unit_code));
 diesel::joinable!(establishments -> org_units (org_unit_code));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(org_units, users, refresh_tokens, establishments, audit_log, teams, team_members, plans, draw_rounds, change_counter, assignments,
-    violation_types, inspections, inspection_versions, violations, attachments, inspection_attachments
+diesel::allow_tables_to_appear_in_same_query!(
+    org_units,
+    users,
+    refresh_tokens,
+    establishments,
+    audit_log,
+    teams,
+    team_members,
+    plans,
+    draw_rounds,
+    change_counter,
+    assignments,
+    violation_types,
+    inspections,
+    inspection_versions,
+    violations,
+    attachments,
+    inspection_attachments
 );
 
 diesel::table! {

@@ -280,8 +280,9 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
             btype: btypes
                 .binary_search(&e.business_type.as_str())
                 .expect("interned") as u32,
-            plan_cell: plan_cell_code(&e.unit_path, &input.plan_unit)
-                .map_or(u32::MAX, |c| cells.binary_search(&c).expect("interned") as u32),
+            plan_cell: plan_cell_code(&e.unit_path, &input.plan_unit).map_or(u32::MAX, |c| {
+                cells.binary_search(&c).expect("interned") as u32
+            }),
         })
         .collect();
     // Group order: priority first (if risk weighting), key ascending, id
@@ -567,7 +568,11 @@ pub fn input_digest(input: &DrawInput) -> String {
         w.nl();
     }
     w.raw(b"stratify_by_business_type ");
-    w.raw(if input.stratify_by_business_type { b"1" } else { b"0" });
+    w.raw(if input.stratify_by_business_type {
+        b"1"
+    } else {
+        b"0"
+    });
     w.nl();
     w.raw(b"risk_weighting ");
     w.raw(if input.risk_weighting { b"1" } else { b"0" });

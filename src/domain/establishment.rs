@@ -60,15 +60,26 @@ fn required(errs: &mut Vec<FieldError>, field: &str, v: &str, max: usize) -> Str
     if v.is_empty() {
         errs.push(FieldError::new(field, "is required"));
     } else if v.chars().count() > max {
-        errs.push(FieldError::new(field, format!("must be at most {max} characters")));
+        errs.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     v
 }
 
-fn optional(errs: &mut Vec<FieldError>, field: &str, v: &Option<String>, max: usize) -> Option<String> {
+fn optional(
+    errs: &mut Vec<FieldError>,
+    field: &str,
+    v: &Option<String>,
+    max: usize,
+) -> Option<String> {
     let v = v.as_deref().map(nfc).filter(|s| !s.is_empty())?;
     if v.chars().count() > max {
-        errs.push(FieldError::new(field, format!("must be at most {max} characters")));
+        errs.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Some(v)
 }
@@ -91,8 +102,14 @@ impl EstablishmentInput {
         let owner_name = optional(&mut errs, "owner_name", &self.owner_name, 200);
         let phone = optional(&mut errs, "phone", &self.phone, 32);
         if let Some(p) = &phone {
-            if !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
-                errs.push(FieldError::new("phone", "may hold only digits, spaces and + - ( ) ."));
+            if !p
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+            {
+                errs.push(FieldError::new(
+                    "phone",
+                    "may hold only digits, spaces and + - ( ) .",
+                ));
             }
         }
         match (self.latitude, self.longitude) {
@@ -158,6 +175,9 @@ mod tests {
         i.latitude = Some(91.0);
         let errs = i.parse().unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["name", "business_type", "longitude", "latitude"]);
+        assert_eq!(
+            fields,
+            vec!["name", "business_type", "longitude", "latitude"]
+        );
     }
 }

@@ -9,7 +9,10 @@ use crate::auth::{AuthUser, Role};
 use crate::db::schema::{assignments, change_counter, establishments, plans, team_members};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
-use crate::http::{check_version, decode_cursor, encode_cursor, if_match, now, path_uuid, rfc3339, PageParams, ValidJson};
+use crate::http::{
+    check_version, decode_cursor, encode_cursor, if_match, now, path_uuid, rfc3339, PageParams,
+    ValidJson,
+};
 use crate::routes::establishments::{Establishment, EstablishmentDto};
 
 /// Assignment statuses.
@@ -20,7 +23,10 @@ pub fn check_status(s: &str) -> Result<(), ApiError> {
     if STATUSES.contains(&s) {
         Ok(())
     } else {
-        Err(ApiError::field("status", format!("must be one of {}", STATUSES.join(", "))))
+        Err(ApiError::field(
+            "status",
+            format!("must be one of {}", STATUSES.join(", ")),
+        ))
     }
 }
 
@@ -31,7 +37,10 @@ pub fn next_change_seq(conn: &mut DbConnection, n: i64) -> Result<i64, ApiError>
     diesel::update(change_counter::table.find(1))
         .set(change_counter::value.eq(change_counter::value + n))
         .execute(conn)?;
-    let last: i64 = change_counter::table.find(1).select(change_counter::value).first(conn)?;
+    let last: i64 = change_counter::table
+        .find(1)
+        .select(change_counter::value)
+        .first(conn)?;
     Ok(last - n + 1)
 }
 
@@ -112,7 +121,12 @@ pub struct Filter {
 
 /// Reads assignments visible to `user`: inside its area, and for an
 /// inspector only its own team's.
-pub fn query(conn: &mut DbConnection, user: &AuthUser, f: Filter, limit: i64) -> Result<Vec<AssignmentDto>, ApiError> {
+pub fn query(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    f: Filter,
+    limit: i64,
+) -> Result<Vec<AssignmentDto>, ApiError> {
     let mut q = assignments::table
         .inner_join(establishments::table)
         .select((Assignment::as_select(), Establishment::as_select()))
@@ -140,7 +154,9 @@ pub fn query(conn: &mut DbConnection, user: &AuthUser, f: Filter, limit: i64) ->
         q = q.filter(assignments::status.ne("cancelled"));
     }
     q = match (f.after_seq, f.after_id) {
-        (Some(seq), _) => q.filter(assignments::change_seq.gt(seq)).order(assignments::change_seq),
+        (Some(seq), _) => q
+            .filter(assignments::change_seq.gt(seq))
+            .order(assignments::change_seq),
         (None, Some(id)) => q.filter(assignments::id.gt(id)).order(assignments::id),
         (None, None) => q.order(assignments::id),
     };
@@ -170,22 +186,47 @@ pub struct SyncParams {
 
 /// `GET /teams/{id}/assignments`: everything open, or with `since` every
 /// change after that token (cancellations included), in change order.
-pub async fn team_assignments(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, q: web::Query<SyncParams>) -> Result<HttpResponse, ApiError> {
+pub async fn team_assignments(
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    q: web::Query<SyncParams>,
+) -> Result<HttpResponse, ApiError> {
     let team_id = path_uuid(&id)?;
     let q = q.into_inner();
-    let since = q.since.as_deref().map(|s| decode_token("since", s)).transpose()?;
-    let cursor = q.cursor.as_deref().map(|c| decode_token("cursor", c)).transpose()?;
-    let limit = PageParams { limit: q.limit, cursor: None }.limit()?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| decode_token("since", s))
+        .transpose()?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|c| decode_token("cursor", c))
+        .transpose()?;
+    let limit = PageParams {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
     let body = db
         .run(move |conn| {
             crate::routes::teams::load_visible(conn, &user, &team_id)?;
             // Read before the items: anything committed later numbers higher.
-            let high_water: i64 = change_counter::table.find(1).select(change_counter::value).first(conn)?;
+            let high_water: i64 = change_counter::table
+                .find(1)
+                .select(change_counter::value)
+                .first(conn)?;
             let after = cursor.or(since).unwrap_or(0);
             let mut items = query(
                 conn,
                 &user,
-                Filter { team_id: Some(team_id), after_seq: Some(after), open_only: since.is_none(), ..Default::default() },
+                Filter {
+                    team_id: Some(team_id),
+                    after_seq: Some(after),
+                    open_only: since.is_none(),
+                    ..Default::default()
+                },
                 limit + 1,
             )?;
             let more = items.len() as i64 > limit;
@@ -210,17 +251,28 @@ fn load_one(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<Assign
         .first(conn)
         .optional()?;
     let (a, e) = row.ok_or(ApiError::NotFound)?;
-    if !user.sees(&e.unit_path) || (user.role == Role::Inspector && user.team_id.as_deref() != Some(a.team_id.as_str())) {
+    if !user.sees(&e.unit_path)
+        || (user.role == Role::Inspector && user.team_id.as_deref() != Some(a.team_id.as_str()))
+    {
         return Err(ApiError::NotFound);
     }
     Ok(to_dto(a, e))
 }
 
 /// `GET /assignments/{id}`.
-pub async fn get(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = path_uuid(&id)?;
     let dto = db.run(move |conn| load_one(conn, &user, &id)).await?;
-    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, format!("\"{}\"", dto.version))).json(dto))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::ETAG,
+            format!("\"{}\"", dto.version),
+        ))
+        .json(dto))
 }
 
 /// `PATCH /assignments/{id}` body.
@@ -234,10 +286,21 @@ pub struct PatchBody {
 
 /// `PATCH /assignments/{id}` (`If-Match`): the team's leader, or a
 /// supervisor or admin, schedules the visit (null unschedules it).
-pub async fn patch(req: HttpRequest, user: AuthUser, db: web::Data<Db>, id: web::Path<String>, body: ValidJson<PatchBody>) -> Result<HttpResponse, ApiError> {
+pub async fn patch(
+    req: HttpRequest,
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: ValidJson<PatchBody>,
+) -> Result<HttpResponse, ApiError> {
     let id = path_uuid(&id)?;
     let expected = if_match(&req)?;
-    let when = body.0.scheduled_for.ok_or_else(|| ApiError::field("scheduled_for", "is required (a date, or null to unschedule)"))?;
+    let when = body.0.scheduled_for.ok_or_else(|| {
+        ApiError::field(
+            "scheduled_for",
+            "is required (a date, or null to unschedule)",
+        )
+    })?;
     let dto = db
         .write(move |conn| {
             let before = load_one(conn, &user, &id)?;
@@ -254,31 +317,62 @@ pub async fn patch(req: HttpRequest, user: AuthUser, db: web::Data<Db>, id: web:
             }
             check_version(expected, before.version)?;
             if before.status == "completed" || before.status == "cancelled" {
-                return Err(ApiError::Conflict(format!("the assignment is {}", before.status)));
+                return Err(ApiError::Conflict(format!(
+                    "the assignment is {}",
+                    before.status
+                )));
             }
-            let year: i32 = plans::table.find(&before.plan_id).select(plans::year).first(conn)?;
+            let year: i32 = plans::table
+                .find(&before.plan_id)
+                .select(plans::year)
+                .first(conn)?;
             if let Some(d) = when {
                 if d.year() != year {
-                    return Err(ApiError::field("scheduled_for", format!("must fall in the plan's year {year}")));
+                    return Err(ApiError::field(
+                        "scheduled_for",
+                        format!("must fall in the plan's year {year}"),
+                    ));
                 }
             }
             let seq = next_change_seq(conn, 1)?;
-            let n = diesel::update(assignments::table.find(&id).filter(assignments::version.eq(before.version)))
-                .set((
-                    assignments::scheduled_for.eq(when),
-                    assignments::status.eq(if when.is_some() { "scheduled" } else { "pending" }),
-                    assignments::version.eq(before.version + 1),
-                    assignments::change_seq.eq(seq),
-                    assignments::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
+            let n = diesel::update(
+                assignments::table
+                    .find(&id)
+                    .filter(assignments::version.eq(before.version)),
+            )
+            .set((
+                assignments::scheduled_for.eq(when),
+                assignments::status.eq(if when.is_some() {
+                    "scheduled"
+                } else {
+                    "pending"
+                }),
+                assignments::version.eq(before.version + 1),
+                assignments::change_seq.eq(seq),
+                assignments::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
             if n == 0 {
-                return Err(ApiError::PreconditionFailed { current_version: before.version + 1 });
+                return Err(ApiError::PreconditionFailed {
+                    current_version: before.version + 1,
+                });
             }
             let after = load_one(conn, &user, &id)?;
-            crate::audit::record(conn, &user.id, "assignment.schedule", &id, Some(&before), Some(&after))?;
+            crate::audit::record(
+                conn,
+                &user.id,
+                "assignment.schedule",
+                &id,
+                Some(&before),
+                Some(&after),
+            )?;
             Ok(after)
         })
         .await?;
-    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, format!("\"{}\"", dto.version))).json(dto))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::ETAG,
+            format!("\"{}\"", dto.version),
+        ))
+        .json(dto))
 }

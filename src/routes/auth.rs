@@ -41,7 +41,12 @@ pub struct TokenPair {
 }
 
 /// Stores a new refresh token of `family` and returns it in clear.
-fn store_refresh(conn: &mut DbConnection, user_id: &str, family: &str, ttl: i64) -> Result<String, ApiError> {
+fn store_refresh(
+    conn: &mut DbConnection,
+    user_id: &str,
+    family: &str,
+    ttl: i64,
+) -> Result<String, ApiError> {
     let token = new_refresh_token();
     let t = now();
     diesel::insert_into(refresh_tokens::table)
@@ -69,7 +74,9 @@ fn pair(keys: &TokenKeys, user: UserDto, refresh_token: String) -> TokenPair {
 
 /// Client address for rate limiting (the peer, not a forwarded header).
 fn peer(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// `POST /auth/login`.
@@ -80,7 +87,9 @@ pub async fn login(
     body: ValidJson<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginBody { username, password } = body.0;
-    state.login_limiter.check(&[format!("u:{username}"), format!("a:{}", peer(&req))])?;
+    state
+        .login_limiter
+        .check(&[format!("u:{username}"), format!("a:{}", peer(&req))])?;
     let keys = state.keys.clone();
     let ttl = state.settings.refresh_ttl_secs;
     let result = db
@@ -124,18 +133,23 @@ pub async fn refresh(
     // The revocation of a reused family must commit, so rejection is an Ok value.
     let outcome = db
         .write(move |conn| {
-            let row: Option<(String, String, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> =
-                refresh_tokens::table
-                    .filter(refresh_tokens::token_hash.eq(&presented))
-                    .select((
-                        refresh_tokens::id,
-                        refresh_tokens::user_id,
-                        refresh_tokens::family_id,
-                        refresh_tokens::expires_at,
-                        refresh_tokens::revoked_at,
-                    ))
-                    .first(conn)
-                    .optional()?;
+            let row: Option<(
+                String,
+                String,
+                String,
+                chrono::NaiveDateTime,
+                Option<chrono::NaiveDateTime>,
+            )> = refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(&presented))
+                .select((
+                    refresh_tokens::id,
+                    refresh_tokens::user_id,
+                    refresh_tokens::family_id,
+                    refresh_tokens::expires_at,
+                    refresh_tokens::revoked_at,
+                ))
+                .first(conn)
+                .optional()?;
             let Some((id, user_id, family, expires_at, revoked_at)) = row else {
                 return Ok(RefreshOutcome::Rejected("unknown refresh token"));
             };
@@ -153,7 +167,9 @@ pub async fn refresh(
             .execute(conn)?;
             if claimed == 0 {
                 revoke_family(conn, &family)?;
-                return Ok(RefreshOutcome::Rejected("refresh token reused; its family is revoked"));
+                return Ok(RefreshOutcome::Rejected(
+                    "refresh token reused; its family is revoked",
+                ));
             }
             if expires_at < t {
                 return Ok(RefreshOutcome::Rejected("refresh token expired"));

@@ -15,8 +15,8 @@ use crate::domain::text::{fold, nfc};
 use crate::domain::BUSINESS_TYPES;
 use crate::error::{ApiError, FieldError, ResultExt};
 use crate::http::{
-    check_version, if_match, new_id, now, path_uuid, read_body, require_media_type, rfc3339, Page, PageParams,
-    ValidJson, IMPORT_LIMIT,
+    check_version, if_match, new_id, now, path_uuid, read_body, require_media_type, rfc3339, Page,
+    PageParams, ValidJson, IMPORT_LIMIT,
 };
 use crate::routes::org_units::{ImportSummary, RowError};
 
@@ -117,7 +117,11 @@ fn with_etag(status: actix_web::http::StatusCode, e: Establishment) -> HttpRespo
 }
 
 /// Loads one establishment visible to `user` (404 otherwise).
-pub fn load_visible(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<Establishment, ApiError> {
+pub fn load_visible(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    id: &str,
+) -> Result<Establishment, ApiError> {
     let e = establishments::table
         .find(id)
         .select(Establishment::as_select())
@@ -136,15 +140,23 @@ fn unit_path_in_scope(
     code: &str,
     field: &str,
 ) -> Result<String, ApiError> {
-    let path: Option<String> =
-        org_units::table.find(code).select(org_units::path).first(conn).optional()?;
+    let path: Option<String> = org_units::table
+        .find(code)
+        .select(org_units::path)
+        .first(conn)
+        .optional()?;
     match path {
         Some(p) if user.sees(&p) => Ok(p),
         _ => Err(ApiError::field(field, "no such org unit in your area")),
     }
 }
 
-fn insert_new(conn: &mut DbConnection, f: &EstablishmentFields, unit_path: &str, t: NaiveDateTime) -> Result<String, diesel::result::Error> {
+fn insert_new(
+    conn: &mut DbConnection,
+    f: &EstablishmentFields,
+    unit_path: &str,
+    t: NaiveDateTime,
+) -> Result<String, diesel::result::Error> {
     let id = new_id();
     diesel::insert_into(establishments::table)
         .values((
@@ -171,22 +183,36 @@ fn insert_new(conn: &mut DbConnection, f: &EstablishmentFields, unit_path: &str,
 }
 
 fn duplicate_licence(licence: &str) -> ApiError {
-    ApiError::Conflict(format!("an establishment with licence_no {licence} already exists"))
+    ApiError::Conflict(format!(
+        "an establishment with licence_no {licence} already exists"
+    ))
 }
 
 /// `POST /establishments` (admin, supervisor).
-pub async fn create(user: AuthUser, db: web::Data<Db>, body: ValidJson<EstablishmentInput>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    user: AuthUser,
+    db: web::Data<Db>,
+    body: ValidJson<EstablishmentInput>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
     let fields = body.0.parse().map_err(ApiError::Validation)?;
     let e = db
         .write(move |conn| {
             let path = unit_path_in_scope(conn, &user, &fields.org_unit_code, "org_unit_code")?;
-            let id = insert_new(conn, &fields, &path, now())
-                .on_unique("establishments_licence_no_key", "establishments.licence_no", || {
-                    duplicate_licence(&fields.licence_no)
-                })?;
+            let id = insert_new(conn, &fields, &path, now()).on_unique(
+                "establishments_licence_no_key",
+                "establishments.licence_no",
+                || duplicate_licence(&fields.licence_no),
+            )?;
             let created = load_visible(conn, &user, &id)?;
-            crate::audit::record(conn, &user.id, "establishment.create", &id, None, Some(&created))?;
+            crate::audit::record(
+                conn,
+                &user.id,
+                "establishment.create",
+                &id,
+                None,
+                Some(&created),
+            )?;
             Ok(created)
         })
         .await?;
@@ -194,7 +220,11 @@ pub async fn create(user: AuthUser, db: web::Data<Db>, body: ValidJson<Establish
 }
 
 /// `GET /establishments/{id}`.
-pub async fn get(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = path_uuid(&id)?;
     let e = db.run(move |conn| load_visible(conn, &user, &id)).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, e))
@@ -213,11 +243,18 @@ pub struct ListParams {
 }
 
 /// `GET /establishments?org_unit=&business_type=&status=&q=` (by id).
-pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    user: AuthUser,
+    db: web::Data<Db>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     if let Some(b) = &q.business_type {
         if !BUSINESS_TYPES.contains(&b.as_str()) {
-            return Err(ApiError::field("business_type", format!("must be one of {}", BUSINESS_TYPES.join(", "))));
+            return Err(ApiError::field(
+                "business_type",
+                format!("must be one of {}", BUSINESS_TYPES.join(", ")),
+            ));
         }
     }
     if let Some(s) = &q.status {
@@ -225,7 +262,10 @@ pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) 
             return Err(ApiError::field("status", "must be active or closed"));
         }
     }
-    let pp = PageParams { limit: q.limit, cursor: q.cursor.clone() };
+    let pp = PageParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
     let limit = pp.limit()?;
     let after = pp.after()?;
     let page = db
@@ -239,11 +279,21 @@ pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) 
                 query = query.filter(establishments::unit_path.like(format!("{scope}%")));
             }
             if let Some(code) = &q.org_unit {
-                let path: Option<String> =
-                    org_units::table.find(code).select(org_units::path).first(conn).optional()?;
+                let path: Option<String> = org_units::table
+                    .find(code)
+                    .select(org_units::path)
+                    .first(conn)
+                    .optional()?;
                 match path {
-                    Some(p) => query = query.filter(establishments::unit_path.like(format!("{p}%"))),
-                    None => return Ok(Page { items: vec![], next_cursor: None }),
+                    Some(p) => {
+                        query = query.filter(establishments::unit_path.like(format!("{p}%")))
+                    }
+                    None => {
+                        return Ok(Page {
+                            items: vec![],
+                            next_cursor: None,
+                        })
+                    }
                 }
             }
             if let Some(b) = &q.business_type {
@@ -253,16 +303,26 @@ pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) 
                 query = query.filter(establishments::status.eq(s.clone()));
             }
             if let Some(text) = q.q.as_deref().map(fold).filter(|t| !t.is_empty()) {
-                let pattern = format!("%{}%", text.replace('\\', "").replace('%', "").replace('_', " "));
+                let pattern = format!(
+                    "%{}%",
+                    text.replace('\\', "").replace('%', "").replace('_', " ")
+                );
                 let raw = format!("%{}%", nfc(q.q.as_deref().unwrap_or("")));
-                query = query.filter(establishments::name_fold.like(pattern).or(establishments::licence_no.like(raw)));
+                query = query.filter(
+                    establishments::name_fold
+                        .like(pattern)
+                        .or(establishments::licence_no.like(raw)),
+                );
             }
             if let Some(a) = after {
                 query = query.filter(establishments::id.gt(a));
             }
             let rows = query.load::<Establishment>(conn)?;
-            let items: Vec<EstablishmentDto> = rows.into_iter().map(EstablishmentDto::from).collect();
-            Ok(Page::from_rows(items, limit, |e: &EstablishmentDto| e.id.clone()))
+            let items: Vec<EstablishmentDto> =
+                rows.into_iter().map(EstablishmentDto::from).collect();
+            Ok(Page::from_rows(items, limit, |e: &EstablishmentDto| {
+                e.id.clone()
+            }))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -307,8 +367,12 @@ pub async fn patch(
             let merged = EstablishmentInput {
                 licence_no: p.licence_no.unwrap_or_else(|| before.licence_no.clone()),
                 name: p.name.unwrap_or_else(|| before.name.clone()),
-                business_type: p.business_type.unwrap_or_else(|| before.business_type.clone()),
-                org_unit_code: p.org_unit_code.unwrap_or_else(|| before.org_unit_code.clone()),
+                business_type: p
+                    .business_type
+                    .unwrap_or_else(|| before.business_type.clone()),
+                org_unit_code: p
+                    .org_unit_code
+                    .unwrap_or_else(|| before.org_unit_code.clone()),
                 address: p.address.unwrap_or_else(|| before.address.clone()),
                 owner_name: p.owner_name.unwrap_or_else(|| before.owner_name.clone()),
                 phone: p.phone.unwrap_or_else(|| before.phone.clone()),
@@ -319,7 +383,9 @@ pub async fn patch(
             let path = unit_path_in_scope(conn, &user, &f.org_unit_code, "org_unit_code")?;
             // The version guard makes a concurrent writer lose with 412, not overwrite.
             let n = diesel::update(
-                establishments::table.find(&id).filter(establishments::version.eq(before.version)),
+                establishments::table
+                    .find(&id)
+                    .filter(establishments::version.eq(before.version)),
             )
             .set((
                 establishments::licence_no.eq(&f.licence_no),
@@ -338,14 +404,25 @@ pub async fn patch(
                 establishments::updated_at.eq(now()),
             ))
             .execute(conn)
-            .on_unique("establishments_licence_no_key", "establishments.licence_no", || {
-                duplicate_licence(&f.licence_no)
-            })?;
+            .on_unique(
+                "establishments_licence_no_key",
+                "establishments.licence_no",
+                || duplicate_licence(&f.licence_no),
+            )?;
             if n == 0 {
-                return Err(ApiError::PreconditionFailed { current_version: before.version + 1 });
+                return Err(ApiError::PreconditionFailed {
+                    current_version: before.version + 1,
+                });
             }
             let after = load_visible(conn, &user, &id)?;
-            crate::audit::record(conn, &user.id, "establishment.update", &id, Some(&before), Some(&after))?;
+            crate::audit::record(
+                conn,
+                &user.id,
+                "establishment.update",
+                &id,
+                Some(&before),
+                Some(&after),
+            )?;
             Ok(after)
         })
         .await?;
@@ -384,7 +461,9 @@ pub async fn close(
             let before = load_visible(conn, &user, &id)?;
             check_version(expected, before.version)?;
             if before.status == "closed" {
-                return Err(ApiError::Conflict("the establishment is already closed".into()));
+                return Err(ApiError::Conflict(
+                    "the establishment is already closed".into(),
+                ));
             }
             diesel::update(establishments::table.find(&id))
                 .set((
@@ -397,7 +476,14 @@ pub async fn close(
                 .execute(conn)?;
             crate::routes::plans::on_establishment_closed(conn, &id)?;
             let after = load_visible(conn, &user, &id)?;
-            crate::audit::record(conn, &user.id, "establishment.close", &id, Some(&before), Some(&after))?;
+            crate::audit::record(
+                conn,
+                &user.id,
+                "establishment.close",
+                &id,
+                Some(&before),
+                Some(&after),
+            )?;
             Ok(after)
         })
         .await?;
@@ -421,8 +507,16 @@ pub const IMPORT_COLUMNS: [&str; 9] = [
 pub type ImportRow = (usize, HashMap<String, String>);
 
 /// Turns a row's cells into an input, or the first problem it has.
-fn row_input(row: usize, cells: &HashMap<String, String>) -> Result<EstablishmentInput, Vec<RowError>> {
-    let get = |k: &str| cells.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+fn row_input(
+    row: usize,
+    cells: &HashMap<String, String>,
+) -> Result<EstablishmentInput, Vec<RowError>> {
+    let get = |k: &str| {
+        cells
+            .get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     let opt = |k: &str| Some(get(k)).filter(|s| !s.is_empty());
     let mut errs = Vec::new();
     let mut num = |k: &str| -> Option<f64> {
@@ -433,7 +527,11 @@ fn row_input(row: usize, cells: &HashMap<String, String>) -> Result<Establishmen
         match v.replace(',', ".").parse::<f64>() {
             Ok(x) => Some(x),
             Err(_) => {
-                errs.push(RowError { row, field: Some(k.into()), message: "must be a number".into() });
+                errs.push(RowError {
+                    row,
+                    field: Some(k.into()),
+                    message: "must be a number".into(),
+                });
                 None
             }
         }
@@ -491,12 +589,18 @@ pub fn check_header(headers: &[String]) -> Result<(), ApiError> {
     let mut errs = Vec::new();
     for h in headers {
         if !IMPORT_COLUMNS.contains(&h.as_str()) {
-            errs.push(FieldError::new(h.clone(), format!("unknown column; expected {}", IMPORT_COLUMNS.join(","))));
+            errs.push(FieldError::new(
+                h.clone(),
+                format!("unknown column; expected {}", IMPORT_COLUMNS.join(",")),
+            ));
         }
     }
     for required in &IMPORT_COLUMNS[..5] {
         if !headers.iter().any(|h| h == required) {
-            errs.push(FieldError::new(*required, "required column missing from the header"));
+            errs.push(FieldError::new(
+                *required,
+                "required column missing from the header",
+            ));
         }
     }
     if errs.is_empty() {
@@ -529,8 +633,11 @@ pub fn import_rows(
     actor: &str,
     mut progress: impl FnMut(usize),
 ) -> Result<ImportSummary, ApiError> {
-    let units: HashMap<String, String> =
-        org_units::table.select((org_units::code, org_units::path)).load::<(String, String)>(conn)?.into_iter().collect();
+    let units: HashMap<String, String> = org_units::table
+        .select((org_units::code, org_units::path))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
     let mut summary = ImportSummary::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut done = 0;
@@ -539,7 +646,11 @@ pub fn import_rows(
         for (row, cells) in batch {
             let row = *row;
             if let Some(msg) = cells.get("\u{0}error") {
-                summary.errors.push(RowError { row, field: None, message: msg.clone() });
+                summary.errors.push(RowError {
+                    row,
+                    field: None,
+                    message: msg.clone(),
+                });
                 continue;
             }
             let fields = match row_input(row, cells) {
@@ -574,13 +685,19 @@ pub fn import_rows(
                 summary.errors.push(RowError {
                     row,
                     field: Some("licence_no".into()),
-                    message: format!("licence_no {} appears earlier in the file", fields.licence_no),
+                    message: format!(
+                        "licence_no {} appears earlier in the file",
+                        fields.licence_no
+                    ),
                 });
                 continue;
             }
             valid.push((row, fields, path));
         }
-        let licences: Vec<&str> = valid.iter().map(|(_, f, _)| f.licence_no.as_str()).collect();
+        let licences: Vec<&str> = valid
+            .iter()
+            .map(|(_, f, _)| f.licence_no.as_str())
+            .collect();
         let existing: HashMap<String, Establishment> = establishments::table
             .filter(establishments::licence_no.eq_any(&licences))
             .select(Establishment::as_select())
@@ -623,7 +740,8 @@ pub fn import_rows(
                     summary.errors.push(RowError {
                         row,
                         field: Some("licence_no".into()),
-                        message: "this licence belongs to an establishment outside your area".into(),
+                        message: "this licence belongs to an establishment outside your area"
+                            .into(),
                     });
                 }
                 Some(e) if same_fields(e, &f) => summary.unchanged += 1,
@@ -645,14 +763,26 @@ pub fn import_rows(
                             establishments::updated_at.eq(t),
                         ))
                         .execute(conn)?;
-                    let after = establishments::table.find(&e.id).select(Establishment::as_select()).first(conn)?;
-                    crate::audit::record(conn, actor, "establishment.import_update", &e.id, Some(e), Some(&after))?;
+                    let after = establishments::table
+                        .find(&e.id)
+                        .select(Establishment::as_select())
+                        .first(conn)?;
+                    crate::audit::record(
+                        conn,
+                        actor,
+                        "establishment.import_update",
+                        &e.id,
+                        Some(e),
+                        Some(&after),
+                    )?;
                 }
             }
         }
         // 19 columns a row: 100 rows stay far under both backends' bind limits.
         for chunk in inserts.chunks(100) {
-            crate::per_backend!(conn, |c| diesel::insert_into(establishments::table).values(chunk).execute(c))?;
+            crate::per_backend!(conn, |c| diesel::insert_into(establishments::table)
+                .values(chunk)
+                .execute(c))?;
         }
         crate::audit::record_created(conn, actor, "establishment.import_create", &created_ids)?;
         done += batch.len();

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthUser, Role};
-use crate::db::schema::{assignments, establishments, inspection_attachments, inspection_versions, inspections, org_units, team_members, teams, violation_types, violations};
+use crate::db::schema::{
+    assignments, establishments, inspection_attachments, inspection_versions, inspections,
+    org_units, team_members, teams, violation_types, violations,
+};
 use crate::db::{Db, DbConnection};
 use crate::domain::text::nfc;
 use crate::error::{ApiError, FieldError};
@@ -18,7 +21,13 @@ use crate::http::{now, parse_uuid, path_uuid, rfc3339, Page, PageParams, ValidJs
 use crate::routes::assignments::next_change_seq;
 
 /// Outcomes of a visit.
-pub const OUTCOMES: [&str; 5] = ["no_violation", "violations_found", "closed", "refused_entry", "not_found"];
+pub const OUTCOMES: [&str; 5] = [
+    "no_violation",
+    "violations_found",
+    "closed",
+    "refused_entry",
+    "not_found",
+];
 /// Sanctions a violation can propose.
 pub const SANCTIONS: [&str; 4] = ["warning", "fine", "suspension", "referral"];
 /// How far the client's clock may run ahead of ours before the minutes are flagged.
@@ -90,7 +99,10 @@ fn parse_time(errs: &mut Vec<FieldError>, field: &str, s: &str) -> Option<DateTi
     match DateTime::parse_from_rfc3339(s) {
         Ok(t) => Some(t),
         Err(_) => {
-            errs.push(FieldError::new(field, "must be an RFC 3339 time with offset, e.g. 2016-07-01T09:30:00+07:00"));
+            errs.push(FieldError::new(
+                field,
+                "must be an RFC 3339 time with offset, e.g. 2016-07-01T09:30:00+07:00",
+            ));
             None
         }
     }
@@ -98,7 +110,12 @@ fn parse_time(errs: &mut Vec<FieldError>, field: &str, s: &str) -> Option<DateTi
 
 /// Checks the content against the team, the catalogue and the clock.
 /// Returns whether the client clock looks ahead of ours.
-fn validate_content(conn: &mut DbConnection, team_id: &str, c: &Content, received: NaiveDateTime) -> Result<bool, ApiError> {
+fn validate_content(
+    conn: &mut DbConnection,
+    team_id: &str,
+    c: &Content,
+    received: NaiveDateTime,
+) -> Result<bool, ApiError> {
     let mut errs = Vec::new();
     let recv = received.and_utc();
     let mut skew = false;
@@ -114,36 +131,70 @@ fn validate_content(conn: &mut DbConnection, team_id: &str, c: &Content, receive
     }
     if let Some(l) = &c.location {
         if !(-90.0..=90.0).contains(&l.latitude) {
-            errs.push(FieldError::new("location.latitude", "must be between -90 and 90"));
+            errs.push(FieldError::new(
+                "location.latitude",
+                "must be between -90 and 90",
+            ));
         }
         if !(-180.0..=180.0).contains(&l.longitude) {
-            errs.push(FieldError::new("location.longitude", "must be between -180 and 180"));
+            errs.push(FieldError::new(
+                "location.longitude",
+                "must be between -180 and 180",
+            ));
         }
-        if l.accuracy_m.is_some_and(|a| !(0.0..=100_000.0).contains(&a)) {
-            errs.push(FieldError::new("location.accuracy_m", "must be between 0 and 100000"));
+        if l.accuracy_m
+            .is_some_and(|a| !(0.0..=100_000.0).contains(&a))
+        {
+            errs.push(FieldError::new(
+                "location.accuracy_m",
+                "must be between 0 and 100000",
+            ));
         }
+    }
+    if c.checklist.as_ref().is_some_and(|v| !v.is_object()) {
+        errs.push(FieldError::new("checklist", "must be an object"));
     }
     if !OUTCOMES.contains(&c.outcome.as_str()) {
-        errs.push(FieldError::new("outcome", format!("must be one of {}", OUTCOMES.join(", "))));
+        errs.push(FieldError::new(
+            "outcome",
+            format!("must be one of {}", OUTCOMES.join(", ")),
+        ));
     }
     match (c.outcome.as_str(), c.violations.is_empty()) {
-        ("violations_found", true) => errs.push(FieldError::new("violations", "outcome violations_found needs at least one violation")),
-        (o, false) if o != "violations_found" => {
-            errs.push(FieldError::new("violations", format!("must be empty when the outcome is {o}")))
-        }
+        ("violations_found", true) => errs.push(FieldError::new(
+            "violations",
+            "outcome violations_found needs at least one violation",
+        )),
+        (o, false) if o != "violations_found" => errs.push(FieldError::new(
+            "violations",
+            format!("must be empty when the outcome is {o}"),
+        )),
         _ => {}
     }
     if c.members_present.is_empty() {
-        errs.push(FieldError::new("members_present", "at least one team member must be present"));
+        errs.push(FieldError::new(
+            "members_present",
+            "at least one team member must be present",
+        ));
     }
-    let members: HashSet<String> =
-        team_members::table.filter(team_members::team_id.eq(team_id)).select(team_members::user_id).load::<String>(conn)?.into_iter().collect();
+    let members: HashSet<String> = team_members::table
+        .filter(team_members::team_id.eq(team_id))
+        .select(team_members::user_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
     let mut seen = HashSet::new();
     for (i, m) in c.members_present.iter().enumerate() {
         if !members.contains(&m.to_lowercase()) {
-            errs.push(FieldError::new(format!("members_present[{i}]"), "is not a member of the team"));
+            errs.push(FieldError::new(
+                format!("members_present[{i}]"),
+                "is not a member of the team",
+            ));
         } else if !seen.insert(m.to_lowercase()) {
-            errs.push(FieldError::new(format!("members_present[{i}]"), "is listed twice"));
+            errs.push(FieldError::new(
+                format!("members_present[{i}]"),
+                "is listed twice",
+            ));
         }
     }
     for (i, v) in c.violations.iter().enumerate() {
@@ -153,23 +204,39 @@ fn validate_content(conn: &mut DbConnection, team_id: &str, c: &Content, receive
             .first(conn)
             .optional()?;
         let Some((min, max)) = kind else {
-            errs.push(FieldError::new(format!("violations[{i}].code"), "is not in the violation catalogue"));
+            errs.push(FieldError::new(
+                format!("violations[{i}].code"),
+                "is not in the violation catalogue",
+            ));
             continue;
         };
         if !SANCTIONS.contains(&v.sanction.as_str()) {
-            errs.push(FieldError::new(format!("violations[{i}].sanction"), format!("must be one of {}", SANCTIONS.join(", "))));
+            errs.push(FieldError::new(
+                format!("violations[{i}].sanction"),
+                format!("must be one of {}", SANCTIONS.join(", ")),
+            ));
         }
         match (v.sanction.as_str(), v.fine_vnd) {
-            ("fine", None) => errs.push(FieldError::new(format!("violations[{i}].fine_vnd"), "is required with a fine")),
+            ("fine", None) => errs.push(FieldError::new(
+                format!("violations[{i}].fine_vnd"),
+                "is required with a fine",
+            )),
             ("fine", Some(f)) => {
                 if min.is_some_and(|m| f < m) || max.is_some_and(|m| f > m) || f <= 0 {
                     errs.push(FieldError::new(
                         format!("violations[{i}].fine_vnd"),
-                        format!("must be within the catalogue range {}–{} VND", min.unwrap_or(1), max.map(|m| m.to_string()).unwrap_or("∞".into())),
+                        format!(
+                            "must be within the catalogue range {}–{} VND",
+                            min.unwrap_or(1),
+                            max.map(|m| m.to_string()).unwrap_or("∞".into())
+                        ),
                     ));
                 }
             }
-            (_, Some(_)) => errs.push(FieldError::new(format!("violations[{i}].fine_vnd"), "is only for the sanction fine")),
+            (_, Some(_)) => errs.push(FieldError::new(
+                format!("violations[{i}].fine_vnd"),
+                "is only for the sanction fine",
+            )),
             _ => {}
         }
     }
@@ -191,7 +258,14 @@ pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 }
 
 /// Stores a version and makes it current (violations table follows).
-fn store_version(conn: &mut DbConnection, id: &str, version: i32, c: &Content, reason: Option<&str>, actor: &str) -> Result<(), ApiError> {
+fn store_version(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i32,
+    c: &Content,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<(), ApiError> {
     diesel::insert_into(inspection_versions::table)
         .values((
             inspection_versions::inspection_id.eq(id),
@@ -202,11 +276,13 @@ fn store_version(conn: &mut DbConnection, id: &str, version: i32, c: &Content, r
             inspection_versions::latitude.eq(c.location.as_ref().map(|l| l.latitude)),
             inspection_versions::longitude.eq(c.location.as_ref().map(|l| l.longitude)),
             inspection_versions::accuracy_m.eq(c.location.as_ref().and_then(|l| l.accuracy_m)),
-            inspection_versions::members_present.eq(serde_json::to_string(&c.members_present).unwrap_or_default()),
+            inspection_versions::members_present
+                .eq(serde_json::to_string(&c.members_present).unwrap_or_default()),
             inspection_versions::outcome.eq(&c.outcome),
             inspection_versions::notes.eq(&c.notes),
             inspection_versions::checklist.eq(c.checklist.as_ref().map(|v| v.to_string())),
-            inspection_versions::violations.eq(serde_json::to_string(&c.violations).unwrap_or_default()),
+            inspection_versions::violations
+                .eq(serde_json::to_string(&c.violations).unwrap_or_default()),
             inspection_versions::reason.eq(reason),
             inspection_versions::created_by.eq(actor),
             inspection_versions::created_at.eq(now()),
@@ -293,7 +369,8 @@ struct VersionRow {
 }
 
 fn at_offset(t: NaiveDateTime, offset_min: i32) -> DateTime<FixedOffset> {
-    let off = FixedOffset::east_opt(offset_min * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    let off = FixedOffset::east_opt(offset_min * 60)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
     off.from_utc_datetime(&t)
 }
 
@@ -302,13 +379,20 @@ fn content_of(v: &VersionRow) -> Content {
         started_at: at_offset(v.started_at, v.utc_offset_min),
         finished_at: at_offset(v.finished_at, v.utc_offset_min),
         location: match (v.latitude, v.longitude) {
-            (Some(latitude), Some(longitude)) => Some(Location { latitude, longitude, accuracy_m: v.accuracy_m }),
+            (Some(latitude), Some(longitude)) => Some(Location {
+                latitude,
+                longitude,
+                accuracy_m: v.accuracy_m,
+            }),
             _ => None,
         },
         members_present: serde_json::from_str(&v.members_present).unwrap_or_default(),
         outcome: v.outcome.clone(),
         notes: v.notes.clone(),
-        checklist: v.checklist.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+        checklist: v
+            .checklist
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok()),
         violations: serde_json::from_str(&v.violations).unwrap_or_default(),
     }
 }
@@ -366,7 +450,10 @@ fn load_head(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<Head,
 }
 
 fn load_version(conn: &mut DbConnection, id: &str, version: i32) -> Result<VersionRow, ApiError> {
-    Ok(inspection_versions::table.find((id, version)).select(VersionRow::as_select()).first(conn)?)
+    Ok(inspection_versions::table
+        .find((id, version))
+        .select(VersionRow::as_select())
+        .first(conn)?)
 }
 
 fn load_dto(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<InspectionDto, ApiError> {
@@ -384,34 +471,65 @@ fn load_dto(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<Inspec
 }
 
 /// SHA-256 of the body in canonical form (keys sorted, no white space).
-fn body_hash(b: &InspectionBody) -> String {
+pub fn body_hash(b: &InspectionBody) -> String {
     let v = serde_json::to_value(b).unwrap_or_default();
     hex::encode(Sha256::digest(v.to_string().as_bytes()))
 }
 
-enum Posted {
+/// What a post did.
+pub enum Posted {
+    /// Stored now.
     Created(InspectionDto),
+    /// Stored before, with the same body.
     Existing(InspectionDto),
 }
 
 /// Reads the stored minutes of a repeated post: 200 if the body is the same, 409 if not.
-fn replay(conn: &mut DbConnection, user: &AuthUser, id: &str, hash: &str) -> Result<Posted, ApiError> {
-    let stored: Option<String> = inspections::table.find(id).select(inspections::body_hash).first(conn).optional()?;
+fn replay(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    id: &str,
+    hash: &str,
+) -> Result<Posted, ApiError> {
+    let stored: Option<String> = inspections::table
+        .find(id)
+        .select(inspections::body_hash)
+        .first(conn)
+        .optional()?;
     match stored {
         Some(h) if h == hash => Ok(Posted::Existing(load_dto(conn, user, id)?)),
-        Some(_) => Err(ApiError::Conflict("minutes with this id were posted with a different body".into())),
-        None => Err(ApiError::Internal("inspection vanished after a conflict".into())),
+        Some(_) => Err(ApiError::Conflict(
+            "minutes with this id were posted with a different body".into(),
+        )),
+        None => Err(ApiError::Internal(
+            "inspection vanished after a conflict".into(),
+        )),
     }
 }
 
-fn insert_minutes(conn: &mut DbConnection, user: &AuthUser, b: &InspectionBody, hash: &str) -> Result<Posted, ApiError> {
+/// Stores posted minutes inside the caller's transaction (see [`create`]).
+pub fn insert_minutes(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    b: &InspectionBody,
+    hash: &str,
+) -> Result<Posted, ApiError> {
     let id = parse_uuid("id", &b.id)?;
-    if inspections::table.find(&id).count().get_result::<i64>(conn)? > 0 {
+    if inspections::table
+        .find(&id)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0
+    {
         return replay(conn, user, &id, hash);
     }
     let team_id = parse_uuid("team_id", &b.team_id)?;
     if user.role != Role::Inspector || user.team_id.as_deref() != Some(team_id.as_str()) {
-        return Err(if user.role == Role::Inspector { ApiError::NotFound } else { ApiError::Forbidden });
+        return Err(if user.role == Role::Inspector {
+            ApiError::NotFound
+        } else {
+            ApiError::Forbidden
+        });
     }
     let establishment_id = parse_uuid("establishment_id", &b.establishment_id)?;
     let team_path: String = teams::table
@@ -423,7 +541,11 @@ fn insert_minutes(conn: &mut DbConnection, user: &AuthUser, b: &InspectionBody, 
         .ok_or(ApiError::NotFound)?;
     let est: Option<(String, Option<f64>, Option<f64>)> = establishments::table
         .find(&establishment_id)
-        .select((establishments::unit_path, establishments::latitude, establishments::longitude))
+        .select((
+            establishments::unit_path,
+            establishments::latitude,
+            establishments::longitude,
+        ))
         .first(conn)
         .optional()?;
     let (est_path, est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;
@@ -435,7 +557,12 @@ fn insert_minutes(conn: &mut DbConnection, user: &AuthUser, b: &InspectionBody, 
         let a = parse_uuid("assignment_id", a)?;
         let row: Option<(String, String, String, String)> = assignments::table
             .find(&a)
-            .select((assignments::team_id, assignments::establishment_id, assignments::status, assignments::plan_id))
+            .select((
+                assignments::team_id,
+                assignments::establishment_id,
+                assignments::status,
+                assignments::plan_id,
+            ))
             .first(conn)
             .optional()?;
         let (a_team, a_est, status, a_plan) = row.ok_or(ApiError::NotFound)?;
@@ -443,7 +570,10 @@ fn insert_minutes(conn: &mut DbConnection, user: &AuthUser, b: &InspectionBody, 
             return Err(ApiError::NotFound);
         }
         if a_est != establishment_id {
-            return Err(ApiError::field("establishment_id", "is not the assignment's establishment"));
+            return Err(ApiError::field(
+                "establishment_id",
+                "is not the assignment's establishment",
+            ));
         }
         if status == "cancelled" || status == "completed" {
             return Err(ApiError::Conflict(format!("the assignment is {status}")));
@@ -464,7 +594,14 @@ fn insert_minutes(conn: &mut DbConnection, user: &AuthUser, b: &InspectionBody, 
         outcome: b.outcome.clone(),
         notes: b.notes.as_deref().map(nfc),
         checklist: b.checklist.clone(),
-        violations: b.violations.iter().map(|v| ViolationIn { description: v.description.as_deref().map(nfc), ..v.clone() }).collect(),
+        violations: b
+            .violations
+            .iter()
+            .map(|v| ViolationIn {
+                description: v.description.as_deref().map(nfc),
+                ..v.clone()
+            })
+            .collect(),
     };
     let received = now();
     let skew = validate_content(conn, &team_id, &content, received)?;
@@ -512,12 +649,19 @@ fn insert_minutes(conn: &mut DbConnection, user: &AuthUser, b: &InspectionBody, 
 
 /// `POST /inspections`: 201 the first time, 200 for the very same body
 /// again, 409 for the same id with another body; never stored twice.
-pub async fn create(user: AuthUser, db: web::Data<Db>, body: ValidJson<InspectionBody>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    user: AuthUser,
+    db: web::Data<Db>,
+    body: ValidJson<InspectionBody>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Inspector])?;
     let b = body.0;
     let hash = body_hash(&b);
     let (u2, b2, h2) = (user.clone(), b.clone(), hash.clone());
-    let posted = match db.write(move |conn| insert_minutes(conn, &u2, &b2, &h2)).await {
+    let posted = match db
+        .write(move |conn| insert_minutes(conn, &u2, &b2, &h2))
+        .await
+    {
         // Two identical posts raced: the loser's insert hit the primary key.
         Err(ApiError::Conflict(m)) if m.starts_with("already exists") => {
             let id = parse_uuid("id", &b.id)?;
@@ -532,14 +676,22 @@ pub async fn create(user: AuthUser, db: web::Data<Db>, body: ValidJson<Inspectio
 }
 
 /// `GET /inspections/{id}`.
-pub async fn get(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = path_uuid(&id)?;
     let dto = db.run(move |conn| load_dto(conn, &user, &id)).await?;
     Ok(HttpResponse::Ok().json(dto))
 }
 
 /// `GET /inspections/{id}/versions`: every version, oldest first.
-pub async fn versions(user: AuthUser, db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn versions(
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = path_uuid(&id)?;
     let items = db
         .run(move |conn| {
@@ -574,9 +726,16 @@ pub struct CorrectionBody {
 }
 
 /// `POST /inspections/{id}/corrections` (the team's inspectors): a new version.
-pub async fn correct(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, body: ValidJson<CorrectionBody>) -> Result<HttpResponse, ApiError> {
+pub async fn correct(
+    req: HttpRequest,
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: ValidJson<CorrectionBody>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Inspector])?;
     let id = path_uuid(&id)?;
+    let expected = crate::http::if_match(&req)?;
     let c = body.0;
     let reason = nfc(&c.reason);
     if reason.is_empty() {
@@ -585,10 +744,19 @@ pub async fn correct(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, b
     let dto = db
         .write(move |conn| {
             let head = load_head(conn, &user, &id)?;
+            crate::http::check_version(expected, head.current_version)?;
             let cur = content_of(&load_version(conn, &id, head.current_version)?);
             let mut errs = Vec::new();
-            let started_at = c.started_at.as_deref().map(|s| parse_time(&mut errs, "started_at", s)).unwrap_or(Some(cur.started_at));
-            let finished_at = c.finished_at.as_deref().map(|s| parse_time(&mut errs, "finished_at", s)).unwrap_or(Some(cur.finished_at));
+            let started_at = c
+                .started_at
+                .as_deref()
+                .map(|s| parse_time(&mut errs, "started_at", s))
+                .unwrap_or(Some(cur.started_at));
+            let finished_at = c
+                .finished_at
+                .as_deref()
+                .map(|s| parse_time(&mut errs, "finished_at", s))
+                .unwrap_or(Some(cur.finished_at));
             let (Some(started_at), Some(finished_at)) = (started_at, finished_at) else {
                 return Err(ApiError::Validation(errs));
             };
@@ -596,7 +764,10 @@ pub async fn correct(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, b
                 started_at,
                 finished_at,
                 location: c.location.unwrap_or(cur.location),
-                members_present: c.members_present.map(|m| m.iter().map(|x| x.to_lowercase()).collect()).unwrap_or(cur.members_present),
+                members_present: c
+                    .members_present
+                    .map(|m| m.iter().map(|x| x.to_lowercase()).collect())
+                    .unwrap_or(cur.members_present),
                 outcome: c.outcome.unwrap_or(cur.outcome),
                 notes: c.notes.map(|n| n.as_deref().map(nfc)).unwrap_or(cur.notes),
                 checklist: c.checklist.unwrap_or(cur.checklist),
@@ -633,20 +804,31 @@ pub struct ReviewBody {
 }
 
 /// `POST /inspections/{id}/review` (supervisor, admin).
-pub async fn review(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, body: ValidJson<ReviewBody>) -> Result<HttpResponse, ApiError> {
+pub async fn review(
+    req: HttpRequest,
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: ValidJson<ReviewBody>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Supervisor, Role::Admin])?;
     let id = path_uuid(&id)?;
+    let expected = crate::http::if_match(&req)?;
     let ReviewBody { decision, comment } = body.0;
     if decision != "accepted" && decision != "returned" {
         return Err(ApiError::field("decision", "must be accepted or returned"));
     }
     let comment = comment.as_deref().map(nfc).filter(|c| !c.is_empty());
     if decision == "returned" && comment.is_none() {
-        return Err(ApiError::field("comment", "say why the minutes are returned"));
+        return Err(ApiError::field(
+            "comment",
+            "say why the minutes are returned",
+        ));
     }
     let dto = db
         .write(move |conn| {
-            load_head(conn, &user, &id)?;
+            let head = load_head(conn, &user, &id)?;
+            crate::http::check_version(expected, head.current_version)?;
             let t = now();
             diesel::update(inspections::table.find(&id))
                 .set((
@@ -658,7 +840,14 @@ pub async fn review(user: AuthUser, db: web::Data<Db>, id: web::Path<String>, bo
                 ))
                 .execute(conn)?;
             let dto = load_dto(conn, &user, &id)?;
-            crate::audit::record(conn, &user.id, "inspection.review", &id, None, Some(&dto.review))?;
+            crate::audit::record(
+                conn,
+                &user.id,
+                "inspection.review",
+                &id,
+                None,
+                Some(&dto.review),
+            )?;
             Ok(dto)
         })
         .await?;
@@ -680,9 +869,16 @@ pub struct ListParams {
 
 /// `GET /inspections?plan_id=&team_id=&establishment_id=&from=&to=` (by id;
 /// `from`/`to` are days of `finished_at`, UTC, inclusive).
-pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    user: AuthUser,
+    db: web::Data<Db>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let pp = PageParams { limit: q.limit, cursor: q.cursor.clone() };
+    let pp = PageParams {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
     let limit = pp.limit()?;
     let after = pp.after()?;
     let page = db
@@ -699,7 +895,8 @@ pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) 
                 .limit(limit + 1)
                 .into_boxed();
             if user.role == Role::Inspector {
-                query = query.filter(inspections::team_id.eq(user.team_id.clone().unwrap_or_default()));
+                query =
+                    query.filter(inspections::team_id.eq(user.team_id.clone().unwrap_or_default()));
             }
             if let Some(scope) = &user.scope_path {
                 query = query.filter(establishments::unit_path.like(format!("{scope}%")));
@@ -714,17 +911,25 @@ pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) 
                 query = query.filter(inspections::establishment_id.eq(e));
             }
             if let Some(f) = q.from {
-                query = query.filter(inspections::finished_at.ge(f.and_hms_opt(0, 0, 0).unwrap_or_default()));
+                query = query.filter(
+                    inspections::finished_at.ge(f.and_hms_opt(0, 0, 0).unwrap_or_default()),
+                );
             }
             if let Some(t) = q.to {
-                query = query.filter(inspections::finished_at.lt((t + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default()));
+                query = query.filter(
+                    inspections::finished_at.lt((t + Duration::days(1))
+                        .and_hms_opt(0, 0, 0)
+                        .unwrap_or_default()),
+                );
             }
             if let Some(a) = after {
                 query = query.filter(inspections::id.gt(a));
             }
             let rows: Vec<(Head, VersionRow)> = query.load(conn)?;
             let items: Vec<InspectionDto> = rows.iter().map(|(h, v)| to_dto(h, v)).collect();
-            Ok(Page::from_rows(items, limit, |d: &InspectionDto| d.id.clone()))
+            Ok(Page::from_rows(items, limit, |d: &InspectionDto| {
+                d.id.clone()
+            }))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -782,22 +987,52 @@ pub async fn put_attachment(
     user.require(&[Role::Inspector])?;
     let (id, sha) = path.into_inner();
     let id = path_uuid(&id)?;
-    if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
-        return Err(ApiError::field("sha256", "must be 64 lower-case hex digits"));
+    if sha.len() != 64
+        || !sha
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    {
+        return Err(ApiError::field(
+            "sha256",
+            "must be 64 lower-case hex digits",
+        ));
     }
     crate::http::require_media_type(&req, &["image/jpeg", "image/png"])?;
-    let declared = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let declared = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let (u2, id2) = (user.clone(), id.clone());
-    db.run(move |conn| load_head(conn, &u2, &id2).map(|_| ())).await?;
+    db.run(move |conn| load_head(conn, &u2, &id2).map(|_| ()))
+        .await?;
     let bytes = crate::http::read_body(&req, &mut payload, PHOTO_LIMIT).await?;
     match sniff(&bytes) {
         Some(kind) if kind == declared => {}
-        Some(kind) => return Err(ApiError::field("body", format!("the content is {kind}, not {declared}"))),
-        None => return Err(ApiError::field("body", "the content is neither JPEG nor PNG")),
+        Some(kind) => {
+            return Err(ApiError::field(
+                "body",
+                format!("the content is {kind}, not {declared}"),
+            ))
+        }
+        None => {
+            return Err(ApiError::field(
+                "body",
+                "the content is neither JPEG nor PNG",
+            ))
+        }
     }
     let actual = hex::encode(Sha256::digest(&bytes));
     if actual != sha {
-        return Err(ApiError::field("sha256", format!("does not match the body (its SHA-256 is {actual})")));
+        return Err(ApiError::field(
+            "sha256",
+            format!("does not match the body (its SHA-256 is {actual})"),
+        ));
     }
     let dir = state.settings.attachments_dir.clone();
     let (sha2, bytes_len) = (sha.clone(), bytes.len());
@@ -809,23 +1044,26 @@ pub async fn put_attachment(
         .write(move |conn| {
             load_head(conn, &user, &id)?;
             let t = now();
-            crate::per_backend!(conn, |c| diesel::insert_into(crate::db::schema::attachments::table)
-                .values((
-                    crate::db::schema::attachments::sha256.eq(&sha),
-                    crate::db::schema::attachments::content_type.eq(&declared),
-                    crate::db::schema::attachments::size_bytes.eq(bytes_len as i64),
-                    crate::db::schema::attachments::created_at.eq(t),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c))?;
-            let linked = crate::per_backend!(conn, |c| diesel::insert_into(inspection_attachments::table)
-                .values((
-                    inspection_attachments::inspection_id.eq(&id),
-                    inspection_attachments::sha256.eq(&sha),
-                    inspection_attachments::created_at.eq(t),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c))?;
+            crate::per_backend!(conn, |c| diesel::insert_into(
+                crate::db::schema::attachments::table
+            )
+            .values((
+                crate::db::schema::attachments::sha256.eq(&sha),
+                crate::db::schema::attachments::content_type.eq(&declared),
+                crate::db::schema::attachments::size_bytes.eq(bytes_len as i64),
+                crate::db::schema::attachments::created_at.eq(t),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+            let linked =
+                crate::per_backend!(conn, |c| diesel::insert_into(inspection_attachments::table)
+                    .values((
+                        inspection_attachments::inspection_id.eq(&id),
+                        inspection_attachments::sha256.eq(&sha),
+                        inspection_attachments::created_at.eq(t),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
             if linked > 0 {
                 crate::audit::record(conn, &user.id, "inspection.attach", &id, None, Some(&sha))?;
             }
@@ -833,7 +1071,11 @@ pub async fn put_attachment(
         })
         .await?;
     let body = serde_json::json!({"sha256": actual, "size_bytes": bytes_len});
-    Ok(if created { HttpResponse::Created().json(body) } else { HttpResponse::Ok().json(body) })
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
 }
 
 /// `GET /inspections/{id}/attachments/{sha256}`: the photo.

@@ -15,7 +15,9 @@ pub const OPENAPI_YAML: &str = include_str!("../../api-spec/openapi.yaml");
 /// The spec as JSON, converted once.
 pub fn openapi_json() -> &'static serde_json::Value {
     static JSON: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    JSON.get_or_init(|| serde_yaml::from_str(OPENAPI_YAML).expect("api-spec/openapi.yaml is valid YAML"))
+    JSON.get_or_init(|| {
+        serde_yaml::from_str(OPENAPI_YAML).expect("api-spec/openapi.yaml is valid YAML")
+    })
 }
 
 /// `GET /healthz`: the process is up.
@@ -75,7 +77,11 @@ pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpRespo
     out.push_str("# HELP kiemtra_http_responses_total HTTP responses by status class.\n");
     out.push_str("# TYPE kiemtra_http_responses_total counter\n");
     for (i, c) in m.by_class.iter().enumerate() {
-        out.push_str(&format!("kiemtra_http_responses_total{{class=\"{}xx\"}} {}\n", i + 1, c.load(Ordering::Relaxed)));
+        out.push_str(&format!(
+            "kiemtra_http_responses_total{{class=\"{}xx\"}} {}\n",
+            i + 1,
+            c.load(Ordering::Relaxed)
+        ));
     }
     out.push_str("# HELP kiemtra_http_request_duration_seconds Request latency.\n");
     out.push_str("# TYPE kiemtra_http_request_duration_seconds histogram\n");
@@ -86,19 +92,28 @@ pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpRespo
         ));
     }
     let count = m.buckets[7].load(Ordering::Relaxed);
-    out.push_str(&format!("kiemtra_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n"));
+    out.push_str(&format!(
+        "kiemtra_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n"
+    ));
     out.push_str(&format!(
         "kiemtra_http_request_duration_seconds_sum {}\n",
         m.duration_us.load(Ordering::Relaxed) as f64 / 1e6
     ));
-    out.push_str(&format!("kiemtra_http_request_duration_seconds_count {count}\n"));
+    out.push_str(&format!(
+        "kiemtra_http_request_duration_seconds_count {count}\n"
+    ));
     let st = db.pool.state();
     out.push_str("# HELP kiemtra_db_pool_connections Database pool connections.\n");
     out.push_str("# TYPE kiemtra_db_pool_connections gauge\n");
-    out.push_str(&format!("kiemtra_db_pool_connections{{state=\"idle\"}} {}\n", st.idle_connections));
+    out.push_str(&format!(
+        "kiemtra_db_pool_connections{{state=\"idle\"}} {}\n",
+        st.idle_connections
+    ));
     out.push_str(&format!(
         "kiemtra_db_pool_connections{{state=\"busy\"}} {}\n",
         st.connections - st.idle_connections
     ));
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out)
 }

@@ -61,26 +61,54 @@ struct Unit {
 /// transaction: valid rows land, invalid rows are reported, paths of units
 /// and establishments below a moved unit follow.
 pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSummary, ApiError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(csv_text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(csv_text);
     let headers = rdr
         .headers()
         .map_err(|e| ApiError::field("body", format!("cannot read the CSV header: {e}")))?
         .clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
-    let (Some(c_code), Some(c_name), Some(c_level)) = (col("code"), col("name"), col("level")) else {
-        return Err(ApiError::field("body", "the header must name the columns code,name,level,parent_code"));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+    };
+    let (Some(c_code), Some(c_name), Some(c_level)) = (col("code"), col("name"), col("level"))
+    else {
+        return Err(ApiError::field(
+            "body",
+            "the header must name the columns code,name,level,parent_code",
+        ));
     };
     let c_parent = col("parent_code");
     let mut summary = ImportSummary::default();
 
     let existing: HashMap<String, Unit> = org_units::table
-        .select((org_units::code, org_units::name, org_units::level, org_units::parent_code))
+        .select((
+            org_units::code,
+            org_units::name,
+            org_units::level,
+            org_units::parent_code,
+        ))
         .load::<(String, String, String, Option<String>)>(conn)?
         .into_iter()
-        .map(|(c, n, l, p)| (c, Unit { name: n, level: l, parent: p }))
+        .map(|(c, n, l, p)| {
+            (
+                c,
+                Unit {
+                    name: n,
+                    level: l,
+                    parent: p,
+                },
+            )
+        })
         .collect();
-    let old_paths: HashMap<String, String> =
-        org_units::table.select((org_units::code, org_units::path)).load::<(String, String)>(conn)?.into_iter().collect();
+    let old_paths: HashMap<String, String> = org_units::table
+        .select((org_units::code, org_units::path))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
 
     // Pass 1: each row on its own.
     let mut incoming: BTreeMap<String, (usize, Unit)> = BTreeMap::new();
@@ -89,18 +117,28 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                summary.errors.push(RowError { row, field: None, message: format!("unreadable row: {e}") });
+                summary.errors.push(RowError {
+                    row,
+                    field: None,
+                    message: format!("unreadable row: {e}"),
+                });
                 continue;
             }
         };
         let get = |c: usize| rec.get(c).unwrap_or("").to_string();
-        let err = |field: &str, message: String| RowError { row, field: Some(field.into()), message };
+        let err = |field: &str, message: String| RowError {
+            row,
+            field: Some(field.into()),
+            message,
+        };
         let code = get(c_code);
         let name = crate::domain::text::nfc(&get(c_name));
         let level = get(c_level);
         let parent = c_parent.map(get).filter(|p| !p.is_empty());
         if code.is_empty() || code.len() > 16 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-            summary.errors.push(err("code", "must be 1 to 16 letters or digits".into()));
+            summary
+                .errors
+                .push(err("code", "must be 1 to 16 letters or digits".into()));
             continue;
         }
         if name.is_empty() {
@@ -108,22 +146,41 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
             continue;
         }
         let Some(rank) = level_rank(&level) else {
-            summary.errors.push(err("level", "must be province, district or commune".into()));
+            summary
+                .errors
+                .push(err("level", "must be province, district or commune".into()));
             continue;
         };
         if rank == 0 && parent.is_some() {
-            summary.errors.push(err("parent_code", "a province has no parent".into()));
+            summary
+                .errors
+                .push(err("parent_code", "a province has no parent".into()));
             continue;
         }
         if rank > 0 && parent.is_none() {
-            summary.errors.push(err("parent_code", format!("a {level} needs a parent")));
+            summary
+                .errors
+                .push(err("parent_code", format!("a {level} needs a parent")));
             continue;
         }
         if incoming.contains_key(&code) {
-            summary.errors.push(err("code", format!("code {code} appears twice in the file")));
+            summary.errors.push(err(
+                "code",
+                format!("code {code} appears twice in the file"),
+            ));
             continue;
         }
-        incoming.insert(code, (row, Unit { name, level, parent }));
+        incoming.insert(
+            code,
+            (
+                row,
+                Unit {
+                    name,
+                    level,
+                    parent,
+                },
+            ),
+        );
     }
 
     // Pass 2: parents must exist (stored or valid in the file) and rank
@@ -133,10 +190,13 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
         let mut bad = Vec::new();
         for (code, (row, u)) in &incoming {
             let Some(p) = &u.parent else { continue };
-            let parent_level = incoming.get(p).map(|(_, pu)| pu.level.as_str()).or_else(|| {
-                // A stored parent counts unless the file itself rejected its new version.
-                existing.get(p).map(|eu| eu.level.as_str())
-            });
+            let parent_level = incoming
+                .get(p)
+                .map(|(_, pu)| pu.level.as_str())
+                .or_else(|| {
+                    // A stored parent counts unless the file itself rejected its new version.
+                    existing.get(p).map(|eu| eu.level.as_str())
+                });
             let msg = match parent_level {
                 None => Some(format!("parent {p} does not exist")),
                 Some(pl) if level_rank(pl) >= level_rank(&u.level) => {
@@ -153,7 +213,11 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
         }
         for (code, row, message) in bad {
             incoming.remove(&code);
-            summary.errors.push(RowError { row, field: Some("parent_code".into()), message });
+            summary.errors.push(RowError {
+                row,
+                field: Some("parent_code".into()),
+                message,
+            });
         }
     }
 
@@ -198,16 +262,22 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
         }
     }
     for chunk in new_rows.chunks(500) {
-        crate::per_backend!(conn, |c| diesel::insert_into(org_units::table).values(chunk).execute(c))?;
+        crate::per_backend!(conn, |c| diesel::insert_into(org_units::table)
+            .values(chunk)
+            .execute(c))?;
     }
     // Units whose path changed (a moved parent), and their establishments.
     for (code, path) in &paths {
         match old_paths.get(code) {
             Some(old) if old != path => {
-                diesel::update(org_units::table.find(code)).set(org_units::path.eq(path)).execute(conn)?;
-                diesel::update(establishments::table.filter(establishments::org_unit_code.eq(code)))
-                    .set(establishments::unit_path.eq(path))
+                diesel::update(org_units::table.find(code))
+                    .set(org_units::path.eq(path))
                     .execute(conn)?;
+                diesel::update(
+                    establishments::table.filter(establishments::org_unit_code.eq(code)),
+                )
+                .set(establishments::unit_path.eq(path))
+                .execute(conn)?;
             }
             _ => {}
         }
@@ -230,7 +300,10 @@ fn compute_paths(units: &HashMap<String, Unit>) -> HashMap<String, String> {
                 base = known.clone();
                 break;
             }
-            cur = units.get(&c).and_then(|u| u.parent.clone()).filter(|p| units.contains_key(p));
+            cur = units
+                .get(&c)
+                .and_then(|u| u.parent.clone())
+                .filter(|p| units.contains_key(p));
             chain.push(c);
         }
         for c in chain.into_iter().rev() {
@@ -274,20 +347,36 @@ fn visible(user: &AuthUser, path: &str) -> bool {
 }
 
 /// `GET /org-units?parent=&level=`, by code.
-pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    user: AuthUser,
+    db: web::Data<Db>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     if let Some(l) = &q.level {
         if level_rank(l).is_none() {
-            return Err(ApiError::field("level", "must be province, district or commune"));
+            return Err(ApiError::field(
+                "level",
+                "must be province, district or commune",
+            ));
         }
     }
-    let pp = PageParams { limit: q.limit, cursor: q.cursor };
+    let pp = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     let limit = pp.limit()?;
     let after = pp.after()?;
     let page = db
         .run(move |conn| {
             let mut query = org_units::table
-                .select((org_units::code, org_units::name, org_units::level, org_units::parent_code, org_units::path))
+                .select((
+                    org_units::code,
+                    org_units::name,
+                    org_units::level,
+                    org_units::parent_code,
+                    org_units::path,
+                ))
                 .order(org_units::code)
                 .limit(limit + 1)
                 .into_boxed();
@@ -299,9 +388,16 @@ pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) 
             }
             if let Some(scope) = &user.scope_path {
                 // Subtree by prefix; the few ancestors by their codes.
-                let ancestors: Vec<String> =
-                    scope.trim_matches('/').split('/').map(str::to_string).collect();
-                query = query.filter(org_units::path.like(format!("{scope}%")).or(org_units::code.eq_any(ancestors)));
+                let ancestors: Vec<String> = scope
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_string)
+                    .collect();
+                query = query.filter(
+                    org_units::path
+                        .like(format!("{scope}%"))
+                        .or(org_units::code.eq_any(ancestors)),
+                );
             }
             if let Some(a) = after {
                 query = query.filter(org_units::code.gt(a));
@@ -309,26 +405,56 @@ pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<ListParams>) 
             let rows = query.load::<(String, String, String, Option<String>, String)>(conn)?;
             let items = rows
                 .into_iter()
-                .map(|(code, name, level, parent_code, _)| OrgUnitDto { code, name, level, parent_code })
+                .map(|(code, name, level, parent_code, _)| OrgUnitDto {
+                    code,
+                    name,
+                    level,
+                    parent_code,
+                })
                 .collect();
-            Ok(Page::from_rows(items, limit, |u: &OrgUnitDto| u.code.clone()))
+            Ok(Page::from_rows(items, limit, |u: &OrgUnitDto| {
+                u.code.clone()
+            }))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// Loads one unit with its path.
-pub fn find_unit(conn: &mut DbConnection, code: &str) -> Result<Option<(OrgUnitDto, String)>, ApiError> {
+pub fn find_unit(
+    conn: &mut DbConnection,
+    code: &str,
+) -> Result<Option<(OrgUnitDto, String)>, ApiError> {
     Ok(org_units::table
         .find(code)
-        .select((org_units::code, org_units::name, org_units::level, org_units::parent_code, org_units::path))
+        .select((
+            org_units::code,
+            org_units::name,
+            org_units::level,
+            org_units::parent_code,
+            org_units::path,
+        ))
         .first::<(String, String, String, Option<String>, String)>(conn)
         .optional()?
-        .map(|(code, name, level, parent_code, path)| (OrgUnitDto { code, name, level, parent_code }, path)))
+        .map(|(code, name, level, parent_code, path)| {
+            (
+                OrgUnitDto {
+                    code,
+                    name,
+                    level,
+                    parent_code,
+                },
+                path,
+            )
+        }))
 }
 
 /// `GET /org-units/{code}`.
-pub async fn get(user: AuthUser, db: web::Data<Db>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    user: AuthUser,
+    db: web::Data<Db>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let found = db.run(move |conn| find_unit(conn, &code)).await?;
     match found {
@@ -342,7 +468,11 @@ mod tests {
     use super::*;
 
     fn u(parent: Option<&str>) -> Unit {
-        Unit { name: "x".into(), level: "district".into(), parent: parent.map(str::to_string) }
+        Unit {
+            name: "x".into(),
+            level: "district".into(),
+            parent: parent.map(str::to_string),
+        }
     }
 
     #[test]

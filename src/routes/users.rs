@@ -32,7 +32,16 @@ pub struct UserDto {
     pub created_at: String,
 }
 
-type UserRow = (String, String, String, String, Option<String>, Option<String>, bool, chrono::NaiveDateTime);
+type UserRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    chrono::NaiveDateTime,
+);
 
 fn user_columns() -> (
     users::id,
@@ -107,12 +116,20 @@ pub fn create_user(conn: &mut DbConnection, u: NewUser) -> Result<UserDto, ApiEr
     let username = u.username.trim().to_string();
     if username.len() < 3
         || username.len() > 64
-        || !username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
     {
-        errs.push(FieldError::new("username", "must be 3 to 64 of a-z, 0-9, '.', '_', '-'"));
+        errs.push(FieldError::new(
+            "username",
+            "must be 3 to 64 of a-z, 0-9, '.', '_', '-'",
+        ));
     }
     if u.password.chars().count() < MIN_PASSWORD {
-        errs.push(FieldError::new("password", format!("must be at least {MIN_PASSWORD} characters")));
+        errs.push(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD} characters"),
+        ));
     }
     let full_name = crate::domain::text::nfc(&u.full_name);
     if full_name.is_empty() {
@@ -120,14 +137,22 @@ pub fn create_user(conn: &mut DbConnection, u: NewUser) -> Result<UserDto, ApiEr
     }
     let role = Role::parse(&u.role);
     if role.is_none() {
-        errs.push(FieldError::new("role", "must be admin, supervisor or inspector"));
+        errs.push(FieldError::new(
+            "role",
+            "must be admin, supervisor or inspector",
+        ));
     }
     match (&u.org_unit_code, role) {
-        (None, Some(Role::Supervisor | Role::Inspector)) => {
-            errs.push(FieldError::new("org_unit_code", "is required for this role"))
-        }
+        (None, Some(Role::Supervisor | Role::Inspector)) => errs.push(FieldError::new(
+            "org_unit_code",
+            "is required for this role",
+        )),
         (Some(code), _) => {
-            let exists = org_units::table.find(code).count().get_result::<i64>(conn)? > 0;
+            let exists = org_units::table
+                .find(code)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
             if !exists {
                 errs.push(FieldError::new("org_unit_code", "no such org unit"));
             }
@@ -184,7 +209,11 @@ pub fn create_user(conn: &mut DbConnection, u: NewUser) -> Result<UserDto, ApiEr
 }
 
 /// `POST /users` (admin).
-pub async fn create(user: AuthUser, db: web::Data<Db>, body: ValidJson<NewUser>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    user: AuthUser,
+    db: web::Data<Db>,
+    body: ValidJson<NewUser>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let created = db.write(move |conn| create_user(conn, body.0)).await?;
     Ok(HttpResponse::Created().json(created))
@@ -197,18 +226,30 @@ pub async fn me(user: AuthUser, db: web::Data<Db>) -> Result<HttpResponse, ApiEr
 }
 
 /// `GET /users` (admin): every account, by id.
-pub async fn list(user: AuthUser, db: web::Data<Db>, q: web::Query<PageParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    user: AuthUser,
+    db: web::Data<Db>,
+    q: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let limit = q.limit()?;
     let after = q.after()?;
     let page = db
         .run(move |conn| {
-            let mut query = users::table.select(user_columns()).order(users::id).limit(limit + 1).into_boxed();
+            let mut query = users::table
+                .select(user_columns())
+                .order(users::id)
+                .limit(limit + 1)
+                .into_boxed();
             if let Some(a) = after {
                 query = query.filter(users::id.gt(a));
             }
             let rows = query.load::<UserRow>(conn)?;
-            Ok(Page::from_rows(rows.into_iter().map(to_dto).collect(), limit, |u: &UserDto| u.id.clone()))
+            Ok(Page::from_rows(
+                rows.into_iter().map(to_dto).collect(),
+                limit,
+                |u: &UserDto| u.id.clone(),
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -31,20 +31,35 @@ pub struct ViolationType {
 /// `GET /violation-types` (every authenticated user), by code.
 pub async fn list(_user: AuthUser, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
     let items: Vec<ViolationType> = db
-        .run(|conn| Ok(violation_types::table.select(ViolationType::as_select()).order(violation_types::code).load(conn)?))
+        .run(|conn| {
+            Ok(violation_types::table
+                .select(ViolationType::as_select())
+                .order(violation_types::code)
+                .load(conn)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": null})))
 }
 
 /// `POST /violation-types` (admin).
-pub async fn create(user: AuthUser, db: web::Data<Db>, body: crate::http::ValidJson<ViolationType>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    user: AuthUser,
+    db: web::Data<Db>,
+    body: crate::http::ValidJson<ViolationType>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let mut v = body.0;
     v.title = nfc(&v.title);
     v.legal_basis = nfc(&v.legal_basis);
     v.code = v.code.trim().to_string();
     let mut errs = Vec::new();
-    if v.code.is_empty() || v.code.len() > 40 || !v.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+    if v.code.is_empty()
+        || v.code.len() > 40
+        || !v
+            .code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    {
         errs.push(FieldError::new("code", "must be 1 to 40 of A-Z, 0-9, _"));
     }
     if v.title.is_empty() {
@@ -53,14 +68,20 @@ pub async fn create(user: AuthUser, db: web::Data<Db>, body: crate::http::ValidJ
     if v.legal_basis.is_empty() {
         errs.push(FieldError::new("legal_basis", "is required"));
     }
-    for (f, x) in [("min_fine_vnd", v.min_fine_vnd), ("max_fine_vnd", v.max_fine_vnd)] {
+    for (f, x) in [
+        ("min_fine_vnd", v.min_fine_vnd),
+        ("max_fine_vnd", v.max_fine_vnd),
+    ] {
         if x.is_some_and(|x| x < 0) {
             errs.push(FieldError::new(f, "cannot be negative"));
         }
     }
     if let (Some(a), Some(b)) = (v.min_fine_vnd, v.max_fine_vnd) {
         if a > b {
-            errs.push(FieldError::new("max_fine_vnd", "must be at least min_fine_vnd"));
+            errs.push(FieldError::new(
+                "max_fine_vnd",
+                "must be at least min_fine_vnd",
+            ));
         }
     }
     if !errs.is_empty() {
@@ -78,8 +99,17 @@ pub async fn create(user: AuthUser, db: web::Data<Db>, body: crate::http::ValidJ
                 violation_types::created_at.eq(now()),
             ))
             .execute(conn)
-            .on_unique("violation_types_pkey", "violation_types.code", || ApiError::Conflict(format!("code {} exists", v.code)))?;
-        crate::audit::record(conn, &user.id, "violation_type.create", &v.code, None, Some(&v))?;
+            .on_unique("violation_types_pkey", "violation_types.code", || {
+                ApiError::Conflict(format!("code {} exists", v.code))
+            })?;
+        crate::audit::record(
+            conn,
+            &user.id,
+            "violation_type.create",
+            &v.code,
+            None,
+            Some(&v),
+        )?;
         Ok(())
     })
     .await?;

@@ -8,7 +8,12 @@ async fn login_returns_tokens_and_user() {
     let app = spawn_app().await;
     app.create_user("admin", "admin", None, None);
     let (status, body) = app
-        .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": PASSWORD})))
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": PASSWORD})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["token_type"], "Bearer");
@@ -16,7 +21,9 @@ async fn login_returns_tokens_and_user() {
     assert!(body["refresh_token"].as_str().unwrap().len() > 30);
     assert_eq!(body["user"]["username"], "admin");
     assert_eq!(body["user"]["role"], "admin");
-    let (status, me) = app.get("/api/v1/users/me", body["access_token"].as_str().unwrap()).await;
+    let (status, me) = app
+        .get("/api/v1/users/me", body["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["username"], "admin");
     assert!(me.get("password_hash").is_none());
@@ -26,8 +33,17 @@ async fn login_returns_tokens_and_user() {
 async fn wrong_credentials_are_401_problem() {
     let app = spawn_app().await;
     app.create_user("admin", "admin", None, None);
-    for body in [json!({"username": "admin", "password": "nope-nope-nope"}), json!({"username": "ghost", "password": PASSWORD})] {
-        let resp = app.client.post(app.url("/api/v1/auth/login")).json(&body).send().await.unwrap();
+    for body in [
+        json!({"username": "admin", "password": "nope-nope-nope"}),
+        json!({"username": "ghost", "password": PASSWORD}),
+    ] {
+        let resp = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(resp.headers()["content-type"], "application/problem+json");
         let p: serde_json::Value = resp.json().await.unwrap();
@@ -41,17 +57,43 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn_app().await;
     app.create_user("admin", "admin", None, None);
     let (_, login) = app
-        .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": PASSWORD})))
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": PASSWORD})),
+        )
         .await;
     let r1 = login["refresh_token"].as_str().unwrap().to_string();
-    let (status, second) = app.send(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": r1}))).await;
+    let (status, second) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": r1})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let r2 = second["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(r1, r2);
     // Replaying the first token is theft: 401, and the newer one dies too.
-    let (status, _) = app.send(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": r1}))).await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": r1})),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app.send(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": r2}))).await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": r2})),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -60,13 +102,27 @@ async fn logout_revokes_refresh_tokens() {
     let app = spawn_app().await;
     app.create_user("admin", "admin", None, None);
     let (_, login) = app
-        .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": PASSWORD})))
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": PASSWORD})),
+        )
         .await;
     let access = login["access_token"].as_str().unwrap();
     let refresh = login["refresh_token"].as_str().unwrap();
-    let (status, _) = app.send(Method::POST, "/api/v1/auth/logout", Some(access), None).await;
+    let (status, _) = app
+        .send(Method::POST, "/api/v1/auth/logout", Some(access), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app.send(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -75,19 +131,35 @@ async fn bad_tokens_are_401() {
     use base64::Engine;
     let app = spawn_app().await;
     let token = app.admin().await;
-    let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
     let payload: serde_json::Value = {
         let part = token.split('.').nth(1).unwrap();
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
     };
-    let alg_none = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), b64(payload.clone()));
+    let alg_none = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(payload.clone())
+    );
     let mut tampered = payload.clone();
     tampered["role"] = json!("admin");
     tampered["sub"] = json!("someone-else");
     let parts: Vec<&str> = token.split('.').collect();
     let forged = format!("{}.{}.{}", parts[0], b64(tampered), parts[2]);
     let refresh = app
-        .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": PASSWORD})))
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": PASSWORD})),
+        )
         .await
         .1["refresh_token"]
         .as_str()
@@ -125,7 +197,12 @@ async fn admin_creates_users_others_cannot() {
         .post("/api/v1/users", &admin, json!({"username": "xx2", "password": "short", "full_name": "X", "role": "inspector", "org_unit_code": "99999"}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, vec!["password", "org_unit_code"]);
 }
 

@@ -13,7 +13,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_kiemtra");
 const SECRET: &str = "crash-test-secret-crash-test-secret!";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(db: &str, port: u16) -> Child {
@@ -28,7 +32,9 @@ fn start(db: &str, port: u16) -> Child {
         .expect("start kiemtra serve");
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz")).is_ok_and(|r| r.status().is_success()) {
+        if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
+            .is_ok_and(|r| r.status().is_success())
+        {
             return child;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -42,16 +48,37 @@ fn acknowledged_writes_survive_sigkill() {
     let db = fresh_database(dir.path());
     let units = dir.path().join("units.csv");
     std::fs::write(&units, NINH_BINH).unwrap();
-    let out = Command::new(BIN).args(["import", "org-units"]).arg(&units).env("DATABASE_URL", &db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["import", "org-units"])
+        .arg(&units)
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut add = Command::new(BIN)
-        .args(["user", "add", "--username", "admin", "--role", "admin", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .env("DATABASE_URL", &db)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
     assert!(add.wait().unwrap().success());
 
     let port = free_port();
@@ -72,7 +99,11 @@ fn acknowledged_writes_survive_sigkill() {
             .to_string();
         // Everything acknowledged before earlier kills is still there.
         for id in &ids {
-            let r = client.get(format!("{base}/establishments/{id}")).bearer_auth(&token).send().unwrap();
+            let r = client
+                .get(format!("{base}/establishments/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .unwrap();
             assert_eq!(r.status(), 200, "establishment {id} lost after kill");
         }
         for i in 0..5 {
@@ -84,7 +115,12 @@ fn acknowledged_writes_survive_sigkill() {
                 .send()
                 .unwrap();
             assert_eq!(r.status(), 201);
-            ids.push(r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string());
+            ids.push(
+                r.json::<serde_json::Value>().unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
         }
         // SIGKILL straight after the last acknowledgement.
         server.kill().unwrap();
@@ -109,15 +145,28 @@ fn acknowledged_writes_survive_sigkill() {
         .json()
         .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 15);
-    let out = Command::new(BIN).args(["audit", "verify"]).env("DATABASE_URL", &db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new(BIN)
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }
 
 #[test]
 fn serve_refuses_a_short_secret_and_names_a_bad_database() {
-    let out = Command::new(BIN).arg("serve").env("JWT_SECRET", "short").env("DATABASE_URL", "sqlite://x.db").output().unwrap();
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("JWT_SECRET", "short")
+        .env("DATABASE_URL", "sqlite://x.db")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"));
     let out = Command::new(BIN)
@@ -127,5 +176,106 @@ fn serve_refuses_a_short_secret_and_names_a_bad_database() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot connect") && (err.contains("refused") || err.contains("connect")), "{err}");
+    assert!(
+        err.contains("cannot connect") && (err.contains("refused") || err.contains("connect")),
+        "{err}"
+    );
+}
+
+/// The demo database, served by the real binary: minutes posted, the server
+/// killed, the same post retried: 200 and one record.
+#[test]
+fn retried_minutes_after_sigkill_are_not_duplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let out = Command::new(BIN)
+        .args(["demo", "--no-serve", "--demo-database-url", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("doi-372"));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::blocking::Client::new();
+    let login = |client: &reqwest::blocking::Client| -> serde_json::Value {
+        client
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"username": "doi-372", "password": "kiemtra-demo-2016"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let mut server = start(&db, port);
+    let me = login(&client);
+    let token = me["access_token"].as_str().unwrap().to_string();
+    let team = me["user"]["team_id"].as_str().unwrap().to_string();
+    let page: serde_json::Value = client
+        .get(format!("{base}/teams/{team}/assignments?limit=500"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let open = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["status"] == "pending")
+        .expect("a pending assignment")
+        .clone();
+    let body = json!({
+        "id": uuid::Uuid::new_v4().to_string(), "assignment_id": open["id"], "establishment_id": open["establishment"]["id"],
+        "team_id": team, "started_at": "2016-08-01T09:00:00+07:00", "finished_at": "2016-08-01T09:40:00+07:00",
+        "members_present": [me["user"]["id"]], "outcome": "no_violation", "violations": []
+    });
+    let r = client
+        .post(format!("{base}/inspections"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut server = start(&db, port);
+    let token = login(&client)["access_token"].as_str().unwrap().to_string();
+    let r = client
+        .post(format!("{base}/inspections"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "a retry after the kill must find the stored minutes"
+    );
+    let list: serde_json::Value = client
+        .get(format!(
+            "{base}/inspections?establishment_id={}",
+            open["establishment"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let out = Command::new(BIN)
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -8,12 +8,16 @@ async fn create_read_and_duplicate() {
     let app = spawn_app().await;
     let admin = app.with_ninh_binh().await;
     let commune = commune_of("372");
-    let e = app.establishment(&admin, "37-0001", &commune, "karaoke").await;
+    let e = app
+        .establishment(&admin, "37-0001", &commune, "karaoke")
+        .await;
     assert_eq!(e["status"], "active");
     assert_eq!(e["version"], 1);
     assert_eq!(e["org_unit_code"], commune);
     let id = e["id"].as_str().unwrap();
-    let (status, got) = app.get(&format!("/api/v1/establishments/{id}"), &admin).await;
+    let (status, got) = app
+        .get(&format!("/api/v1/establishments/{id}"), &admin)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got["licence_no"], "37-0001");
     let (status, p) = app
@@ -26,7 +30,12 @@ async fn create_read_and_duplicate() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(p["code"], "conflict");
     assert_eq!(app.count("establishments"), 1);
-    let (status, _) = app.get("/api/v1/establishments/00000000-0000-4000-8000-000000000000", &admin).await;
+    let (status, _) = app
+        .get(
+            "/api/v1/establishments/00000000-0000-4000-8000-000000000000",
+            &admin,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.get("/api/v1/establishments/not-a-uuid", &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -45,7 +54,12 @@ async fn bad_input_names_the_field() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["code"], "validation_failed");
-    let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, vec!["licence_no", "business_type", "latitude"]);
     let (status, p) = app
         .post("/api/v1/establishments", &admin, json!({"licence_no": "a", "name": "X", "business_type": "bar", "org_unit_code": "37", "address": "x", "colour": "red"}))
@@ -90,7 +104,8 @@ async fn list_filters_search_and_pages() {
     let c372 = commune_of("372");
     let c373 = commune_of("373");
     for i in 0..5 {
-        app.establishment(&admin, &format!("A-{i}"), &c372, "karaoke").await;
+        app.establishment(&admin, &format!("A-{i}"), &c372, "karaoke")
+            .await;
     }
     app.establishment(&admin, "B-1", &c373, "massage").await;
     let (status, _) = app
@@ -103,7 +118,9 @@ async fn list_filters_search_and_pages() {
     assert_eq!(status, StatusCode::CREATED);
     let (_, p) = app.get("/api/v1/establishments?org_unit=372", &admin).await;
     assert_eq!(p["items"].as_array().unwrap().len(), 5);
-    let (_, p) = app.get("/api/v1/establishments?business_type=massage", &admin).await;
+    let (_, p) = app
+        .get("/api/v1/establishments?business_type=massage", &admin)
+        .await;
     assert_eq!(p["items"].as_array().unwrap().len(), 1);
     let (_, p) = app.get("/api/v1/establishments?q=ha%20noi", &admin).await;
     assert_eq!(p["items"].as_array().unwrap().len(), 1);
@@ -139,10 +156,17 @@ async fn list_filters_search_and_pages() {
 async fn patch_with_if_match_and_close() {
     let app = spawn_app().await;
     let admin = app.with_ninh_binh().await;
-    let e = app.establishment(&admin, "P-1", &commune_of("372"), "bar").await;
+    let e = app
+        .establishment(&admin, "P-1", &commune_of("372"), "bar")
+        .await;
     let path = format!("/api/v1/establishments/{}", e["id"].as_str().unwrap());
     let patch = |version: &str, body: serde_json::Value| {
-        app.client.patch(app.url(&path)).bearer_auth(&admin).header("If-Match", version.to_string()).json(&body).send()
+        app.client
+            .patch(app.url(&path))
+            .bearer_auth(&admin)
+            .header("If-Match", version.to_string())
+            .json(&body)
+            .send()
     };
     let r = patch("\"1\"", json!({"name": "Bar Mới"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -150,17 +174,33 @@ async fn patch_with_if_match_and_close() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["version"], 2);
     assert_eq!(body["name"], "Bar Mới");
-    let r = patch("\"1\"", json!({"name": "Lost update"})).await.unwrap();
+    let r = patch("\"1\"", json!({"name": "Lost update"}))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
     let (_, now) = app.get(&path, &admin).await;
     assert_eq!(now["name"], "Bar Mới");
-    let (status, closed) = app.post(&format!("{path}/close"), &admin, json!({"closed_on": "2016-09-01", "reason": "ngừng kinh doanh"})).await;
+    let (status, closed) = app
+        .post(
+            &format!("{path}/close"),
+            &admin,
+            json!({"closed_on": "2016-09-01", "reason": "ngừng kinh doanh"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["closed_on"], "2016-09-01");
-    let (status, _) = app.post(&format!("{path}/close"), &admin, json!({"closed_on": "2016-09-01", "reason": "again"})).await;
+    let (status, _) = app
+        .post(
+            &format!("{path}/close"),
+            &admin,
+            json!({"closed_on": "2016-09-01", "reason": "again"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (_, p) = app.get("/api/v1/establishments?status=closed", &admin).await;
+    let (_, p) = app
+        .get("/api/v1/establishments?status=closed", &admin)
+        .await;
     assert_eq!(p["items"].as_array().unwrap().len(), 1);
 }
 
@@ -178,7 +218,9 @@ async fn csv_import_reports_bad_rows_and_is_idempotent() {
          I-5,Bad lat,bar,{c},Số 5,,,north,105\n\
          I-1,Twice,bar,{c},Số 6,,,,\n"
     );
-    let (status, body) = app.post_csv("/api/v1/establishments/import", &admin, &csv).await;
+    let (status, body) = app
+        .post_csv("/api/v1/establishments/import", &admin, &csv)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["created"], 2);
     let errs: Vec<(u64, &str)> = body["errors"]
@@ -187,19 +229,48 @@ async fn csv_import_reports_bad_rows_and_is_idempotent() {
         .iter()
         .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
         .collect();
-    assert_eq!(errs, vec![(4, "business_type"), (5, "org_unit_code"), (6, "latitude"), (7, "licence_no")]);
+    assert_eq!(
+        errs,
+        vec![
+            (4, "business_type"),
+            (5, "org_unit_code"),
+            (6, "latitude"),
+            (7, "licence_no")
+        ]
+    );
     assert_eq!(app.count("establishments"), 2);
-    let (_, again) = app.post_csv("/api/v1/establishments/import", &admin, &csv).await;
+    let (_, again) = app
+        .post_csv("/api/v1/establishments/import", &admin, &csv)
+        .await;
     assert_eq!(again["created"], 0);
     assert_eq!(again["updated"], 0);
     assert_eq!(again["unchanged"], 2);
     assert_eq!(app.count("establishments"), 2);
     let changed = csv.replace("Massage Thảo Nguyên", "Massage Thảo Nguyên 2");
-    let (_, third) = app.post_csv("/api/v1/establishments/import", &admin, &changed).await;
+    let (_, third) = app
+        .post_csv("/api/v1/establishments/import", &admin, &changed)
+        .await;
     assert_eq!(third["updated"], 1);
-    let (status, p) = app.post_csv("/api/v1/establishments/import", &admin, "licence_no,name,colour\nx,y,z\n").await;
+    let (status, p) = app
+        .post_csv(
+            "/api/v1/establishments/import",
+            &admin,
+            "licence_no,name,colour\nx,y,z\n",
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(p["errors"].as_array().unwrap().iter().any(|e| e["field"] == "colour"));
-    let (status, _) = app.send(Method::POST, "/api/v1/establishments/import", Some(&admin), Some(json!({}))).await;
+    assert!(p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["field"] == "colour"));
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/establishments/import",
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }

@@ -30,8 +30,11 @@ pub fn fresh_database(dir: &std::path::Path) -> String {
         Ok(base) if !base.is_empty() => {
             let base = base.trim_end_matches('/');
             let name = format!("kiemtra_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres")).expect("connect to PostgreSQL");
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+            let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
+                .expect("connect to PostgreSQL");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .expect("create test database");
             format!("{base}/{name}")
         }
         _ => format!("sqlite://{}", dir.join("test.db").display()),
@@ -41,7 +44,11 @@ pub fn fresh_database(dir: &std::path::Path) -> String {
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let database_url = fresh_database(dir.path());
-    let mut settings = Settings::new(&database_url, Secret::new("test-secret-test-secret-test-secret!")).unwrap();
+    let mut settings = Settings::new(
+        &database_url,
+        Secret::new("test-secret-test-secret-test-secret!"),
+    )
+    .unwrap();
     settings.bind = "127.0.0.1:0".into();
     settings.attachments_dir = dir.path().join("attachments");
     settings.login_attempts_per_minute = 1000;
@@ -64,7 +71,13 @@ impl TestApp {
     }
 
     /// Sends a request with optional token and JSON body; returns status and JSON (or Null).
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -102,7 +115,13 @@ impl TestApp {
     }
 
     /// Creates a user straight in the database (arrange step).
-    pub fn create_user(&self, username: &str, role: &str, unit: Option<&str>, team: Option<&str>) -> String {
+    pub fn create_user(
+        &self,
+        username: &str,
+        role: &str,
+        unit: Option<&str>,
+        team: Option<&str>,
+    ) -> String {
         let mut conn = self.pool.get().unwrap();
         write_tx(&mut conn, |c| {
             kiemtra::routes::users::create_user(
@@ -124,7 +143,12 @@ impl TestApp {
     /// Logs in and returns the access token.
     pub async fn login(&self, username: &str) -> String {
         let (status, body) = self
-            .send(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": PASSWORD})))
+            .send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "login {username}: {body}");
         body["access_token"].as_str().unwrap().to_string()
@@ -139,14 +163,22 @@ impl TestApp {
     /// Imports Ninh Bình's units through the API; returns the admin token.
     pub async fn with_ninh_binh(&self) -> String {
         let token = self.admin().await;
-        let (status, body) = self.post_csv("/api/v1/org-units/import", &token, NINH_BINH).await;
+        let (status, body) = self
+            .post_csv("/api/v1/org-units/import", &token, NINH_BINH)
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["errors"], json!([]));
         token
     }
 
     /// Registers one establishment; returns its JSON.
-    pub async fn establishment(&self, token: &str, licence: &str, unit: &str, btype: &str) -> Value {
+    pub async fn establishment(
+        &self,
+        token: &str,
+        licence: &str,
+        unit: &str,
+        btype: &str,
+    ) -> Value {
         let (status, body) = self
             .post(
                 "/api/v1/establishments",
@@ -167,7 +199,10 @@ impl TestApp {
             n: i64,
         }
         let mut conn = self.pool.get().unwrap();
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut *conn).unwrap().n
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(&mut *conn)
+            .unwrap()
+            .n
     }
 }
 

@@ -29,29 +29,86 @@ async fn field() -> Field {
     let c = commune_of("372");
     let mut ids = Vec::new();
     for i in 0..10 {
-        ids.push(app.establishment(&admin, &format!("F-{i}"), &c, "karaoke").await["id"].as_str().unwrap().to_string());
+        ids.push(
+            app.establishment(&admin, &format!("F-{i}"), &c, "karaoke")
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
-    let outside = app.establishment(&admin, "F-373", &commune_of("373"), "bar").await["id"].as_str().unwrap().to_string();
-    let (_, t) = app.post("/api/v1/teams", &admin, json!({"name": "Đội 372", "level": "district", "org_unit_code": "372"})).await;
+    let outside = app
+        .establishment(&admin, "F-373", &commune_of("373"), "bar")
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, t) = app
+        .post(
+            "/api/v1/teams",
+            &admin,
+            json!({"name": "Đội 372", "level": "district", "org_unit_code": "372"}),
+        )
+        .await;
     let team = t["id"].as_str().unwrap().to_string();
-    let (_, t2) = app.post("/api/v1/teams", &admin, json!({"name": "Đội 373", "level": "district", "org_unit_code": "373"})).await;
+    let (_, t2) = app
+        .post(
+            "/api/v1/teams",
+            &admin,
+            json!({"name": "Đội 373", "level": "district", "org_unit_code": "373"}),
+        )
+        .await;
     let team373 = t2["id"].as_str().unwrap().to_string();
     let lead_id = app.create_user("lead", "inspector", Some("372"), None);
-    app.post(&format!("/api/v1/teams/{team}/members"), &admin, json!({"user_id": lead_id, "agency": "labour_social_affairs", "is_leader": true})).await;
+    app.post(
+        &format!("/api/v1/teams/{team}/members"),
+        &admin,
+        json!({"user_id": lead_id, "agency": "labour_social_affairs", "is_leader": true}),
+    )
+    .await;
     let member_id = app.create_user("police", "inspector", Some("372"), Some(&team));
     app.create_user("other", "inspector", Some("373"), Some(&team373));
     app.create_user("sup", "supervisor", Some("37"), None);
     let (_, p) = app.post("/api/v1/plans", &admin, json!({"name": "2016", "year": 2016, "org_unit_code": "37", "shares": [{"level": "district", "percent": 40}]})).await;
-    let (s, _) = app.post(&format!("/api/v1/plans/{}/draw", p["id"].as_str().unwrap()), &admin, json!({})).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/plans/{}/draw", p["id"].as_str().unwrap()),
+            &admin,
+            json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let lead = app.login("lead").await;
-    let (_, mine) = app.get(&format!("/api/v1/teams/{team}/assignments"), &lead).await;
+    let (_, mine) = app
+        .get(&format!("/api/v1/teams/{team}/assignments"), &lead)
+        .await;
     let assignment = mine["items"][0].clone();
-    let assigned: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|a| a["establishment"]["id"].as_str().unwrap()).collect();
-    let surprise_target = ids.iter().find(|i| !assigned.contains(&i.as_str())).unwrap().clone();
+    let assigned: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["establishment"]["id"].as_str().unwrap())
+        .collect();
+    let surprise_target = ids
+        .iter()
+        .find(|i| !assigned.contains(&i.as_str()))
+        .unwrap()
+        .clone();
     let sup = app.login("sup").await;
     let other = app.login("other").await;
-    Field { app, admin, sup, lead, lead_id, member_id, other, team, assignment, surprise_target, outside }
+    Field {
+        app,
+        admin,
+        sup,
+        lead,
+        lead_id,
+        member_id,
+        other,
+        team,
+        assignment,
+        surprise_target,
+        outside,
+    }
 }
 
 fn minutes(f: &Field, id: &str) -> Value {
@@ -79,7 +136,10 @@ async fn post_repeat_conflict_review_correct_audit() {
     let f = field().await;
     let id = uuid::Uuid::new_v4().to_string();
     let body = minutes(&f, &id);
-    let (s, first) = f.app.post("/api/v1/inspections", &f.lead, body.clone()).await;
+    let (s, first) = f
+        .app
+        .post("/api/v1/inspections", &f.lead, body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{first}");
     assert_eq!(first["version"], 1);
     assert_eq!(first["violations"].as_array().unwrap().len(), 2);
@@ -87,7 +147,10 @@ async fn post_repeat_conflict_review_correct_audit() {
     assert_eq!(first["review"]["status"], "pending");
     assert_eq!(first["started_at"], "2016-07-01T09:00:00+07:00");
     // The very same body: 200, still one record.
-    let (s, again) = f.app.post("/api/v1/inspections", &f.lead, body.clone()).await;
+    let (s, again) = f
+        .app
+        .post("/api/v1/inspections", &f.lead, body.clone())
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(again["id"], first["id"]);
     assert_eq!(f.app.count("inspections"), 1);
@@ -99,16 +162,41 @@ async fn post_repeat_conflict_review_correct_audit() {
     assert_eq!(s, StatusCode::CONFLICT, "{p}");
     assert_eq!(f.app.count("inspections"), 1);
     // The assignment is completed, and the team's delta says so.
-    let (_, a) = f.app.get(&format!("/api/v1/assignments/{}", f.assignment["id"].as_str().unwrap()), &f.lead).await;
+    let (_, a) = f
+        .app
+        .get(
+            &format!(
+                "/api/v1/assignments/{}",
+                f.assignment["id"].as_str().unwrap()
+            ),
+            &f.lead,
+        )
+        .await;
     assert_eq!(a["status"], "completed");
 
     // The inspector cannot review; the supervisor returns it.
     let rv = format!("/api/v1/inspections/{id}/review");
-    let (s, _) = f.app.post(&rv, &f.lead, json!({"decision": "accepted"})).await;
+    let (s, _) = f
+        .app
+        .post(&rv, &f.lead, json!({"decision": "accepted"}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, p) = f.app.post(&rv, &f.sup, json!({"decision": "returned"})).await;
-    assert_eq!((s, p["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("comment")));
-    let (s, r) = f.app.post(&rv, &f.sup, json!({"decision": "returned", "comment": "Thiếu mức phạt cho vi phạm 1"})).await;
+    let (s, p) = f
+        .app
+        .post(&rv, &f.sup, json!({"decision": "returned"}))
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("comment"))
+    );
+    let (s, r) = f
+        .app
+        .post(
+            &rv,
+            &f.sup,
+            json!({"decision": "returned", "comment": "Thiếu mức phạt cho vi phạm 1"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(r["review"]["status"], "returned");
 
@@ -122,13 +210,19 @@ async fn post_repeat_conflict_review_correct_audit() {
     assert_eq!(s, StatusCode::CREATED, "{c}");
     assert_eq!(c["version"], 2);
     assert_eq!(c["review"]["status"], "pending");
-    let (_, v) = f.app.get(&format!("/api/v1/inspections/{id}/versions"), &f.sup).await;
+    let (_, v) = f
+        .app
+        .get(&format!("/api/v1/inspections/{id}/versions"), &f.sup)
+        .await;
     let v = v["items"].as_array().unwrap();
     assert_eq!(v.len(), 2);
     assert_eq!(v[0]["violations"][0]["sanction"], "warning");
     assert_eq!(v[1]["violations"][0]["fine_vnd"], 800000);
     assert_eq!(v[1]["reason"], "bổ sung mức phạt");
-    let (_, now) = f.app.get(&format!("/api/v1/inspections/{id}"), &f.lead).await;
+    let (_, now) = f
+        .app
+        .get(&format!("/api/v1/inspections/{id}"), &f.lead)
+        .await;
     assert_eq!(now["version"], 2);
 
     // The audit chain holds, and an edit behind the service's back breaks it.
@@ -136,7 +230,9 @@ async fn post_repeat_conflict_review_correct_audit() {
     assert!(kiemtra::audit::verify(&mut conn).unwrap().is_ok());
     {
         use diesel::RunQueryDsl;
-        diesel::sql_query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").execute(&mut *conn).unwrap();
+        diesel::sql_query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
+            .execute(&mut *conn)
+            .unwrap();
     }
     assert_eq!(kiemtra::audit::verify(&mut conn).unwrap().unwrap_err().0, 3);
 }
@@ -146,18 +242,39 @@ async fn field_input_is_validated() {
     let f = field().await;
     let members = json!([f.lead_id]);
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"started_at": "2099-01-01T09:00:00+07:00"}), "started_at"),
-        (json!({"finished_at": "2016-07-01T08:00:00+07:00"}), "finished_at"),
+        (
+            json!({"started_at": "2099-01-01T09:00:00+07:00"}),
+            "started_at",
+        ),
+        (
+            json!({"finished_at": "2016-07-01T08:00:00+07:00"}),
+            "finished_at",
+        ),
         (json!({"finished_at": "yesterday"}), "finished_at"),
         (json!({"violations": []}), "violations"),
         (json!({"outcome": "no_violation"}), "violations"),
         (json!({"outcome": "bribed"}), "outcome"),
-        (json!({"members_present": [uuid::Uuid::new_v4().to_string()]}), "members_present[0]"),
+        (
+            json!({"members_present": [uuid::Uuid::new_v4().to_string()]}),
+            "members_present[0]",
+        ),
         (json!({"members_present": []}), "members_present"),
-        (json!({"location": {"latitude": 120.0, "longitude": 105.0}}), "location.latitude"),
-        (json!({"violations": [{"code": "NO_SUCH", "sanction": "warning"}]}), "violations[0].code"),
-        (json!({"violations": [{"code": "KARAOKE_DOOR", "sanction": "fine", "fine_vnd": 1000}]}), "violations[0].fine_vnd"),
-        (json!({"violations": [{"code": "KARAOKE_DOOR", "sanction": "fine"}]}), "violations[0].fine_vnd"),
+        (
+            json!({"location": {"latitude": 120.0, "longitude": 105.0}}),
+            "location.latitude",
+        ),
+        (
+            json!({"violations": [{"code": "NO_SUCH", "sanction": "warning"}]}),
+            "violations[0].code",
+        ),
+        (
+            json!({"violations": [{"code": "KARAOKE_DOOR", "sanction": "fine", "fine_vnd": 1000}]}),
+            "violations[0].fine_vnd",
+        ),
+        (
+            json!({"violations": [{"code": "KARAOKE_DOOR", "sanction": "fine"}]}),
+            "violations[0].fine_vnd",
+        ),
         (json!({"mood": "tired"}), "mood"),
     ];
     for (patch, field) in cases {
@@ -168,7 +285,14 @@ async fn field_input_is_validated() {
         }
         let (s, p) = f.app.post("/api/v1/inspections", &f.lead, body).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {p}");
-        assert!(p["errors"].as_array().unwrap().iter().any(|e| e["field"] == field), "{field}: {p}");
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{field}: {p}"
+        );
     }
     assert_eq!(f.app.count("inspections"), 0);
 }
@@ -178,18 +302,36 @@ async fn scope_surprise_and_flags() {
     let f = field().await;
     // Another team's inspector: 404 for this assignment, and cannot read.
     let mut body = minutes(&f, &uuid::Uuid::new_v4().to_string());
-    let (s, _) = f.app.post("/api/v1/inspections", &f.other, body.clone()).await;
+    let (s, _) = f
+        .app
+        .post("/api/v1/inspections", &f.other, body.clone())
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A supervisor does not post minutes.
-    let (s, _) = f.app.post("/api/v1/inspections", &f.sup, body.clone()).await;
+    let (s, _) = f
+        .app
+        .post("/api/v1/inspections", &f.sup, body.clone())
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, created) = f.app.post("/api/v1/inspections", &f.lead, body.clone()).await;
+    let (s, created) = f
+        .app
+        .post("/api/v1/inspections", &f.lead, body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, _) = f.app.get(&format!("/api/v1/inspections/{}", created["id"].as_str().unwrap()), &f.other).await;
+    let (s, _) = f
+        .app
+        .get(
+            &format!("/api/v1/inspections/{}", created["id"].as_str().unwrap()),
+            &f.other,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, list) = f.app.get("/api/v1/inspections", &f.other).await;
     assert_eq!(list["items"], json!([]));
-    let (_, list) = f.app.get(&format!("/api/v1/inspections?team_id={}", f.team), &f.sup).await;
+    let (_, list) = f
+        .app
+        .get(&format!("/api/v1/inspections?team_id={}", f.team), &f.sup)
+        .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
     // A surprise inspection inside the jurisdiction, 3 km away and with a
@@ -200,7 +342,10 @@ async fn scope_surprise_and_flags() {
     body["establishment_id"] = json!(f.surprise_target);
     body["finished_at"] = json!(ahead);
     body["location"] = json!({"latitude": 20.277, "longitude": 105.97});
-    let (s, sur) = f.app.post("/api/v1/inspections", &f.lead, body.clone()).await;
+    let (s, sur) = f
+        .app
+        .post("/api/v1/inspections", &f.lead, body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{sur}");
     assert_eq!(sur["assignment_id"], Value::Null);
     assert_eq!(sur["flags"]["clock_skew"], true);
@@ -220,9 +365,17 @@ async fn identical_posts_racing_store_one_record() {
     let body = minutes(&f, &uuid::Uuid::new_v4().to_string());
     let posts = (0..6).map(|_| f.app.post("/api/v1/inspections", &f.lead, body.clone()));
     let results = futures_util::future::join_all(posts).await;
-    let created = results.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
     let replayed = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
-    assert_eq!((created, replayed), (1, 5), "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
+    assert_eq!(
+        (created, replayed),
+        (1, 5),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
     assert_eq!(f.app.count("inspections"), 1);
     assert_eq!(f.app.count("inspection_versions"), 1);
 }
@@ -231,24 +384,84 @@ async fn identical_posts_racing_store_one_record() {
 async fn photos_are_verified_and_idempotent() {
     let f = field().await;
     let id = uuid::Uuid::new_v4().to_string();
-    f.app.post("/api/v1/inspections", &f.lead, minutes(&f, &id)).await;
+    f.app
+        .post("/api/v1/inspections", &f.lead, minutes(&f, &id))
+        .await;
     let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     png.extend((0..5000u32).map(|i| (i * 7 % 251) as u8));
     let sha = hex::encode(Sha256::digest(&png));
     let put = |sha: String, ctype: &'static str, body: Vec<u8>| {
-        f.app.client.put(f.app.url(&format!("/api/v1/inspections/{id}/attachments/{sha}"))).bearer_auth(&f.lead).header("content-type", ctype).body(body).send()
+        f.app
+            .client
+            .put(
+                f.app
+                    .url(&format!("/api/v1/inspections/{id}/attachments/{sha}")),
+            )
+            .bearer_auth(&f.lead)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
     };
-    assert_eq!(put(sha.clone(), "image/png", png.clone()).await.unwrap().status(), StatusCode::CREATED);
-    assert_eq!(put(sha.clone(), "image/png", png.clone()).await.unwrap().status(), StatusCode::OK);
-    assert_eq!(put("a".repeat(64), "image/png", png.clone()).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(put(sha.clone(), "image/jpeg", png.clone()).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(put(sha.clone(), "text/plain", png.clone()).await.unwrap().status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        put(sha.clone(), "image/png", png.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        put(sha.clone(), "image/png", png.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        put("a".repeat(64), "image/png", png.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(sha.clone(), "image/jpeg", png.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(sha.clone(), "text/plain", png.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
     let big = vec![0xFFu8; 10 * 1024 * 1024 + 1];
-    assert_eq!(put(hex::encode(Sha256::digest(&big)), "image/jpeg", big).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        put(hex::encode(Sha256::digest(&big)), "image/jpeg", big)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert_eq!(f.app.count("attachments"), 1);
-    let (_, got) = f.app.get(&format!("/api/v1/inspections/{id}"), &f.lead).await;
+    let (_, got) = f
+        .app
+        .get(&format!("/api/v1/inspections/{id}"), &f.lead)
+        .await;
     assert_eq!(got["attachments"], json!([sha]));
-    let back = f.app.client.get(f.app.url(&format!("/api/v1/inspections/{id}/attachments/{sha}"))).bearer_auth(&f.sup).send().await.unwrap();
+    let back = f
+        .app
+        .client
+        .get(
+            f.app
+                .url(&format!("/api/v1/inspections/{id}/attachments/{sha}")),
+        )
+        .bearer_auth(&f.sup)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(back.headers()["content-type"], "image/png");
     assert_eq!(back.bytes().await.unwrap().to_vec(), png);
 }
@@ -260,12 +473,21 @@ async fn violation_catalogue() {
     assert_eq!(s, StatusCode::OK);
     assert!(list["items"].as_array().unwrap().len() >= 10);
     let body = json!({"code": "FIRE_SAFETY", "title": "PCCC", "legal_basis": "NĐ 136/2020", "min_fine_vnd": 100000, "max_fine_vnd": 500000});
-    let (s, _) = f.app.post("/api/v1/violation-types", &f.sup, body.clone()).await;
+    let (s, _) = f
+        .app
+        .post("/api/v1/violation-types", &f.sup, body.clone())
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = f.app.post("/api/v1/violation-types", &f.admin, body.clone()).await;
+    let (s, _) = f
+        .app
+        .post("/api/v1/violation-types", &f.admin, body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, _) = f.app.post("/api/v1/violation-types", &f.admin, body).await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, p) = f.app.post("/api/v1/violation-types", &f.admin, json!({"code": "X", "title": "t", "legal_basis": "b", "min_fine_vnd": 5, "max_fine_vnd": 1})).await;
-    assert_eq!((s, p["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("max_fine_vnd")));
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("max_fine_vnd"))
+    );
 }

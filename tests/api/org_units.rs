@@ -8,15 +8,22 @@ async fn import_creates_then_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let rows = NINH_BINH.lines().count() - 1;
-    let (status, first) = app.post_csv("/api/v1/org-units/import", &admin, NINH_BINH).await;
+    let (status, first) = app
+        .post_csv("/api/v1/org-units/import", &admin, NINH_BINH)
+        .await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(first["created"], rows);
     assert_eq!(app.count("org_units"), rows as i64);
-    let (_, second) = app.post_csv("/api/v1/org-units/import", &admin, NINH_BINH).await;
+    let (_, second) = app
+        .post_csv("/api/v1/org-units/import", &admin, NINH_BINH)
+        .await;
     assert_eq!(second["created"], 0);
     assert_eq!(second["updated"], 0);
     assert_eq!(second["unchanged"], rows);
-    let expected_districts = NINH_BINH.lines().filter(|l| l.ends_with(",district,37")).count();
+    let expected_districts = NINH_BINH
+        .lines()
+        .filter(|l| l.ends_with(",district,37"))
+        .count();
     let (status, page) = app.get("/api/v1/org-units?parent=37", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["items"].as_array().unwrap().len(), expected_districts);
@@ -40,7 +47,12 @@ async fn bad_rows_are_reported_good_rows_land() {
     let (status, body) = app.post_csv("/api/v1/org-units/import", &admin, csv).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["created"], 3);
-    let rows: Vec<u64> = body["errors"].as_array().unwrap().iter().map(|e| e["row"].as_u64().unwrap()).collect();
+    let rows: Vec<u64> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
     assert_eq!(rows, vec![4, 5, 6]);
     assert_eq!(body["errors"][1]["field"], "level");
     assert_eq!(app.count("org_units"), 3);
@@ -52,9 +64,13 @@ async fn import_needs_admin_and_csv() {
     let admin = app.with_ninh_binh().await;
     app.create_user("sup", "supervisor", Some("37"), None);
     let sup = app.login("sup").await;
-    let (status, _) = app.post_csv("/api/v1/org-units/import", &sup, NINH_BINH).await;
+    let (status, _) = app
+        .post_csv("/api/v1/org-units/import", &sup, NINH_BINH)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, p) = app.post("/api/v1/org-units/import", &admin, json!({"rows": []})).await;
+    let (status, p) = app
+        .post("/api/v1/org-units/import", &admin, json!({"rows": []}))
+        .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(p["code"], "unsupported_media_type");
     let (status, p) = app.get("/api/v1/org-units?level=hamlet", &admin).await;

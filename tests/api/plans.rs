@@ -46,15 +46,33 @@ async fn world(n: usize) -> World {
         let (c, _) = &communes[(i * 7) % communes.len()];
         csv.push_str(&format!("L-{i:04},Cơ sở {i},{},{c},Số {i}\n", TYPES[i % 4]));
     }
-    let (s, r) = app.post_csv("/api/v1/establishments/import", &admin, &csv).await;
-    assert_eq!((s, r["created"].as_u64()), (StatusCode::OK, Some(n as u64)), "{r}");
+    let (s, r) = app
+        .post_csv("/api/v1/establishments/import", &admin, &csv)
+        .await;
+    assert_eq!(
+        (s, r["created"].as_u64()),
+        (StatusCode::OK, Some(n as u64)),
+        "{r}"
+    );
     let mut teams = HashMap::new();
-    let (s, t) = app.post("/api/v1/teams", &admin, json!({"name": "Đội tỉnh", "level": "province", "org_unit_code": "37"})).await;
+    let (s, t) = app
+        .post(
+            "/api/v1/teams",
+            &admin,
+            json!({"name": "Đội tỉnh", "level": "province", "org_unit_code": "37"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     teams.insert("37".to_string(), t["id"].as_str().unwrap().to_string());
     let districts: HashSet<String> = communes.iter().map(|(_, d)| d.clone()).collect();
     for d in &districts {
-        let (s, t) = app.post("/api/v1/teams", &admin, json!({"name": format!("Đội {d}"), "level": "district", "org_unit_code": d})).await;
+        let (s, t) = app
+            .post(
+                "/api/v1/teams",
+                &admin,
+                json!({"name": format!("Đội {d}"), "level": "district", "org_unit_code": d}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED);
         teams.insert(d.clone(), t["id"].as_str().unwrap().to_string());
     }
@@ -68,14 +86,22 @@ async fn world(n: usize) -> World {
         };
         let (_, page) = app.get(&path, &admin).await;
         for e in page["items"].as_array().unwrap() {
-            district_of.insert(e["id"].as_str().unwrap().to_string(), district_by_commune[e["org_unit_code"].as_str().unwrap()].clone());
+            district_of.insert(
+                e["id"].as_str().unwrap().to_string(),
+                district_by_commune[e["org_unit_code"].as_str().unwrap()].clone(),
+            );
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
             None => break,
         }
     }
-    World { app, admin, teams, district_of }
+    World {
+        app,
+        admin,
+        teams,
+        district_of,
+    }
 }
 
 async fn all_assignments(app: &TestApp, token: &str, plan: &str) -> Vec<Value> {
@@ -115,19 +141,42 @@ fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value]) {
     for id in active {
         *per_district.entry(w.district_of[id].as_str()).or_default() += 1;
     }
-    let open: Vec<&Value> = assigned.iter().filter(|a| a["status"] != "cancelled").collect();
+    let open: Vec<&Value> = assigned
+        .iter()
+        .filter(|a| a["status"] != "cancelled")
+        .collect();
     let mut seen = HashSet::new();
     for a in &open {
-        assert!(seen.insert(a["establishment"]["id"].as_str().unwrap()), "establishment assigned twice");
+        assert!(
+            seen.insert(a["establishment"]["id"].as_str().unwrap()),
+            "establishment assigned twice"
+        );
     }
     let count_team = |team: &str| open.iter().filter(|a| a["team_id"] == team).count() as u64;
-    assert_eq!(count_team(&w.teams["37"]), ceil_pct(10, active.len() as u64), "province quota");
+    assert_eq!(
+        count_team(&w.teams["37"]),
+        ceil_pct(10, active.len() as u64),
+        "province quota"
+    );
     for (d, n) in &per_district {
-        assert_eq!(count_team(&w.teams[*d]), ceil_pct(40, *n), "district {d} quota");
+        assert_eq!(
+            count_team(&w.teams[*d]),
+            ceil_pct(40, *n),
+            "district {d} quota"
+        );
         // The province team visits every district in proportion.
-        let prov_here = open.iter().filter(|a| a["team_id"] == w.teams["37"].as_str() && w.district_of[a["establishment"]["id"].as_str().unwrap()] == *d).count() as f64;
+        let prov_here = open
+            .iter()
+            .filter(|a| {
+                a["team_id"] == w.teams["37"].as_str()
+                    && w.district_of[a["establishment"]["id"].as_str().unwrap()] == *d
+            })
+            .count() as f64;
         let exact = ceil_pct(10, active.len() as u64) as f64 * *n as f64 / active.len() as f64;
-        assert!((prov_here - exact).abs() < 1.0 + 1e-9, "province share of {d}: {prov_here} vs {exact}");
+        assert!(
+            (prov_here - exact).abs() < 1.0 + 1e-9,
+            "province share of {d}: {prov_here} vs {exact}"
+        );
     }
 }
 
@@ -135,7 +184,10 @@ fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value]) {
 async fn draw_meets_quotas_verifies_and_is_reproducible() {
     let w = world(300).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    let (s, d) = w.app.post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({})).await;
+    let (s, d) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["seed"], SEED);
     assert_eq!(d["input_digest"].as_str().unwrap().len(), 64);
@@ -146,41 +198,72 @@ async fn draw_meets_quotas_verifies_and_is_reproducible() {
     for q in d["quotas"].as_array().unwrap() {
         assert_eq!(q["quota"], q["assigned"], "{q}");
     }
-    let (s, v) = w.app.get(&format!("/api/v1/plans/{plan}/verify"), &w.admin).await;
+    let (s, v) = w
+        .app
+        .get(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["matches"], true, "{v}");
     assert_eq!(v["input_digest"], d["input_digest"]);
-    let (s, _) = w.app.post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({})).await;
+    let (s, _) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (_, p) = w.app.get(&format!("/api/v1/plans/{plan}"), &w.admin).await;
     assert_eq!(p["status"], "drawn");
 
     // Same seed, same registry: the same assignments.
     let plan2 = new_plan(&w, Some(SEED)).await;
-    let (_, d2) = w.app.post(&format!("/api/v1/plans/{plan2}/draw"), &w.admin, json!({})).await;
+    let (_, d2) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan2}/draw"), &w.admin, json!({}))
+        .await;
     assert_eq!(d2["input_digest"], d["input_digest"]);
     let pairs = |v: &[Value]| -> HashSet<(String, String)> {
-        v.iter().map(|a| (a["establishment"]["id"].as_str().unwrap().to_string(), a["team_id"].as_str().unwrap().to_string())).collect()
+        v.iter()
+            .map(|a| {
+                (
+                    a["establishment"]["id"].as_str().unwrap().to_string(),
+                    a["team_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
     };
     let second = all_assignments(&w.app, &w.admin, &plan2).await;
     assert_eq!(pairs(&assigned), pairs(&second));
     // Another seed: another sample.
     let plan3 = new_plan(&w, None).await;
-    let (_, d3) = w.app.post(&format!("/api/v1/plans/{plan3}/draw"), &w.admin, json!({})).await;
+    let (_, d3) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan3}/draw"), &w.admin, json!({}))
+        .await;
     assert_ne!(d3["seed"], SEED);
-    assert_ne!(pairs(&assigned), pairs(&all_assignments(&w.app, &w.admin, &plan3).await));
+    assert_ne!(
+        pairs(&assigned),
+        pairs(&all_assignments(&w.app, &w.admin, &plan3).await)
+    );
 
     // Tampering with a stored assignment is caught by verify.
     {
         use diesel::RunQueryDsl;
         let mut conn = w.app.pool.get().unwrap();
         let other_team = &w.teams["372"];
-        let victim = assigned.iter().find(|a| a["team_id"] != other_team.as_str()).unwrap();
-        diesel::sql_query(format!("UPDATE assignments SET team_id = '{other_team}' WHERE id = '{}'", victim["id"].as_str().unwrap()))
-            .execute(&mut *conn)
+        let victim = assigned
+            .iter()
+            .find(|a| a["team_id"] != other_team.as_str())
             .unwrap();
+        diesel::sql_query(format!(
+            "UPDATE assignments SET team_id = '{other_team}' WHERE id = '{}'",
+            victim["id"].as_str().unwrap()
+        ))
+        .execute(&mut *conn)
+        .unwrap();
     }
-    let (_, v) = w.app.get(&format!("/api/v1/plans/{plan}/verify"), &w.admin).await;
+    let (_, v) = w
+        .app
+        .get(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
+        .await;
     assert_eq!(v["matches"], false);
 }
 
@@ -188,38 +271,84 @@ async fn draw_meets_quotas_verifies_and_is_reproducible() {
 async fn scope_of_plans_and_assignments() {
     let w = world(120).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    w.app.post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({})).await;
-    w.app.create_user("insp372", "inspector", Some("372"), Some(&w.teams["372"]));
-    w.app.create_user("insp373", "inspector", Some("373"), Some(&w.teams["373"]));
+    w.app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
+    w.app
+        .create_user("insp372", "inspector", Some("372"), Some(&w.teams["372"]));
+    w.app
+        .create_user("insp373", "inspector", Some("373"), Some(&w.teams["373"]));
     w.app.create_user("sup372", "supervisor", Some("372"), None);
     let i372 = w.app.login("insp372").await;
     let i373 = w.app.login("insp373").await;
     let s372 = w.app.login("sup372").await;
-    let (s, mine) = w.app.get(&format!("/api/v1/teams/{}/assignments", w.teams["372"]), &i372).await;
+    let (s, mine) = w
+        .app
+        .get(
+            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
+            &i372,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let mine = mine["items"].as_array().unwrap().clone();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|a| a["team_id"] == w.teams["372"].as_str()));
     let one = mine[0]["id"].as_str().unwrap();
-    let (s, _) = w.app.get(&format!("/api/v1/assignments/{one}"), &i373).await;
+    let (s, _) = w
+        .app
+        .get(&format!("/api/v1/assignments/{one}"), &i373)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = w.app.get(&format!("/api/v1/teams/{}/assignments", w.teams["372"]), &i373).await;
+    let (s, _) = w
+        .app
+        .get(
+            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
+            &i373,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = w.app.get(&format!("/api/v1/assignments/{one}"), &s372).await;
+    let (s, _) = w
+        .app
+        .get(&format!("/api/v1/assignments/{one}"), &s372)
+        .await;
     assert_eq!(s, StatusCode::OK);
     // The plan's list shows an inspector only its team's work.
     let visible = all_assignments(&w.app, &i373, &plan).await;
-    assert!(visible.iter().all(|a| a["team_id"] == w.teams["373"].as_str()));
+    assert!(visible
+        .iter()
+        .all(|a| a["team_id"] == w.teams["373"].as_str()));
     // Inspectors and district supervisors cannot create or draw province plans.
-    let (s, _) = w.app.post(&format!("/api/v1/plans/{plan}/top-up"), &i372, json!({})).await;
+    let (s, _) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan}/top-up"), &i372, json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, p) = w.app.post("/api/v1/plans", &s372, json!({"name": "x", "year": 2016, "org_unit_code": "37"})).await;
+    let (s, p) = w
+        .app
+        .post(
+            "/api/v1/plans",
+            &s372,
+            json!({"name": "x", "year": 2016, "org_unit_code": "37"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["errors"][0]["field"], "org_unit_code");
-    let (s, p) = w.app.post("/api/v1/plans", &w.admin, json!({"name": "x", "year": 2016, "org_unit_code": "37", "seed": "abc",
-        "shares": [{"level": "district", "percent": 140}]})).await;
+    let (s, p) = w
+        .app
+        .post(
+            "/api/v1/plans",
+            &w.admin,
+            json!({"name": "x", "year": 2016, "org_unit_code": "37", "seed": "abc",
+        "shares": [{"level": "district", "percent": 140}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, vec!["shares[0].percent", "seed"]);
 }
 
@@ -227,38 +356,90 @@ async fn scope_of_plans_and_assignments() {
 async fn top_up_restores_quotas_without_moving_anything() {
     let mut w = world(200).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    w.app.post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({})).await;
+    w.app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
     let before = all_assignments(&w.app, &w.admin, &plan).await;
     // 20 new establishments in one district, 5 closed (some of them assigned).
-    let c = commune_district().into_iter().find(|(_, d)| d == "374").unwrap().0;
+    let c = commune_district()
+        .into_iter()
+        .find(|(_, d)| d == "374")
+        .unwrap()
+        .0;
     for i in 0..20 {
-        let e = w.app.establishment(&w.admin, &format!("NEW-{i}"), &c, TYPES[i % 4]).await;
-        w.district_of.insert(e["id"].as_str().unwrap().to_string(), "374".into());
+        let e = w
+            .app
+            .establishment(&w.admin, &format!("NEW-{i}"), &c, TYPES[i % 4])
+            .await;
+        w.district_of
+            .insert(e["id"].as_str().unwrap().to_string(), "374".into());
     }
-    let closed: Vec<String> = before.iter().take(3).map(|a| a["establishment"]["id"].as_str().unwrap().to_string())
-        .chain(w.district_of.keys().filter(|id| !before.iter().any(|a| a["establishment"]["id"] == id.as_str())).take(2).cloned())
+    let closed: Vec<String> = before
+        .iter()
+        .take(3)
+        .map(|a| a["establishment"]["id"].as_str().unwrap().to_string())
+        .chain(
+            w.district_of
+                .keys()
+                .filter(|id| {
+                    !before
+                        .iter()
+                        .any(|a| a["establishment"]["id"] == id.as_str())
+                })
+                .take(2)
+                .cloned(),
+        )
         .collect();
     for id in &closed {
-        let (s, _) = w.app.post(&format!("/api/v1/establishments/{id}/close"), &w.admin, json!({"closed_on": "2016-06-30", "reason": "đóng cửa"})).await;
+        let (s, _) = w
+            .app
+            .post(
+                &format!("/api/v1/establishments/{id}/close"),
+                &w.admin,
+                json!({"closed_on": "2016-06-30", "reason": "đóng cửa"}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
     }
-    let (s, t) = w.app.post(&format!("/api/v1/plans/{plan}/top-up"), &w.admin, json!({})).await;
+    let (s, t) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan}/top-up"), &w.admin, json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{t}");
     assert_eq!(t["round"], 2);
     let after = all_assignments(&w.app, &w.admin, &plan).await;
     // Nothing moved: every earlier assignment keeps its team and establishment.
-    let by_id: HashMap<&str, &Value> = after.iter().map(|a| (a["id"].as_str().unwrap(), a)).collect();
+    let by_id: HashMap<&str, &Value> = after
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a))
+        .collect();
     for a in &before {
         let now = by_id[a["id"].as_str().unwrap()];
         assert_eq!(now["team_id"], a["team_id"]);
         assert_eq!(now["establishment"]["id"], a["establishment"]["id"]);
-        let was_closed = closed.iter().any(|c| a["establishment"]["id"] == c.as_str());
-        assert_eq!(now["status"], if was_closed { "cancelled" } else { "pending" });
+        let was_closed = closed
+            .iter()
+            .any(|c| a["establishment"]["id"] == c.as_str());
+        assert_eq!(
+            now["status"],
+            if was_closed { "cancelled" } else { "pending" }
+        );
     }
-    assert_eq!(after.len() - before.len(), t["assignments"].as_u64().unwrap() as usize);
-    let active: HashSet<String> = w.district_of.keys().filter(|id| !closed.contains(id)).cloned().collect();
+    assert_eq!(
+        after.len() - before.len(),
+        t["assignments"].as_u64().unwrap() as usize
+    );
+    let active: HashSet<String> = w
+        .district_of
+        .keys()
+        .filter(|id| !closed.contains(id))
+        .cloned()
+        .collect();
     check_quotas(&w, &active, &after);
-    let (_, v) = w.app.get(&format!("/api/v1/plans/{plan}/verify"), &w.admin).await;
+    let (_, v) = w
+        .app
+        .get(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
+        .await;
     assert_eq!(v["matches"], true, "{v}");
     assert_eq!(v["rounds"].as_array().unwrap().len(), 2);
 }
@@ -267,12 +448,22 @@ async fn top_up_restores_quotas_without_moving_anything() {
 async fn teams_sync_deltas_and_schedule() {
     let w = world(120).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    w.app.post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({})).await;
+    w.app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
     let team = &w.teams["372"];
     let leader = w.app.create_user("lead372", "inspector", Some("372"), None);
-    let (s, _) = w.app.post(&format!("/api/v1/teams/{team}/members"), &w.admin, json!({"user_id": leader, "agency": "labour_social_affairs", "is_leader": true})).await;
+    let (s, _) = w
+        .app
+        .post(
+            &format!("/api/v1/teams/{team}/members"),
+            &w.admin,
+            json!({"user_id": leader, "agency": "labour_social_affairs", "is_leader": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    w.app.create_user("member372", "inspector", Some("372"), Some(team));
+    w.app
+        .create_user("member372", "inspector", Some("372"), Some(team));
     let lead = w.app.login("lead372").await;
     let member = w.app.login("member372").await;
     let url = format!("/api/v1/teams/{team}/assignments");
@@ -287,22 +478,57 @@ async fn teams_sync_deltas_and_schedule() {
     let a = &items[0];
     let path = format!("/api/v1/assignments/{}", a["id"].as_str().unwrap());
     let patch = |tok: &str, ver: &str, day: &str| {
-        w.app.client.patch(w.app.url(&path)).bearer_auth(tok).header("If-Match", ver.to_string()).json(&json!({"scheduled_for": day})).send()
+        w.app
+            .client
+            .patch(w.app.url(&path))
+            .bearer_auth(tok)
+            .header("If-Match", ver.to_string())
+            .json(&json!({"scheduled_for": day}))
+            .send()
     };
-    assert_eq!(patch(&member, "1", "2016-10-02").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        patch(&member, "1", "2016-10-02").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let r = patch(&lead, "1", "2016-10-02").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "scheduled");
-    assert_eq!(patch(&lead, "1", "2016-10-03").await.unwrap().status(), StatusCode::PRECONDITION_FAILED);
-    assert_eq!(patch(&lead, "2", "2017-01-03").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        patch(&lead, "1", "2016-10-03").await.unwrap().status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(
+        patch(&lead, "2", "2017-01-03").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     // A closure cancels another assignment; the delta carries both changes.
     let b = &items[1];
-    w.app.post(&format!("/api/v1/establishments/{}/close", b["establishment"]["id"].as_str().unwrap()), &w.admin, json!({"closed_on": "2016-05-01", "reason": "x"})).await;
+    w.app
+        .post(
+            &format!(
+                "/api/v1/establishments/{}/close",
+                b["establishment"]["id"].as_str().unwrap()
+            ),
+            &w.admin,
+            json!({"closed_on": "2016-05-01", "reason": "x"}),
+        )
+        .await;
     let (_, delta) = w.app.get(&format!("{url}?since={token}"), &lead).await;
-    let changed: Vec<(&str, &str)> = delta["items"].as_array().unwrap().iter().map(|i| (i["id"].as_str().unwrap(), i["status"].as_str().unwrap())).collect();
-    assert_eq!(changed, vec![(a["id"].as_str().unwrap(), "scheduled"), (b["id"].as_str().unwrap(), "cancelled")]);
+    let changed: Vec<(&str, &str)> = delta["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap(), i["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            (a["id"].as_str().unwrap(), "scheduled"),
+            (b["id"].as_str().unwrap(), "cancelled")
+        ]
+    );
     let token2 = delta["sync_token"].as_str().unwrap();
     let (_, none) = w.app.get(&format!("{url}?since={token2}"), &lead).await;
     assert_eq!(none["items"], json!([]));
@@ -312,4 +538,79 @@ async fn teams_sync_deltas_and_schedule() {
     // A full fetch no longer lists the cancelled one.
     let (_, full2) = w.app.get(&url, &lead).await;
     assert_eq!(full2["items"].as_array().unwrap().len(), items.len() - 1);
+}
+
+#[actix_web::test]
+async fn risk_weighting_puts_flagged_and_recent_violators_first() {
+    let app = spawn_app().await;
+    let admin = app.with_ninh_binh().await;
+    let c = commune_of_372();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(
+            app.establishment(&admin, &format!("R-{i}"), &c, "karaoke")
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let (_, t) = app
+        .post(
+            "/api/v1/teams",
+            &admin,
+            json!({"name": "Đội 372", "level": "district", "org_unit_code": "372"}),
+        )
+        .await;
+    let team = t["id"].as_str().unwrap().to_string();
+    // Five flagged for re-inspection by a complaint.
+    for id in &ids[..5] {
+        let r = app
+            .client
+            .patch(app.url(&format!("/api/v1/establishments/{id}")))
+            .bearer_auth(&admin)
+            .json(&json!({"reinspect": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // One with a violation found last month (a surprise inspection).
+    let insp = app.create_user("lead", "inspector", Some("372"), Some(&team));
+    let lead = app.login("lead").await;
+    let when = (chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339();
+    let (s, m) = app.post("/api/v1/inspections", &lead, json!({"id": uuid::Uuid::new_v4().to_string(), "establishment_id": ids[39], "team_id": team,
+        "started_at": when, "finished_at": when, "members_present": [insp], "outcome": "violations_found",
+        "violations": [{"code": "GUEST_REGISTER", "sanction": "warning"}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let (_, p) = app
+        .post(
+            "/api/v1/plans",
+            &admin,
+            json!({"name": "r", "year": 2016, "org_unit_code": "372",
+        "shares": [{"level": "district", "percent": 20}], "risk_weighting": true, "seed": SEED}),
+        )
+        .await;
+    let plan = p["id"].as_str().unwrap();
+    let (s, d) = app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["assignments"], 8);
+    let chosen: HashSet<String> = all_assignments(&app, &admin, plan)
+        .await
+        .iter()
+        .map(|a| a["establishment"]["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in ids[..5].iter().chain(std::iter::once(&ids[39])) {
+        assert!(chosen.contains(id), "priority establishment {id} not drawn");
+    }
+    let (_, v) = app
+        .get(&format!("/api/v1/plans/{plan}/verify"), &admin)
+        .await;
+    assert_eq!(v["matches"], true);
+}
+
+fn commune_of_372() -> String {
+    crate::helpers::commune_of("372")
 }

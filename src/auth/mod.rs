@@ -100,7 +100,8 @@ pub fn load_auth_user(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Option<AuthUser>, ApiError> {
-    let row: Option<(String, String, String, Option<String>, Option<String>, bool)> = users::table
+    type Row = (String, String, String, Option<String>, Option<String>, bool);
+    let row: Option<Row> = users::table
         .find(user_id)
         .select((
             users::id,

@@ -117,7 +117,7 @@ pub async fn login(
 
 /// Outcome of presenting a refresh token.
 enum RefreshOutcome {
-    Fresh(TokenPair),
+    Fresh(Box<TokenPair>),
     Rejected(&'static str),
 }
 
@@ -179,11 +179,11 @@ pub async fn refresh(
                 _ => return Ok(RefreshOutcome::Rejected("user disabled")),
             };
             let token = store_refresh(conn, &user_id, &family, ttl)?;
-            Ok(RefreshOutcome::Fresh(pair(&keys, user, token)))
+            Ok(RefreshOutcome::Fresh(Box::new(pair(&keys, user, token))))
         })
         .await?;
     match outcome {
-        RefreshOutcome::Fresh(p) => Ok(HttpResponse::Ok().json(p)),
+        RefreshOutcome::Fresh(p) => Ok(HttpResponse::Ok().json(*p)),
         RefreshOutcome::Rejected(why) => Err(ApiError::Unauthorized(why.into())),
     }
 }

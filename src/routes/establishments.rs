@@ -303,10 +303,7 @@ pub async fn list(
                 query = query.filter(establishments::status.eq(s.clone()));
             }
             if let Some(text) = q.q.as_deref().map(fold).filter(|t| !t.is_empty()) {
-                let pattern = format!(
-                    "%{}%",
-                    text.replace('\\', "").replace('%', "").replace('_', " ")
-                );
+                let pattern = format!("%{}%", text.replace(['\\', '%'], "").replace('_', " "));
                 let raw = format!("%{}%", nfc(q.q.as_deref().unwrap_or("")));
                 query = query.filter(
                     establishments::name_fold

@@ -221,17 +221,17 @@ fn validate_content(
                 format!("violations[{i}].fine_vnd"),
                 "is required with a fine",
             )),
-            ("fine", Some(f)) => {
-                if min.is_some_and(|m| f < m) || max.is_some_and(|m| f > m) || f <= 0 {
-                    errs.push(FieldError::new(
-                        format!("violations[{i}].fine_vnd"),
-                        format!(
-                            "must be within the catalogue range {}–{} VND",
-                            min.unwrap_or(1),
-                            max.map(|m| m.to_string()).unwrap_or("∞".into())
-                        ),
-                    ));
-                }
+            ("fine", Some(f))
+                if min.is_some_and(|m| f < m) || max.is_some_and(|m| f > m) || f <= 0 =>
+            {
+                errs.push(FieldError::new(
+                    format!("violations[{i}].fine_vnd"),
+                    format!(
+                        "must be within the catalogue range {}–{} VND",
+                        min.unwrap_or(1),
+                        max.map(|m| m.to_string()).unwrap_or("∞".into())
+                    ),
+                ));
             }
             (_, Some(_)) => errs.push(FieldError::new(
                 format!("violations[{i}].fine_vnd"),

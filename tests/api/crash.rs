@@ -21,7 +21,7 @@ fn free_port() -> u16 {
 }
 
 fn start(db: &str, port: u16) -> Child {
-    let child = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", db)
         .env("JWT_SECRET", SECRET)
@@ -39,6 +39,8 @@ fn start(db: &str, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not become ready");
 }
 

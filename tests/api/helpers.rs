@@ -19,7 +19,6 @@ pub const NINH_BINH: &str = include_str!("../../data/ninh-binh-2024.csv");
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub database_url: String,
     pub pool: Pool,
     _dir: tempfile::TempDir,
 }
@@ -59,7 +58,6 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
-        database_url,
         pool,
         _dir: dir,
     }

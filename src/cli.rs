@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Secret, Settings};
 use crate::db::{build_pool, run_migrations, write_tx, DbConnection, Pool};
-use crate::routes::establishments::{csv_rows, import_rows};
+use crate::routes::establishments::{csv_rows, import_rows, xlsx_rows};
 use crate::routes::org_units::{import_units, ImportSummary};
 use crate::routes::users::{create_user, NewUser};
 use crate::startup::Application;
@@ -116,7 +116,7 @@ enum UserAction {
 enum ImportWhat {
     /// Org units CSV (`code,name,level,parent_code`).
     OrgUnits { file: PathBuf },
-    /// Establishments CSV with the create fields as header.
+    /// Establishments CSV or XLSX (first sheet) with the create fields as header.
     Establishments { file: PathBuf },
 }
 
@@ -221,7 +221,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ImportWhat::Establishments { file } => {
                     let bytes =
                         std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-                    let rows = csv_rows(&bytes).map_err(describe)?;
+                    let is_xlsx = file
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+                    let rows = if is_xlsx {
+                        xlsx_rows(&bytes)
+                    } else {
+                        csv_rows(&bytes)
+                    }
+                    .map_err(describe)?;
                     let s = import_establishments(&mut conn, rows)?;
                     (file, s)
                 }
@@ -309,32 +317,36 @@ fn describe(e: crate::error::ApiError) -> String {
     }
 }
 
-/// Imports establishment rows with progress on standard error.
+/// Imports establishment rows with a progress bar on a terminal, plain
+/// progress lines otherwise.
 fn import_establishments(
     conn: &mut DbConnection,
     rows: Vec<crate::routes::establishments::ImportRow>,
 ) -> Result<ImportSummary, String> {
     let total = rows.len();
-    let tty = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
     let summary = write_tx(conn, |c| {
-        import_rows(c, rows, None, "cli", |done| {
-            if tty {
-                let width = 40;
-                let filled = done * width / total.max(1);
-                eprint!(
-                    "\r[{}{}] {done}/{total} rows",
-                    "#".repeat(filled),
-                    "-".repeat(width - filled)
-                );
-            } else if done == total || done % 10_000 == 0 {
-                eprintln!("{done}/{total} rows");
-            }
+        import_rows(c, rows, None, "cli", |done| match &bar {
+            Some(b) => b.set_position(done as u64),
+            None if done == total || done % 10_000 == 0 => eprintln!("{done}/{total} rows"),
+            None => {}
         })
     })
     .map_err(describe)?;
-    if tty {
-        eprintln!();
+    if let Some(b) = bar {
+        b.finish();
     }
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(summary)

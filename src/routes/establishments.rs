@@ -581,6 +581,56 @@ pub fn csv_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, ApiError> {
     Ok(rows)
 }
 
+/// Media type of an XLSX workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Reads the first sheet of an XLSX workbook into rows (first row = header),
+/// with the same header rules as CSV.
+pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, ApiError> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|e| ApiError::field("body", format!("not a readable XLSX workbook: {e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| ApiError::field("body", "the workbook has no sheet"))?
+        .map_err(|e| ApiError::field("body", format!("cannot read the first sheet: {e}")))?;
+    let mut rows = range.rows();
+    let headers: Vec<String> = rows
+        .next()
+        .ok_or_else(|| ApiError::field("body", "the sheet is empty"))?
+        .iter()
+        .map(|c| c.to_string().trim().to_string())
+        .collect();
+    let width = headers
+        .iter()
+        .rposition(|h| !h.is_empty())
+        .map_or(0, |i| i + 1);
+    let headers = headers[..width].to_vec();
+    check_header(&headers)?;
+    let mut out = Vec::new();
+    for (i, row) in rows.enumerate() {
+        if row.iter().all(|c| matches!(c, Data::Empty)) {
+            continue;
+        }
+        let cells = headers
+            .iter()
+            .zip(row.iter())
+            .map(|(h, c)| {
+                (
+                    h.clone(),
+                    if matches!(c, Data::Empty) {
+                        String::new()
+                    } else {
+                        c.to_string()
+                    },
+                )
+            })
+            .collect();
+        out.push((i + 2, cells));
+    }
+    Ok(out)
+}
+
 /// Checks an import header against [`IMPORT_COLUMNS`].
 pub fn check_header(headers: &[String]) -> Result<(), ApiError> {
     let mut errs = Vec::new();
@@ -797,9 +847,22 @@ pub async fn import(
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Supervisor])?;
-    require_media_type(&req, &["text/csv"])?;
+    require_media_type(&req, &["text/csv", XLSX])?;
+    let is_xlsx = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(XLSX));
     let body = read_body(&req, &mut payload, IMPORT_LIMIT).await?;
-    let rows = csv_rows(&body)?;
+    let rows = web::block(move || {
+        if is_xlsx {
+            xlsx_rows(&body)
+        } else {
+            csv_rows(&body)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     let summary = db
         .write(move |conn| import_rows(conn, rows, user.scope_path.as_deref(), &user.id, |_| {}))
         .await?;

@@ -5,6 +5,7 @@ mod auth;
 mod crash;
 mod establishments;
 mod helpers;
+mod imports;
 mod inspections;
 mod org_units;
 mod plans;

@@ -1,0 +1,147 @@
+//! Bulk data: XLSX registries through the CLI (with its error report) and
+//! through the API; reruns change nothing.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use rust_xlsxwriter::Workbook;
+
+use crate::helpers::{commune_of, fresh_database, spawn_app, NINH_BINH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kiemtra");
+
+/// A registry workbook: 30 good rows, 3 broken ones (rows 12, 20, 33).
+fn workbook(commune: &str) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = [
+        "licence_no",
+        "name",
+        "business_type",
+        "org_unit_code",
+        "address",
+        "owner_name",
+        "phone",
+        "latitude",
+        "longitude",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for i in 0..33u32 {
+        let r = i + 1;
+        let btype = match i {
+            10 => "casino",
+            _ => "karaoke",
+        };
+        let unit = if i == 18 { "99999" } else { commune };
+        ws.write_string(r, 0, format!("X-{i:03}")).unwrap();
+        ws.write_string(r, 1, format!("Karaoke Hoàng Gia {i}"))
+            .unwrap();
+        ws.write_string(r, 2, btype).unwrap();
+        ws.write_string(r, 3, unit).unwrap();
+        ws.write_string(r, 4, format!("Số {i}, đường Trần Hưng Đạo"))
+            .unwrap();
+        ws.write_string(r, 5, "Nguyễn Văn An").unwrap();
+        ws.write_string(r, 6, "0912345678").unwrap();
+        if i == 31 {
+            ws.write_string(r, 7, "bắc").unwrap();
+        } else {
+            ws.write_number(r, 7, 20.25).unwrap();
+        }
+        ws.write_number(r, 8, 105.97).unwrap();
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+#[test]
+fn cli_imports_xlsx_reports_bad_rows_and_reruns_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path());
+    let units = dir.path().join("units.csv");
+    std::fs::write(&units, NINH_BINH).unwrap();
+    let out = Command::new(BIN)
+        .args(["import", "org-units"])
+        .arg(&units)
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let file = dir.path().join("registry.xlsx");
+    std::fs::write(&file, workbook(&commune_of("372"))).unwrap();
+    let run = || {
+        Command::new(BIN)
+            .args(["import", "establishments"])
+            .arg(&file)
+            .env("DATABASE_URL", &db)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("created 30, updated 0, unchanged 0, errors 3"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("33/33 rows"), "progress: {stderr}");
+    let report = std::fs::read_to_string(dir.path().join("registry.errors.csv")).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "row,field,reason");
+    assert!(lines[1].starts_with("12,business_type,"), "{report}");
+    assert!(lines[2].starts_with("20,org_unit_code,"), "{report}");
+    assert!(lines[3].starts_with("33,latitude,"), "{report}");
+    let again = run();
+    assert!(String::from_utf8_lossy(&again.stdout)
+        .contains("created 0, updated 0, unchanged 30, errors 3"));
+}
+
+#[actix_web::test]
+async fn api_accepts_xlsx_and_search_ignores_diacritics() {
+    let app = spawn_app().await;
+    let admin = app.with_ninh_binh().await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/establishments/import"))
+        .bearer_auth(&admin)
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(workbook(&commune_of("373")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["created"], 30);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 3);
+    let (_, found) = app
+        .get("/api/v1/establishments?q=hoang%20gia%207&limit=500", &admin)
+        .await;
+    let names: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Karaoke Hoàng Gia 7"]);
+    let (_, found) = app
+        .get("/api/v1/establishments?q=HOÀNG%20GIA&limit=500", &admin)
+        .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 30);
+    let resp = app
+        .client
+        .post(app.url("/api/v1/establishments/import"))
+        .bearer_auth(&admin)
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body("not a workbook")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -3,6 +3,7 @@
 
 pub mod assignments;
 pub mod auth;
+pub mod coverage;
 pub mod establishments;
 pub mod inspections;
 pub mod ops;
@@ -84,6 +85,7 @@ route_table! {
     get "/api/v1/plans/{id}/verify" => plans::verify,
     post "/api/v1/plans/{id}/top-up" => plans::top_up,
     get "/api/v1/plans/{id}/assignments" => plans::plan_assignments,
+    get "/api/v1/plans/{id}/coverage" => coverage::coverage,
 
     get "/api/v1/assignments/{id}" => assignments::get,
     patch "/api/v1/assignments/{id}" => assignments::patch,

@@ -69,9 +69,11 @@ pub struct Plan {
     /// Id.
     pub id: String,
     name: String,
-    year: i32,
+    /// The plan's year.
+    pub year: i32,
     org_unit_code: String,
-    shares: String,
+    /// JSON of the shares.
+    pub shares: String,
     stratify_by: String,
     risk_weighting: bool,
     seed: Option<String>,

@@ -614,3 +614,106 @@ async fn risk_weighting_puts_flagged_and_recent_violators_first() {
 fn commune_of_372() -> String {
     crate::helpers::commune_of("372")
 }
+
+#[actix_web::test]
+async fn coverage_matches_counts_made_here() {
+    let w = world(150).await;
+    let plan = new_plan(&w, Some(SEED)).await;
+    w.app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
+    let team = &w.teams["372"];
+    let lead = w
+        .app
+        .create_user("lead", "inspector", Some("372"), Some(team));
+    let tok = w.app.login("lead").await;
+    let (_, mine) = w
+        .app
+        .get(&format!("/api/v1/teams/{team}/assignments"), &tok)
+        .await;
+    let mine = mine["items"].as_array().unwrap().clone();
+    // Inspect three assignments, one with two violations.
+    for (i, a) in mine.iter().take(3).enumerate() {
+        let violations = if i == 0 {
+            json!([{"code": "GUEST_REGISTER", "sanction": "warning"}, {"code": "STAFF_REGISTER", "sanction": "warning"}])
+        } else {
+            json!([])
+        };
+        let (s, b) = w.app.post("/api/v1/inspections", &tok, json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
+            "establishment_id": a["establishment"]["id"], "team_id": team, "started_at": "2016-03-01T08:00:00+07:00",
+            "finished_at": "2016-03-01T09:00:00+07:00", "members_present": [lead], "outcome": if i == 0 { "violations_found" } else { "no_violation" },
+            "violations": violations})).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let eligible_372 = w.district_of.values().filter(|d| *d == "372").count() as i64;
+    let assigned = all_assignments(&w.app, &w.admin, &plan).await;
+    let assigned_372 = assigned
+        .iter()
+        .filter(|a| w.district_of[a["establishment"]["id"].as_str().unwrap()] == "372")
+        .count() as i64;
+    let (s, cov) = w
+        .app
+        .get(
+            &format!("/api/v1/plans/{plan}/coverage?group_by=org_unit"),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{cov}");
+    assert_eq!(cov["target_percent"], 50.0);
+    assert_eq!(cov["eligible"], 150);
+    assert_eq!(cov["assigned"], assigned.len());
+    assert_eq!(cov["inspected"], 3);
+    assert_eq!(cov["violations"], 2);
+    assert_eq!(cov["inspected_percent"], 2.0);
+    let g = cov["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "372")
+        .unwrap();
+    assert_eq!(g["eligible"], eligible_372);
+    assert_eq!(g["assigned"], assigned_372);
+    assert_eq!(g["inspected"], 3);
+    assert_eq!(g["quota"], ceil_pct(50, eligible_372 as u64));
+    assert_eq!(g["name"], "Huyện Nho Quan");
+    let (_, by_team) = w
+        .app
+        .get(
+            &format!("/api/v1/plans/{plan}/coverage?group_by=team"),
+            &w.admin,
+        )
+        .await;
+    let t = by_team["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == team.as_str())
+        .unwrap();
+    assert_eq!(t["quota"], ceil_pct(40, eligible_372 as u64));
+    assert_eq!(t["inspected"], 3);
+    let (_, by_type) = w
+        .app
+        .get(
+            &format!("/api/v1/plans/{plan}/coverage?group_by=business_type"),
+            &w.admin,
+        )
+        .await;
+    let sum: i64 = by_type["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["eligible"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, 150);
+    let (s, p) = w
+        .app
+        .get(
+            &format!("/api/v1/plans/{plan}/coverage?group_by=moon"),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("group_by"))
+    );
+}

@@ -14,6 +14,7 @@
 //! below, so the page and the code cannot drift apart.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -223,23 +224,14 @@ pub fn capped_allocation(total: u64, weights: &[u64], caps: &[u64]) -> Vec<u64> 
     x
 }
 
-/// A normalised establishment.
-struct Est<'a> {
-    src: &'a EligibleEstablishment,
-    key: u128,
-    /// Interned business type (ids follow byte order of the strings).
-    btype: u32,
-    /// Interned plan cell (child of plan_unit, or plan_unit itself); ids follow
-    /// byte order of the codes. `u32::MAX` if plan_unit is not on the path.
-    plan_cell: u32,
-}
-
 /// One stratum of one cell of one team.
+#[derive(Clone, Copy)]
 struct Bucket {
     cell: u32,
     stratum: u32,
-    /// Establishment indices (= group ranks), ascending.
-    members: Vec<u32>,
+    /// Its members (ranks, ascending) are `members[start..start + len]`.
+    start: usize,
+    len: u64,
     /// Members not yet taken when the team starts.
     avail: u64,
     /// Members already assigned to this team in `existing`.
@@ -248,12 +240,51 @@ struct Bucket {
     take: u64,
 }
 
-fn intern(mut v: Vec<&str>) -> Vec<&str> {
-    v.sort_unstable();
-    v.dedup();
-    v
+/// A small, fast, deterministic hasher (FxHash) for the draw's internal maps.
+/// Map iteration order never reaches the output; only lookups are used.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The cell of an establishment for the plan-unit team: the path element
+/// right after the first `plan_unit`, or `plan_unit` itself if it is last.
 fn plan_cell_code<'a>(path: &'a [String], plan_unit: &'a str) -> Option<&'a str> {
     let i = path.iter().position(|c| c == plan_unit)?;
     Some(path.get(i + 1).map_or(plan_unit, String::as_str))
@@ -261,40 +292,7 @@ fn plan_cell_code<'a>(path: &'a [String], plan_unit: &'a str) -> Option<&'a str>
 
 /// The draw: a pure function of its input. See `docs/draw.md`.
 pub fn draw(input: &DrawInput) -> DrawOutput {
-    // --- Normalise establishments: sort by id, drop duplicate ids. ---------
-    let mut srcs: Vec<&EligibleEstablishment> = input.establishments.iter().collect();
-    srcs.sort_by(|a, b| cmp_establishment(a, b));
-    srcs.dedup_by(|later, earlier| later.id == earlier.id);
-
-    let btypes = intern(srcs.iter().map(|e| e.business_type.as_str()).collect());
-    let cells = intern(
-        srcs.iter()
-            .filter_map(|e| plan_cell_code(&e.unit_path, &input.plan_unit))
-            .collect(),
-    );
-    let mut ests: Vec<Est> = srcs
-        .iter()
-        .map(|e| Est {
-            src: e,
-            key: establishment_key(&input.seed, &e.id),
-            btype: btypes
-                .binary_search(&e.business_type.as_str())
-                .expect("interned") as u32,
-            plan_cell: plan_cell_code(&e.unit_path, &input.plan_unit).map_or(u32::MAX, |c| {
-                cells.binary_search(&c).expect("interned") as u32
-            }),
-        })
-        .collect();
-    // Group order: priority first (if risk weighting), key ascending, id
-    // ascending. From here on an establishment's index is its rank.
-    let risk = input.risk_weighting;
-    ests.sort_by(|a, b| {
-        let pa = risk && a.src.priority;
-        let pb = risk && b.src.priority;
-        pb.cmp(&pa)
-            .then(a.key.cmp(&b.key))
-            .then(a.src.id.as_bytes().cmp(b.src.id.as_bytes()))
-    });
+    let srcs = &input.establishments;
 
     // --- Normalise teams: keep those whose level has a share. --------------
     let level_pos = |level: &str| input.shares.iter().position(|s| s.level == level);
@@ -305,56 +303,95 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
         .collect();
     teams.sort_by(|a, b| {
         a.0.cmp(&b.0)
-            .then(a.1.id.as_bytes().cmp(b.1.id.as_bytes()))
-            .then(a.1.jurisdiction.as_bytes().cmp(b.1.jurisdiction.as_bytes()))
+            .then_with(|| a.1.id.cmp(&b.1.id))
+            .then_with(|| a.1.jurisdiction.cmp(&b.1.jurisdiction))
     });
     let mut seen = HashSet::new();
     teams.retain(|(_, t)| seen.insert(t.id.as_str()));
-    let team_index: HashMap<&str, u32> = teams
+    let team_index: FxMap<&str, u32> = teams
         .iter()
         .enumerate()
         .map(|(i, (_, t))| (t.id.as_str(), i as u32))
         .collect();
+    let mut jurisdictions: FxMap<&str, u32> = FxMap::default();
+    for (_, t) in &teams {
+        let next = jurisdictions.len() as u32;
+        jurisdictions.entry(t.jurisdiction.as_str()).or_insert(next);
+    }
 
-    // --- Index establishments by jurisdiction code (rank order). -----------
-    let mut by_code: HashMap<&str, Vec<u32>> = teams
+    // --- Per establishment, in input order: key, priority, interned business
+    // type and plan cell, and the team jurisdictions on its path.
+    let scan = scan_establishments(input, &jurisdictions, scan_threads(srcs.len()));
+    let mut keyed: Vec<(u128, u32)> = scan
+        .keys
         .iter()
-        .map(|(_, t)| (t.jurisdiction.as_str(), Vec::new()))
+        .enumerate()
+        .map(|(i, &k)| (k, i as u32))
         .collect();
-    for (i, e) in ests.iter().enumerate() {
-        let path = &e.src.unit_path;
-        for (j, code) in path.iter().enumerate() {
-            if path[..j].contains(code) {
-                continue;
-            }
-            if let Some(v) = by_code.get_mut(code.as_str()) {
-                v.push(i as u32);
-            }
+
+    // --- Group order. Sorting by (key, full establishment order) puts equal
+    // ids next to each other (equal id => equal key); the first of each id is
+    // kept. With risk weighting a stable partition then puts priority ones
+    // first. From here on an establishment is known by its rank.
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| cmp_establishment(&srcs[a.1 as usize], &srcs[b.1 as usize]))
+    });
+    keyed.dedup_by(|later, earlier| {
+        later.0 == earlier.0 && srcs[later.1 as usize].id == srcs[earlier.1 as usize].id
+    });
+    let mut order: Vec<u32> = Vec::with_capacity(keyed.len());
+    if input.risk_weighting {
+        order.extend(
+            keyed
+                .iter()
+                .filter(|k| scan.priority[k.1 as usize])
+                .map(|k| k.1),
+        );
+        order.extend(
+            keyed
+                .iter()
+                .filter(|k| !scan.priority[k.1 as usize])
+                .map(|k| k.1),
+        );
+    } else {
+        order.extend(keyed.iter().map(|k| k.1));
+    }
+    drop(keyed);
+    let n = order.len();
+    let btype: Vec<u32> = order.iter().map(|&i| scan.btype[i as usize]).collect();
+    let plan_cell: Vec<u32> = order.iter().map(|&i| scan.cell[i as usize]).collect();
+
+    // --- Index by jurisdiction: ranks ascending. ---------------------------
+    let mut by_juris: Vec<Vec<u32>> = vec![Vec::new(); jurisdictions.len()];
+    for (r, &i) in order.iter().enumerate() {
+        let (a, b) = (scan.juris_off[i as usize], scan.juris_off[i as usize + 1]);
+        for &jid in &scan.juris_flat[a as usize..b as usize] {
+            by_juris[jid as usize].push(r as u32);
         }
     }
 
     // --- Existing assignments: taken; owner = listed team, if any. ---------
     const NO_TEAM: u32 = u32::MAX;
-    let mut taken = vec![false; ests.len()];
-    let mut owner = vec![NO_TEAM; ests.len()];
+    let mut taken = vec![false; n];
+    let mut owner = vec![NO_TEAM; n];
     if !input.existing.is_empty() {
-        let by_id: HashMap<&str, usize> = ests
+        let by_id: FxMap<&str, usize> = order
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.src.id.as_str(), i))
+            .map(|(r, &i)| (srcs[i as usize].id.as_str(), r))
             .collect();
         let mut existing: Vec<&ExistingAssignment> = input.existing.iter().collect();
         existing.sort_by(|a, b| {
             a.establishment_id
-                .as_bytes()
-                .cmp(b.establishment_id.as_bytes())
-                .then(a.team_id.as_bytes().cmp(b.team_id.as_bytes()))
+                .cmp(&b.establishment_id)
+                .then_with(|| a.team_id.cmp(&b.team_id))
         });
         existing.dedup_by(|later, earlier| later.establishment_id == earlier.establishment_id);
         for a in existing {
-            if let Some(&i) = by_id.get(a.establishment_id.as_str()) {
-                taken[i] = true;
-                owner[i] = team_index
+            if let Some(&r) = by_id.get(a.establishment_id.as_str()) {
+                taken[r] = true;
+                owner[r] = team_index
                     .get(a.team_id.as_str())
                     .copied()
                     .unwrap_or(NO_TEAM);
@@ -363,46 +400,64 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
     }
 
     // --- Teams in order. ----------------------------------------------------
-    let empty: Vec<u32> = Vec::new();
-    let mut selections = Vec::new();
+    let mut picks: Vec<(u32, u32)> = Vec::new(); // (team, rank)
     let mut quotas = Vec::with_capacity(teams.len());
     for (ti, &(pos, team)) in teams.iter().enumerate() {
         let ti = ti as u32;
         let bp = input.shares[pos].basis_points;
-        let eligible = by_code.get(team.jurisdiction.as_str()).unwrap_or(&empty);
+        let eligible = &by_juris[jurisdictions[team.jurisdiction.as_str()] as usize];
         let is_plan = team.jurisdiction == input.plan_unit;
 
-        // Buckets = (cell, stratum), members in rank order.
-        let mut slot: HashMap<(u32, u32), usize> = HashMap::new();
+        // Buckets = (cell, stratum); members in rank order, laid out in one
+        // array by counting sort.
+        let mut slot: FxMap<u64, u32> = FxMap::default();
         let mut buckets: Vec<Bucket> = Vec::new();
-        for &i in eligible {
-            let e = &ests[i as usize];
-            let cell = if is_plan { e.plan_cell } else { 0 };
+        let mut bucket_of: Vec<u32> = Vec::with_capacity(eligible.len());
+        for &r in eligible {
+            let cell = if is_plan { plan_cell[r as usize] } else { 0 };
             let stratum = if input.stratify_by_business_type {
-                e.btype
+                btype[r as usize]
             } else {
                 0
             };
-            let b = *slot.entry((cell, stratum)).or_insert_with(|| {
-                buckets.push(Bucket {
-                    cell,
-                    stratum,
-                    members: Vec::new(),
-                    avail: 0,
-                    own: 0,
-                    take: 0,
+            let b = *slot
+                .entry(u64::from(cell) << 32 | u64::from(stratum))
+                .or_insert_with(|| {
+                    buckets.push(Bucket {
+                        cell,
+                        stratum,
+                        start: 0,
+                        len: 0,
+                        avail: 0,
+                        own: 0,
+                        take: 0,
+                    });
+                    (buckets.len() - 1) as u32
                 });
-                buckets.len() - 1
-            });
-            let b = &mut buckets[b];
-            b.members.push(i);
-            if !taken[i as usize] {
+            bucket_of.push(b);
+            let b = &mut buckets[b as usize];
+            b.len += 1;
+            if !taken[r as usize] {
                 b.avail += 1;
-            } else if owner[i as usize] == ti {
+            } else if owner[r as usize] == ti {
                 b.own += 1;
             }
         }
-        buckets.sort_by_key(|b| (b.cell, b.stratum));
+        let mut sorted: Vec<u32> = (0..buckets.len() as u32).collect();
+        sorted.sort_unstable_by_key(|&b| (buckets[b as usize].cell, buckets[b as usize].stratum));
+        let mut cursor = vec![0usize; buckets.len()];
+        let mut next = 0usize;
+        for &b in &sorted {
+            buckets[b as usize].start = next;
+            cursor[b as usize] = next;
+            next += buckets[b as usize].len as usize;
+        }
+        let mut members = vec![0u32; eligible.len()];
+        for (&r, &b) in eligible.iter().zip(&bucket_of) {
+            members[cursor[b as usize]] = r;
+            cursor[b as usize] += 1;
+        }
+        let mut buckets: Vec<Bucket> = sorted.iter().map(|&b| buckets[b as usize]).collect();
         // Cell ranges over the sorted buckets.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         for (k, b) in buckets.iter().enumerate() {
@@ -417,13 +472,13 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
         let own_total: u64 = buckets.iter().map(|b| b.own).sum();
         let cell_n: Vec<u64> = ranges
             .iter()
-            .map(|&(s, e)| buckets[s..e].iter().map(|b| b.members.len() as u64).sum())
+            .map(|&(s, e)| buckets[s..e].iter().map(|b| b.len).sum())
             .collect();
         let cell_target = largest_remainder(quota, &cell_n);
 
         for (c, &(s, e)) in ranges.iter().enumerate() {
             let bs = &mut buckets[s..e];
-            let n: Vec<u64> = bs.iter().map(|b| b.members.len() as u64).collect();
+            let n: Vec<u64> = bs.iter().map(|b| b.len).collect();
             let target = largest_remainder(cell_target[c], &n);
             // Step 1: each stratum's deficit, as far as it has room.
             for (b, &t) in bs.iter_mut().zip(&target) {
@@ -440,6 +495,20 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
                 }
             }
         }
+        // Step 2b (top-up): strata and cells below target cannot be paid
+        // for by others above it, so the takes may add up past the team's
+        // quota; then the quota's remainder, quota − own, is shared over the
+        // planned takes in proportion to them (capped allocation, weights
+        // and caps both = the takes), so the team ends exactly at its quota.
+        let planned: u64 = buckets.iter().map(|b| b.take).sum();
+        let allowed = quota.saturating_sub(own_total);
+        if planned > allowed {
+            let takes: Vec<u64> = buckets.iter().map(|b| b.take).collect();
+            let trimmed = capped_allocation(allowed, &takes, &takes);
+            for (b, t) in buckets.iter_mut().zip(trimmed) {
+                b.take = t;
+            }
+        }
         // Step 3: complete the team's quota over cells with room.
         let have: u64 = own_total + buckets.iter().map(|b| b.take).sum::<u64>();
         let rest = quota.saturating_sub(have);
@@ -454,7 +523,7 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
                     continue;
                 }
                 let bs = &mut buckets[s..e];
-                let n: Vec<u64> = bs.iter().map(|b| b.members.len() as u64).collect();
+                let n: Vec<u64> = bs.iter().map(|b| b.len).collect();
                 let caps: Vec<u64> = bs.iter().map(|b| b.avail - b.take).collect();
                 let add = capped_allocation(r, &n, &caps);
                 for (b, a) in bs.iter_mut().zip(add) {
@@ -463,17 +532,17 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
             }
         }
 
-        // Pick: in each stratum the first `take` untaken members.
+        // Pick: in each stratum the first `take` members not yet taken.
         let mut picked: Vec<u32> = Vec::new();
         for b in &buckets {
             let mut left = b.take;
-            for &i in &b.members {
+            for &r in &members[b.start..b.start + b.len as usize] {
                 if left == 0 {
                     break;
                 }
-                if !taken[i as usize] {
-                    taken[i as usize] = true;
-                    picked.push(i);
+                if !taken[r as usize] {
+                    taken[r as usize] = true;
+                    picked.push(r);
                     left -= 1;
                 }
             }
@@ -487,13 +556,173 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
             quota,
             assigned: own_total + picked.len() as u64,
         });
-        selections.extend(picked.into_iter().map(|i| Selection {
-            establishment_id: ests[i as usize].src.id.clone(),
-            team_id: team.id.clone(),
-            level: team.level.clone(),
-        }));
+        picks.extend(picked.into_iter().map(|r| (ti, r)));
     }
+    let selections = picks
+        .into_iter()
+        .map(|(ti, r)| {
+            let team = teams[ti as usize].1;
+            Selection {
+                establishment_id: srcs[order[r as usize] as usize].id.clone(),
+                team_id: team.id.clone(),
+                level: team.level.clone(),
+            }
+        })
+        .collect();
     DrawOutput { selections, quotas }
+}
+
+/// What the draw needs of each establishment, in input order.
+#[derive(Debug, PartialEq)]
+struct Scan {
+    keys: Vec<u128>,
+    priority: Vec<bool>,
+    /// Interned business type (ids follow the byte order of the names).
+    btype: Vec<u32>,
+    /// Interned plan cell (ids follow the byte order of the codes);
+    /// `u32::MAX` if the plan unit is not on the path.
+    cell: Vec<u32>,
+    /// Jurisdiction ids on the path of `i`: `juris_flat[juris_off[i]..juris_off[i + 1]]`.
+    juris_off: Vec<u32>,
+    juris_flat: Vec<u32>,
+}
+
+/// Names in first-seen order and, per item, the index of its name.
+struct Interned<'a> {
+    names: Vec<&'a str>,
+    ids: Vec<u32>,
+}
+
+impl<'a> Interned<'a> {
+    fn new<I: Iterator<Item = Option<&'a str>>>(items: I) -> Self {
+        let mut map: FxMap<&str, u32> = FxMap::default();
+        let mut names: Vec<&str> = Vec::new();
+        let ids = items
+            .map(|n| {
+                n.map_or(u32::MAX, |s| {
+                    *map.entry(s).or_insert_with(|| {
+                        names.push(s);
+                        (names.len() - 1) as u32
+                    })
+                })
+            })
+            .collect();
+        Interned { names, ids }
+    }
+}
+
+/// Concatenates per-chunk interned ids, renumbered to the rank of each name
+/// among all distinct names (byte order).
+fn merge_interned(parts: &[&Interned]) -> Vec<u32> {
+    let mut all: Vec<&str> = parts.iter().flat_map(|p| p.names.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.ids.len()).sum());
+    for p in parts {
+        let rank: Vec<u32> = p
+            .names
+            .iter()
+            .map(|n| all.binary_search(n).expect("merged") as u32)
+            .collect();
+        out.extend(
+            p.ids
+                .iter()
+                .map(|&i| if i == u32::MAX { i } else { rank[i as usize] }),
+        );
+    }
+    out
+}
+
+/// Threads for the establishment scan: one below 20,000 establishments.
+fn scan_threads(n: usize) -> usize {
+    if n < 20_000 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |t| t.get().min(8))
+    }
+}
+
+/// One pass over the establishments, split over `threads` scoped threads
+/// (the result does not depend on the split).
+fn scan_establishments<'a>(
+    input: &'a DrawInput,
+    jurisdictions: &FxMap<&str, u32>,
+    threads: usize,
+) -> Scan {
+    struct Part<'a> {
+        keys: Vec<u128>,
+        priority: Vec<bool>,
+        btype: Interned<'a>,
+        cell: Interned<'a>,
+        juris_len: Vec<u32>,
+        juris_flat: Vec<u32>,
+    }
+    let part = |srcs: &'a [EligibleEstablishment]| -> Part<'a> {
+        let mut juris_len = Vec::with_capacity(srcs.len());
+        let mut juris_flat = Vec::with_capacity(srcs.len() * 2);
+        for e in srcs {
+            let before = juris_flat.len();
+            let path = &e.unit_path;
+            for (j, code) in path.iter().enumerate() {
+                if let Some(&jid) = jurisdictions.get(code.as_str()) {
+                    if !path[..j].contains(code) {
+                        juris_flat.push(jid);
+                    }
+                }
+            }
+            juris_len.push((juris_flat.len() - before) as u32);
+        }
+        Part {
+            keys: srcs
+                .iter()
+                .map(|e| establishment_key(&input.seed, &e.id))
+                .collect(),
+            priority: srcs.iter().map(|e| e.priority).collect(),
+            btype: Interned::new(srcs.iter().map(|e| Some(e.business_type.as_str()))),
+            cell: Interned::new(
+                srcs.iter()
+                    .map(|e| plan_cell_code(&e.unit_path, &input.plan_unit)),
+            ),
+            juris_len,
+            juris_flat,
+        }
+    };
+    let srcs = &input.establishments[..];
+    let parts: Vec<Part> = if threads < 2 || srcs.len() < 2 {
+        vec![part(srcs)]
+    } else {
+        let chunk = srcs.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = srcs
+                .chunks(chunk)
+                .map(|c| scope.spawn(move || part(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("scan thread"))
+                .collect()
+        })
+    };
+    let mut juris_off = Vec::with_capacity(srcs.len() + 1);
+    juris_off.push(0u32);
+    let mut total = 0u32;
+    for p in &parts {
+        for &l in &p.juris_len {
+            total += l;
+            juris_off.push(total);
+        }
+    }
+    Scan {
+        keys: parts.iter().flat_map(|p| p.keys.iter().copied()).collect(),
+        priority: parts
+            .iter()
+            .flat_map(|p| p.priority.iter().copied())
+            .collect(),
+        btype: merge_interned(&parts.iter().map(|p| &p.btype).collect::<Vec<_>>()),
+        cell: merge_interned(&parts.iter().map(|p| &p.cell).collect::<Vec<_>>()),
+        juris_off,
+        juris_flat: parts.into_iter().flat_map(|p| p.juris_flat).collect(),
+    }
 }
 
 /// Total order on establishments: id, unit_path (element-wise, then length),
@@ -510,23 +739,33 @@ fn cmp_establishment(a: &EligibleEstablishment, b: &EligibleEstablishment) -> st
         .then(a.priority.cmp(&b.priority))
 }
 
-/// Streams the canonical serialisation into SHA-256.
-struct DigestWriter {
-    hasher: Sha256,
+/// The first 16 bytes of `id`, zero-padded, big-endian: if two ids' prefixes
+/// differ, they order the ids as byte order does.
+fn id_prefix(id: &str) -> u128 {
+    let mut b = [0u8; 16];
+    let n = id.len().min(16);
+    b[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u128::from_be_bytes(b)
+}
+
+/// Streams the canonical serialisation, in 64 KiB pieces, into `sink`
+/// (SHA-256 for [`input_digest`], a vector for [`canonical_input`]).
+struct CanonicalWriter<F: FnMut(&[u8])> {
+    sink: F,
     buf: Vec<u8>,
 }
 
-impl DigestWriter {
+impl<F: FnMut(&[u8])> CanonicalWriter<F> {
     fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= 1 << 16 {
-            self.hasher.update(&self.buf);
+            (self.sink)(&self.buf);
             self.buf.clear();
         }
     }
     /// A string field: decimal UTF-8 byte length, `:`, the bytes.
     fn field(&mut self, s: &str) {
-        self.raw(s.len().to_string().as_bytes());
+        self.num(s.len() as u64);
         self.raw(b":");
         self.raw(s.as_bytes());
     }
@@ -536,12 +775,22 @@ impl DigestWriter {
     fn nl(&mut self) {
         self.raw(b"\n");
     }
-    fn num(&mut self, n: u64) {
-        self.raw(n.to_string().as_bytes());
+    /// Decimal, no sign, no leading zeros.
+    fn num(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.raw(&digits[i..]);
     }
-    fn finish(mut self) -> String {
-        self.hasher.update(&self.buf);
-        hex::encode(self.hasher.finalize())
+    fn finish(mut self) {
+        (self.sink)(&self.buf);
     }
 }
 
@@ -549,9 +798,23 @@ impl DigestWriter {
 /// (documented byte for byte in `docs/draw.md`). Independent of the order of
 /// `teams`, `establishments` and `existing`; `shares` order counts.
 pub fn input_digest(input: &DrawInput) -> String {
-    let mut w = DigestWriter {
-        hasher: Sha256::new(),
-        buf: Vec::new(),
+    let mut hasher = Sha256::new();
+    write_canonical(input, |b| hasher.update(b));
+    hex::encode(hasher.finalize())
+}
+
+/// The canonical serialisation that [`input_digest`] hashes (see
+/// `docs/draw.md`); useful to archive or diff a draw's input.
+pub fn canonical_input(input: &DrawInput) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_canonical(input, |b| out.extend_from_slice(b));
+    out
+}
+
+fn write_canonical(input: &DrawInput, sink: impl FnMut(&[u8])) {
+    let mut w = CanonicalWriter {
+        sink,
+        buf: Vec::with_capacity(1 << 16),
     };
     w.raw(b"kiemtra-draw-input-v1\n");
     w.raw(b"plan_unit ");
@@ -601,10 +864,17 @@ pub fn input_digest(input: &DrawInput) -> String {
         w.nl();
     }
 
-    let mut ests: Vec<&EligibleEstablishment> = input.establishments.iter().collect();
-    ests.sort_by(|a, b| cmp_establishment(a, b));
+    // Sorted by (id, unit_path, business_type, priority); the 16-byte id
+    // prefix only speeds the sort up (it orders like the full id or ties).
+    let mut ests: Vec<(u128, &EligibleEstablishment)> = input
+        .establishments
+        .iter()
+        .map(|e| (id_prefix(&e.id), e))
+        .collect();
+    ests.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| cmp_establishment(a.1, b.1)));
+    let ests = ests.into_iter().map(|(_, e)| e);
     w.raw(b"establishments ");
-    w.num(ests.len() as u64);
+    w.num(input.establishments.len() as u64);
     w.nl();
     for e in ests {
         w.raw(b"establishment ");
@@ -639,5 +909,1145 @@ pub fn input_digest(input: &DrawInput) -> String {
         w.field(&a.team_id);
         w.nl();
     }
-    w.finish()
+    w.finish();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    // ---------------------------------------------------------------- helpers
+
+    fn est(id: &str, path: &[&str], btype: &str, priority: bool) -> EligibleEstablishment {
+        EligibleEstablishment {
+            id: id.to_string(),
+            unit_path: path.iter().map(|s| s.to_string()).collect(),
+            business_type: btype.to_string(),
+            priority,
+        }
+    }
+
+    fn team(id: &str, level: &str, jurisdiction: &str) -> TeamSpec {
+        TeamSpec {
+            id: id.to_string(),
+            level: level.to_string(),
+            jurisdiction: jurisdiction.to_string(),
+        }
+    }
+
+    fn share(level: &str, basis_points: u32) -> ShareSpec {
+        ShareSpec {
+            level: level.to_string(),
+            basis_points,
+        }
+    }
+
+    /// A UUID-looking id whose byte order differs from `i`'s order.
+    fn uuid_for(i: u64, salt: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(salt.as_bytes());
+        h.update(i.to_be_bytes());
+        let d = hex::encode(&h.finalize()[..16]);
+        format!(
+            "{}-{}-4{}-8{}-{}",
+            &d[0..8],
+            &d[8..12],
+            &d[13..16],
+            &d[17..20],
+            &d[20..32]
+        )
+    }
+
+    fn seed_from(n: u64) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"test-seed");
+        h.update(n.to_be_bytes());
+        h.finalize().into()
+    }
+
+    fn count_by_team(out: &DrawOutput) -> HashMap<&str, u64> {
+        let mut m = HashMap::new();
+        for s in &out.selections {
+            *m.entry(s.team_id.as_str()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    fn quota_of<'a>(out: &'a DrawOutput, team_id: &str) -> &'a TeamQuota {
+        out.quotas
+            .iter()
+            .find(|q| q.team_id == team_id)
+            .unwrap_or_else(|| panic!("no quota row for {team_id}"))
+    }
+
+    /// Selections of one team, per cell code (child of the plan unit).
+    fn per_cell(input: &DrawInput, out: &DrawOutput, team_id: &str) -> BTreeMap<String, u64> {
+        let by_id: HashMap<&str, &EligibleEstablishment> = input
+            .establishments
+            .iter()
+            .map(|e| (e.id.as_str(), e))
+            .collect();
+        let mut m = BTreeMap::new();
+        for s in out.selections.iter().filter(|s| s.team_id == team_id) {
+            let e = by_id[s.establishment_id.as_str()];
+            let cell = plan_cell_code(&e.unit_path, &input.plan_unit).unwrap();
+            *m.entry(cell.to_string()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// Checks every property that must hold for any input; `first` = empty
+    /// `existing`.
+    fn check_invariants(input: &DrawInput, out: &DrawOutput) {
+        let first = input.existing.is_empty();
+        let by_id: HashMap<&str, &EligibleEstablishment> = input
+            .establishments
+            .iter()
+            .map(|e| (e.id.as_str(), e))
+            .collect();
+        let existing_ids: HashSet<&str> = input
+            .existing
+            .iter()
+            .map(|a| a.establishment_id.as_str())
+            .collect();
+        let teams: HashMap<&str, &TeamSpec> =
+            input.teams.iter().map(|t| (t.id.as_str(), t)).collect();
+
+        // Disjoint, never an existing one, always inside the jurisdiction.
+        let mut seen = HashSet::new();
+        for s in &out.selections {
+            assert!(
+                seen.insert(s.establishment_id.as_str()),
+                "{} selected twice",
+                s.establishment_id
+            );
+            assert!(!existing_ids.contains(s.establishment_id.as_str()));
+            let e = by_id[s.establishment_id.as_str()];
+            let t = teams[s.team_id.as_str()];
+            assert!(e.unit_path.contains(&t.jurisdiction));
+            assert_eq!(s.level, t.level);
+        }
+
+        // Quota rows: brute-force eligible, ceil quota, assigned count, and
+        // "quota missed only if the jurisdiction is exhausted".
+        let counts = count_by_team(out);
+        let mut taken: HashSet<&str> = existing_ids
+            .iter()
+            .copied()
+            .filter(|id| by_id.contains_key(id))
+            .collect();
+        let mut total_assigned = 0;
+        for q in &out.quotas {
+            let t = teams[q.team_id.as_str()];
+            let bp = input
+                .shares
+                .iter()
+                .find(|s| s.level == t.level)
+                .unwrap()
+                .basis_points as u64;
+            let elig: Vec<&str> = input
+                .establishments
+                .iter()
+                .filter(|e| e.unit_path.contains(&t.jurisdiction))
+                .map(|e| e.id.as_str())
+                .collect();
+            assert_eq!(q.eligible, elig.len() as u64);
+            assert_eq!(q.quota, (bp * q.eligible).div_ceil(10_000));
+            let own_existing = input
+                .existing
+                .iter()
+                .filter(|a| a.team_id == t.id && elig.contains(&a.establishment_id.as_str()))
+                .count() as u64;
+            let new = counts.get(t.id.as_str()).copied().unwrap_or(0);
+            assert_eq!(q.assigned, own_existing + new);
+            total_assigned += q.assigned;
+            for s in out.selections.iter().filter(|s| s.team_id == t.id) {
+                taken.insert(s.establishment_id.as_str());
+            }
+            if q.assigned < q.quota {
+                assert!(
+                    elig.iter().all(|id| taken.contains(id)),
+                    "team {} missed its quota with room left",
+                    t.id
+                );
+            }
+            if first {
+                assert!(q.assigned <= q.quota, "first draw overshoots {}", t.id);
+            }
+        }
+        assert!(total_assigned <= input.establishments.len() as u64);
+
+        // Quota rows in processing order: share position, then id.
+        let pos = |l: &str| input.shares.iter().position(|s| s.level == l).unwrap();
+        for w in out.quotas.windows(2) {
+            assert!((pos(&w[0].level), &w[0].team_id) < (pos(&w[1].level), &w[1].team_id));
+        }
+    }
+
+    /// The proportional-spread property for the first team if it is the
+    /// plan-unit team of a first draw.
+    fn check_spread(input: &DrawInput, out: &DrawOutput) {
+        let Some(q) = out.quotas.first() else { return };
+        if q.org_unit_code != input.plan_unit || !input.existing.is_empty() || q.quota > q.eligible
+        {
+            return;
+        }
+        let mut cell_n: BTreeMap<String, u64> = BTreeMap::new();
+        let mut stratum_n: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for e in &input.establishments {
+            if let Some(c) = plan_cell_code(&e.unit_path, &input.plan_unit) {
+                *cell_n.entry(c.to_string()).or_insert(0) += 1;
+                *stratum_n
+                    .entry((c.to_string(), e.business_type.clone()))
+                    .or_insert(0) += 1;
+            }
+        }
+        let got = per_cell(input, out, &q.team_id);
+        let n = q.eligible as i128;
+        for (c, &nc) in &cell_n {
+            let x = got.get(c).copied().unwrap_or(0) as i128;
+            // |x − quota·nc/n| < 1
+            assert!(
+                (x * n - q.quota as i128 * nc as i128).abs() < n,
+                "cell {c}: {x} of quota {} (n_c {nc}, n {n})",
+                q.quota
+            );
+        }
+        if input.stratify_by_business_type {
+            let by_id: HashMap<&str, &EligibleEstablishment> = input
+                .establishments
+                .iter()
+                .map(|e| (e.id.as_str(), e))
+                .collect();
+            let mut got_s: BTreeMap<(String, String), u64> = BTreeMap::new();
+            for s in out.selections.iter().filter(|s| s.team_id == q.team_id) {
+                let e = by_id[s.establishment_id.as_str()];
+                let c = plan_cell_code(&e.unit_path, &input.plan_unit).unwrap();
+                *got_s
+                    .entry((c.to_string(), e.business_type.clone()))
+                    .or_insert(0) += 1;
+            }
+            for ((c, bt), &ns) in &stratum_n {
+                let xc = got.get(c).copied().unwrap_or(0) as i128;
+                let nc = cell_n[c] as i128;
+                let x = got_s.get(&(c.clone(), bt.clone())).copied().unwrap_or(0) as i128;
+                assert!((x * nc - xc * ns as i128).abs() < nc, "stratum {c}/{bt}");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ generator
+
+    /// (district 0..4, commune 0..3, attach 0 province / 1 district / 2+ commune, type, priority)
+    type Row = (u8, u8, u8, u8, bool);
+
+    fn build_input(
+        rows: &[Row],
+        shape_2025: bool,
+        p_bp: u32,
+        l_bp: u32,
+        stratify: bool,
+        risk: bool,
+        seed: [u8; 32],
+    ) -> DrawInput {
+        const TYPES: [&str; 3] = ["karaoke", "massage", "hotel"];
+        let mut establishments = Vec::new();
+        for (i, &(d, c, attach, ty, pr)) in rows.iter().enumerate() {
+            let district = format!("3{}", 70 + d);
+            let commune = format!("14{}{}", 70 + d, c);
+            let path: Vec<String> = match (shape_2025, attach) {
+                (_, 0) => vec!["37".into()],
+                (false, 1) => vec!["37".into(), district],
+                (false, _) => vec!["37".into(), district, commune],
+                (true, _) => vec!["37".into(), commune],
+            };
+            establishments.push(EligibleEstablishment {
+                id: uuid_for(i as u64, "reg"),
+                unit_path: path,
+                business_type: TYPES[ty as usize % 3].into(),
+                priority: pr,
+            });
+        }
+        let lower = if shape_2025 { "commune" } else { "district" };
+        let mut teams = vec![team("P", "province", "37"), team("W", "ward", "371")];
+        for d in 0..4u8 {
+            if shape_2025 {
+                for c in 0..3u8 {
+                    let code = format!("14{}{}", 70 + d, c);
+                    teams.push(team(&format!("C{code}"), lower, &code));
+                }
+            } else {
+                let code = format!("3{}", 70 + d);
+                teams.push(team(&format!("D{code}"), lower, &code));
+            }
+        }
+        DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", p_bp), share(lower, l_bp)],
+            stratify_by_business_type: stratify,
+            risk_weighting: risk,
+            seed,
+            teams,
+            establishments,
+            existing: vec![],
+        }
+    }
+
+    fn rows_strategy(max: usize) -> impl Strategy<Value = Vec<Row>> {
+        prop::collection::vec(
+            (0u8..4, 0u8..3, 0u8..8, 0u8..3, prop::bool::weighted(0.2)),
+            0..max,
+        )
+    }
+
+    fn input_strategy() -> impl Strategy<Value = DrawInput> {
+        (
+            rows_strategy(80),
+            any::<bool>(),
+            0u32..=3000,
+            0u32..=6000,
+            any::<bool>(),
+            any::<bool>(),
+            any::<[u8; 32]>(),
+        )
+            .prop_map(|(rows, s25, p, l, st, r, seed)| build_input(&rows, s25, p, l, st, r, seed))
+    }
+
+    /// Deterministic shuffle of a vector by a salt.
+    fn shuffled<T: Clone>(v: &[T], salt: u64) -> Vec<T> {
+        let mut idx: Vec<(u128, usize)> = (0..v.len())
+            .map(|i| {
+                let mut h = Sha256::new();
+                h.update(salt.to_be_bytes());
+                h.update((i as u64).to_be_bytes());
+                let d = h.finalize();
+                (u128::from_be_bytes(d[..16].try_into().unwrap()), i)
+            })
+            .collect();
+        idx.sort();
+        idx.into_iter().map(|(_, i)| v[i].clone()).collect()
+    }
+
+    // ----------------------------------------------------------- unit tests
+
+    #[test]
+    fn percent_conversion() {
+        assert_eq!(percent_to_basis_points(10.0), Some(1000));
+        assert_eq!(percent_to_basis_points(40.0), Some(4000));
+        assert_eq!(percent_to_basis_points(12.5), Some(1250));
+        assert_eq!(percent_to_basis_points(0.01), Some(1));
+        assert_eq!(percent_to_basis_points(10.1), Some(1010));
+        assert_eq!(percent_to_basis_points(33.33), Some(3333));
+        assert_eq!(percent_to_basis_points(0.0), Some(0));
+        assert_eq!(percent_to_basis_points(100.0), Some(10_000));
+        assert_eq!(percent_to_basis_points(100.01), None);
+        assert_eq!(percent_to_basis_points(-0.5), None);
+        assert_eq!(percent_to_basis_points(12.345), None);
+        assert_eq!(percent_to_basis_points(0.001), None);
+        assert_eq!(percent_to_basis_points(f64::NAN), None);
+        assert_eq!(percent_to_basis_points(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn quota_is_ceiling() {
+        assert_eq!(team_quota(1000, 45), 5); // 4.5 -> 5
+        assert_eq!(team_quota(4000, 25), 10); // exact
+        assert_eq!(team_quota(4000, 12), 5); // 4.8 -> 5
+        assert_eq!(team_quota(4000, 8), 4); // 3.2 -> 4
+        assert_eq!(team_quota(1, 1), 1);
+        assert_eq!(team_quota(0, 100), 0);
+        assert_eq!(team_quota(1000, 0), 0);
+    }
+
+    #[test]
+    fn largest_remainder_by_hand() {
+        // 5 over 25:12:8 (n = 45): 125/45 = 2 r35, 60/45 = 1 r15, 40/45 = 0 r40;
+        // 2 left over go to r40 then r35.
+        assert_eq!(largest_remainder(5, &[25, 12, 8]), vec![3, 1, 1]);
+        // Equal remainders: earlier item (smaller code) first.
+        assert_eq!(largest_remainder(1, &[1, 1]), vec![1, 0]);
+        assert_eq!(largest_remainder(3, &[1, 1, 1, 1]), vec![1, 1, 1, 0]);
+        assert_eq!(largest_remainder(0, &[3, 4]), vec![0, 0]);
+        assert_eq!(largest_remainder(7, &[0, 0]), vec![0, 0]);
+        assert_eq!(largest_remainder(7, &[0, 2]), vec![0, 7]);
+    }
+
+    #[test]
+    fn capped_allocation_by_hand() {
+        // 6 over weights 1:1:1, caps 1,5,5: round 1 gives 2,2,2 -> 1,2,2 (1 left);
+        // round 2 over items 1 and 2: 1 -> item 1 (tie, earlier).
+        assert_eq!(capped_allocation(6, &[1, 1, 1], &[1, 5, 5]), vec![1, 3, 2]);
+        // Not enough room: everything is filled.
+        assert_eq!(capped_allocation(10, &[2, 3], &[1, 2]), vec![1, 2]);
+        assert_eq!(capped_allocation(0, &[2, 3], &[1, 2]), vec![0, 0]);
+    }
+
+    /// Province 37 with 3 districts of 25, 12 and 8 establishments; 10% / 40%.
+    fn three_districts() -> DrawInput {
+        let mut establishments = Vec::new();
+        for (d, n) in [("371", 25), ("372", 12), ("373", 8)] {
+            for i in 0..n {
+                establishments.push(est(
+                    &uuid_for(i, d),
+                    &["37", d, &format!("{d}0{}", i % 3)],
+                    if i % 2 == 0 { "karaoke" } else { "massage" },
+                    false,
+                ));
+            }
+        }
+        DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 1000), share("district", 4000)],
+            stratify_by_business_type: false,
+            risk_weighting: false,
+            seed: seed_from(1),
+            teams: vec![
+                team("d373", "district", "373"),
+                team("prov", "province", "37"),
+                team("d371", "district", "371"),
+                team("d372", "district", "372"),
+            ],
+            establishments,
+            existing: vec![],
+        }
+    }
+
+    #[test]
+    fn three_districts_quotas_and_spread() {
+        let input = three_districts();
+        let out = draw(&input);
+        check_invariants(&input, &out);
+        let rows: Vec<(&str, u64, u64, u64)> = out
+            .quotas
+            .iter()
+            .map(|q| (q.team_id.as_str(), q.eligible, q.quota, q.assigned))
+            .collect();
+        // ceil(10% × 45) = 5; ceil(40% × 25) = 10; ceil(40% × 12) = 5; ceil(40% × 8) = 4.
+        assert_eq!(
+            rows,
+            vec![
+                ("prov", 45, 5, 5),
+                ("d371", 25, 10, 10),
+                ("d372", 12, 5, 5),
+                ("d373", 8, 4, 4),
+            ]
+        );
+        // Province spread 5 over 25:12:8 by largest remainder = 3, 1, 1.
+        let cells = per_cell(&input, &out, "prov");
+        assert_eq!(
+            cells.into_iter().collect::<Vec<_>>(),
+            vec![("371".into(), 3), ("372".into(), 1), ("373".into(), 1)]
+        );
+        assert_eq!(out.selections.len(), 24);
+        // Selections are grouped by team in processing order.
+        let order: Vec<&str> = out.selections.iter().map(|s| s.team_id.as_str()).collect();
+        let mut sorted = order.clone();
+        sorted.dedup();
+        assert_eq!(sorted, vec!["prov", "d371", "d372", "d373"]);
+    }
+
+    #[test]
+    fn stratified_spread_by_hand() {
+        // One district 371 with 6 karaoke + 4 massage, another 372 with
+        // 10 hotel. Province 20%: ceil(4) = 4, cells 2 / 2. In 371: 2 over 6:4
+        // -> 12/10 = 1 r2, 8/10 = 0 r8 -> karaoke 1, massage 1.
+        // District 50%: 371 quota 5 over 6:4 -> 3 r0, 2 r0 -> 3 / 2.
+        let mut establishments = Vec::new();
+        for i in 0..10 {
+            let bt = if i < 6 { "karaoke" } else { "massage" };
+            establishments.push(est(&uuid_for(i, "a"), &["37", "371"], bt, false));
+            establishments.push(est(&uuid_for(i, "b"), &["37", "372"], "hotel", false));
+        }
+        let input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 2000), share("district", 5000)],
+            stratify_by_business_type: true,
+            risk_weighting: false,
+            seed: seed_from(2),
+            teams: vec![
+                team("p", "province", "37"),
+                team("d1", "district", "371"),
+                team("d2", "district", "372"),
+            ],
+            establishments: establishments.clone(),
+            existing: vec![],
+        };
+        let out = draw(&input);
+        check_invariants(&input, &out);
+        check_spread(&input, &out);
+        let bt: HashMap<&str, &str> = establishments
+            .iter()
+            .map(|e| (e.id.as_str(), e.business_type.as_str()))
+            .collect();
+        let count = |t: &str, b: &str| {
+            out.selections
+                .iter()
+                .filter(|s| s.team_id == t && bt[s.establishment_id.as_str()] == b)
+                .count()
+        };
+        assert_eq!((count("p", "karaoke"), count("p", "massage")), (1, 1));
+        assert_eq!(count("p", "hotel"), 2);
+        assert_eq!((count("d1", "karaoke"), count("d1", "massage")), (3, 2));
+        assert_eq!(count("d2", "hotel"), 5);
+    }
+
+    #[test]
+    fn stratum_shortfall_moves_to_other_strata_of_the_cell() {
+        // District 371: 3 karaoke (all held by an old, unlisted team) and
+        // 7 massage. 50%: quota 5, targets karaoke 2 (1.5 r, tie -> karaoke),
+        // massage 3; karaoke has no room, so massage takes all 5.
+        let mut establishments = Vec::new();
+        let mut existing = Vec::new();
+        for i in 0..10 {
+            let id = uuid_for(i, "s");
+            if i < 3 {
+                existing.push(ExistingAssignment {
+                    establishment_id: id.clone(),
+                    team_id: "old".into(),
+                });
+            }
+            let bt = if i < 3 { "karaoke" } else { "massage" };
+            establishments.push(est(&id, &["37", "371"], bt, false));
+        }
+        let input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("district", 5000)],
+            stratify_by_business_type: true,
+            risk_weighting: false,
+            seed: seed_from(3),
+            teams: vec![team("d1", "district", "371")],
+            establishments,
+            existing,
+        };
+        let out = draw(&input);
+        check_invariants(&input, &out);
+        assert_eq!(quota_of(&out, "d1").quota, 5);
+        assert_eq!(quota_of(&out, "d1").assigned, 5);
+        assert_eq!(out.selections.len(), 5);
+    }
+
+    #[test]
+    fn stratum_shortfall_stays_in_its_cell_before_other_cells() {
+        // Province team 40% of 30 = 12 over 371 (10) and 372 (20): 4 / 8.
+        // 371: karaoke 3 (held by an old team) / massage 7 -> targets 1 / 3;
+        // karaoke has no room, its 1 goes to massage in the same cell (4),
+        // not to 372 (which would win the cell-level tie-break on size).
+        let mut establishments = Vec::new();
+        let mut existing = Vec::new();
+        for i in 0..30 {
+            let id = uuid_for(i, "k");
+            let (d, bt) = match i {
+                0..=2 => ("371", "karaoke"),
+                3..=9 => ("371", "massage"),
+                _ => ("372", "bar"),
+            };
+            if i < 3 {
+                existing.push(ExistingAssignment {
+                    establishment_id: id.clone(),
+                    team_id: "old".into(),
+                });
+            }
+            establishments.push(est(&id, &["37", d], bt, false));
+        }
+        let input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 4000)],
+            stratify_by_business_type: true,
+            risk_weighting: false,
+            seed: seed_from(5),
+            teams: vec![team("p", "province", "37")],
+            establishments,
+            existing,
+        };
+        let out = draw(&input);
+        check_invariants(&input, &out);
+        let cells = per_cell(&input, &out, "p");
+        assert_eq!((cells["371"], cells["372"]), (4, 8));
+    }
+
+    #[test]
+    fn cell_shortfall_moves_to_other_cells_and_exhaustion_is_reported() {
+        // District 371 (5 establishments) is entirely held already; 372 has 5.
+        // Province 40% of 10 = 4, targets 2 / 2; 371 has no room, so 372 gets 4.
+        let mut establishments = Vec::new();
+        let mut existing = Vec::new();
+        for i in 0..10 {
+            let id = uuid_for(i, "c");
+            let d = if i < 5 { "371" } else { "372" };
+            if i < 5 {
+                existing.push(ExistingAssignment {
+                    establishment_id: id.clone(),
+                    team_id: "old".into(),
+                });
+            }
+            establishments.push(est(&id, &["37", d], "bar", false));
+        }
+        let mut input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 4000), share("district", 10_000)],
+            stratify_by_business_type: true,
+            risk_weighting: false,
+            seed: seed_from(4),
+            teams: vec![team("p", "province", "37"), team("d2", "district", "372")],
+            establishments,
+            existing,
+        };
+        let out = draw(&input);
+        check_invariants(&input, &out);
+        assert_eq!(per_cell(&input, &out, "p").get("372"), Some(&4));
+        // d2 wants all 5 of 372 but only 1 is left: quota missed, reported.
+        let q = quota_of(&out, "d2");
+        assert_eq!((q.quota, q.assigned), (5, 1));
+        // Same with a first draw and a 100% district share after a 100% province.
+        input.existing.clear();
+        input.shares = vec![share("province", 10_000), share("district", 10_000)];
+        let out = draw(&input);
+        check_invariants(&input, &out);
+        assert_eq!(quota_of(&out, "p").assigned, 10);
+        assert_eq!(quota_of(&out, "d2").assigned, 0);
+    }
+
+    #[test]
+    fn priority_first_with_risk_weighting() {
+        // 20 bars in one district, 3 priority; 10% -> quota 2: both priority.
+        let mut establishments = Vec::new();
+        for i in 0..20 {
+            establishments.push(est(&uuid_for(i, "r"), &["37", "371"], "bar", i % 7 == 0));
+        }
+        let prio: HashSet<String> = establishments
+            .iter()
+            .filter(|e| e.priority)
+            .map(|e| e.id.clone())
+            .collect();
+        for seed in 0..20 {
+            let input = DrawInput {
+                plan_unit: "37".into(),
+                shares: vec![share("district", 1000)],
+                stratify_by_business_type: false,
+                risk_weighting: true,
+                seed: seed_from(seed),
+                teams: vec![team("d", "district", "371")],
+                establishments: establishments.clone(),
+                existing: vec![],
+            };
+            let out = draw(&input);
+            assert_eq!(out.selections.len(), 2);
+            assert!(out
+                .selections
+                .iter()
+                .all(|s| prio.contains(&s.establishment_id)));
+        }
+    }
+
+    #[test]
+    fn teams_without_share_and_duplicates_are_ignored() {
+        let mut input = three_districts();
+        input.teams.push(team("zz", "commune", "371"));
+        input.teams.push(team("d371", "district", "371")); // duplicate
+        input.establishments.push(input.establishments[0].clone()); // duplicate
+        let out = draw(&input);
+        assert!(out.quotas.iter().all(|q| q.team_id != "zz"));
+        assert_eq!(out.quotas.len(), 4);
+        assert_eq!(out, draw(&three_districts()));
+    }
+
+    #[test]
+    fn scan_does_not_depend_on_thread_split() {
+        let mut input = three_districts();
+        input.establishments[5].unit_path = vec!["99".into()]; // plan unit not on path
+        input.establishments.push(input.establishments[0].clone());
+        let jurisdictions: FxMap<&str, u32> =
+            [("37", 0), ("372", 1), ("3710", 2)].into_iter().collect();
+        let one = scan_establishments(&input, &jurisdictions, 1);
+        for threads in [2, 3, 7, 100] {
+            assert_eq!(scan_establishments(&input, &jurisdictions, threads), one);
+        }
+        assert_eq!(one.cell[5], u32::MAX);
+        assert_eq!(scan_threads(10), 1);
+    }
+
+    #[test]
+    fn empty_input() {
+        let input = build_input(&[], false, 1000, 4000, true, true, [0; 32]);
+        let out = draw(&input);
+        assert!(out.selections.is_empty());
+        assert!(out.quotas.iter().all(|q| q.quota == 0 && q.assigned == 0));
+    }
+
+    #[test]
+    fn digest_is_order_independent_and_field_sensitive() {
+        let input = three_districts();
+        let d = input_digest(&input);
+        assert_eq!(d.len(), 64);
+        let mut shuffled_input = input.clone();
+        shuffled_input.establishments.reverse();
+        shuffled_input.teams.reverse();
+        assert_eq!(input_digest(&shuffled_input), d);
+        let mut changed = input.clone();
+        changed.risk_weighting = true;
+        assert_ne!(input_digest(&changed), d);
+        let mut changed = input.clone();
+        changed.establishments[3].priority = true;
+        assert_ne!(input_digest(&changed), d);
+        let mut changed = input.clone();
+        changed.establishments[3].unit_path.pop();
+        assert_ne!(input_digest(&changed), d);
+        let mut changed = input.clone();
+        changed.shares.reverse();
+        assert_ne!(input_digest(&changed), d);
+        let mut changed = input.clone();
+        changed.seed[31] ^= 1;
+        assert_ne!(input_digest(&changed), d);
+        let mut changed = input;
+        changed.existing.push(ExistingAssignment {
+            establishment_id: "x".into(),
+            team_id: "y".into(),
+        });
+        assert_ne!(input_digest(&changed), d);
+    }
+
+    #[test]
+    fn inclusion_frequency_matches_target() {
+        // 10 establishments in 371, 15 in 372; 10% / 40%, no strata.
+        // Province quota ceil(2.5) = 3 over 10:15: 30/25 = 1 r5, 45/25 = 1 r20,
+        // the leftover goes to 372 -> 1 / 2. District quotas 4 and 6.
+        // 371: p = 1/10 + 9/10 · 4/9 = 0.5 ; 372: p = 2/15 + 13/15 · 6/13 = 8/15.
+        let mut establishments = Vec::new();
+        for i in 0..25 {
+            let d = if i < 10 { "371" } else { "372" };
+            establishments.push(est(&uuid_for(i, "f"), &["37", d], "bar", false));
+        }
+        let mut input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 1000), share("district", 4000)],
+            stratify_by_business_type: false,
+            risk_weighting: false,
+            seed: [0; 32],
+            teams: vec![
+                team("p", "province", "37"),
+                team("d1", "district", "371"),
+                team("d2", "district", "372"),
+            ],
+            establishments,
+            existing: vec![],
+        };
+        let runs = 2000u64;
+        let mut any: HashMap<String, u64> = HashMap::new();
+        let mut prov: HashMap<String, u64> = HashMap::new();
+        for s in 0..runs {
+            input.seed = seed_from(1000 + s);
+            let out = draw(&input);
+            assert_eq!(out.selections.len(), 3 + 4 + 6);
+            for sel in out.selections {
+                if sel.team_id == "p" {
+                    *prov.entry(sel.establishment_id.clone()).or_insert(0) += 1;
+                }
+                *any.entry(sel.establishment_id).or_insert(0) += 1;
+            }
+        }
+        for (i, e) in input.establishments.iter().enumerate() {
+            let (p_any, p_prov) = if i < 10 {
+                (0.5, 0.1)
+            } else {
+                (8.0 / 15.0, 2.0 / 15.0)
+            };
+            let f_any = *any.get(&e.id).unwrap_or(&0) as f64 / runs as f64;
+            let f_prov = *prov.get(&e.id).unwrap_or(&0) as f64 / runs as f64;
+            assert!((f_any - p_any).abs() < 0.04, "{i}: {f_any} vs {p_any}");
+            assert!((f_prov - p_prov).abs() < 0.04, "{i}: {f_prov} vs {p_prov}");
+        }
+    }
+
+    /// Timing: 200,000 establishments, 1 province + 100 district + 600
+    /// commune teams. Run with
+    /// `cargo test --release -- --ignored --nocapture perf_200k`.
+    #[test]
+    #[ignore]
+    fn perf_200k() {
+        const TYPES: [&str; 14] = [
+            "karaoke",
+            "dance_hall",
+            "bar",
+            "massage",
+            "sauna",
+            "spa",
+            "hotel",
+            "guest_house",
+            "motel",
+            "rental_apartment",
+            "restaurant",
+            "hair_salon",
+            "cafe",
+            "other",
+        ];
+        let mut establishments = Vec::with_capacity(200_000);
+        for i in 0..200_000u64 {
+            let d = 100 + (i * 7919) % 100;
+            let c = (i * 104_729) % 6;
+            establishments.push(EligibleEstablishment {
+                id: uuid_for(i, "perf"),
+                unit_path: vec!["37".into(), format!("{d}"), format!("{d}{c}")],
+                business_type: TYPES[(i % 14) as usize].into(),
+                priority: i % 23 == 0,
+            });
+        }
+        let mut teams = vec![team("p", "province", "37")];
+        for d in 100..200 {
+            teams.push(team(&format!("d{d}"), "district", &format!("{d}")));
+            for c in 0..6 {
+                teams.push(team(&format!("c{d}{c}"), "commune", &format!("{d}{c}")));
+            }
+        }
+        let mut input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![
+                share("province", 1000),
+                share("district", 4000),
+                share("commune", 1000),
+            ],
+            stratify_by_business_type: true,
+            risk_weighting: true,
+            seed: seed_from(9),
+            teams,
+            establishments,
+            existing: vec![],
+        };
+        let t = std::time::Instant::now();
+        let out = draw(&input);
+        let first = t.elapsed();
+        let t = std::time::Instant::now();
+        let digest = input_digest(&input);
+        let dig = t.elapsed();
+        println!(
+            "draw: {} teams, {} selections in {first:?}; input_digest in {dig:?} ({digest})",
+            out.quotas.len(),
+            out.selections.len()
+        );
+        // Top-up: remove 1,000 closed ones, add 1,000 new ones.
+        let gone: HashSet<String> = input.establishments[..1000]
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        input.establishments.drain(..1000);
+        for i in 0..1000u64 {
+            input.establishments.push(EligibleEstablishment {
+                id: uuid_for(i, "perf-new"),
+                unit_path: vec!["37".into(), "150".into(), "1503".into()],
+                business_type: "bar".into(),
+                priority: false,
+            });
+        }
+        input.existing = out
+            .selections
+            .iter()
+            .filter(|s| !gone.contains(&s.establishment_id))
+            .map(|s| ExistingAssignment {
+                establishment_id: s.establishment_id.clone(),
+                team_id: s.team_id.clone(),
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let top = draw(&input);
+        println!(
+            "top-up: {} existing, {} new selections in {:?}",
+            input.existing.len(),
+            top.selections.len(),
+            t.elapsed()
+        );
+    }
+
+    // ------------------------------------------------------- worked example
+
+    /// The worked example of docs/draw.md, section "Worked example".
+    fn worked_example() -> DrawInput {
+        let e = |n: u32, path: &[&str], bt: &str, pr: bool| {
+            est(&format!("00000000-0000-4000-8000-{n:012x}"), path, bt, pr)
+        };
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 1000), share("district", 4000)],
+            stratify_by_business_type: true,
+            risk_weighting: true,
+            seed,
+            teams: vec![
+                team("team-370", "district", "370"),
+                team("team-37", "province", "37"),
+                team("team-372", "district", "372"),
+            ],
+            establishments: vec![
+                e(1, &["37", "370", "14362"], "karaoke", false),
+                e(2, &["37", "370", "14362"], "massage", false),
+                e(3, &["37", "370", "14365"], "karaoke", false),
+                e(4, &["37", "370", "14365"], "karaoke", true),
+                e(5, &["37", "370", "14368"], "massage", false),
+                e(6, &["37", "370", "14368"], "massage", false),
+                e(7, &["37", "370", "14371"], "karaoke", false),
+                e(8, &["37", "372", "14386"], "karaoke", false),
+                e(9, &["37", "372", "14386"], "massage", false),
+                e(10, &["37", "372", "14389"], "massage", false),
+                e(11, &["37", "372", "14389"], "karaoke", false),
+                e(12, &["37", "372", "14428"], "massage", false),
+            ],
+            existing: vec![],
+        }
+    }
+
+    fn uid(n: u32) -> String {
+        format!("00000000-0000-4000-8000-{n:012x}")
+    }
+
+    fn sel(n: u32, team_id: &str, level: &str) -> Selection {
+        Selection {
+            establishment_id: uid(n),
+            team_id: team_id.into(),
+            level: level.into(),
+        }
+    }
+
+    fn qrow(team_id: &str, unit: &str, level: &str, e: u64, q: u64, a: u64) -> TeamQuota {
+        TeamQuota {
+            team_id: team_id.into(),
+            org_unit_code: unit.into(),
+            level: level.into(),
+            eligible: e,
+            quota: q,
+            assigned: a,
+        }
+    }
+
+    #[test]
+    fn worked_example_matches_docs() {
+        let input = worked_example();
+        let keys: Vec<String> = (1..=14)
+            .map(|n| format!("{:032x}", establishment_key(&input.seed, &uid(n))))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "211bad5119309501f24b6bce0f76c9c2",
+                "05bf75d16832e39becc552eed830335d",
+                "b895f51cee936fe90ff3399c6fe49af5",
+                "52133a8520d9019f1a8852dbd5c143fe",
+                "dc8c19249b13125e9a86b4522c5fdbc3",
+                "b33606d6bcdc52eac3b52bd481a35174",
+                "5c2181a7b14bf099d11659e419b35767",
+                "d0776af9c37c7216a29eacfb7f93b2be",
+                "24a43c97c716ba318ea63844c424919b",
+                "8de42afd8cd25f49df198c5765567b4a",
+                "5e42be0b2746f7ef21e9a9f739872747",
+                "42ffeec6aabea0d4ebc53c28db487847",
+                "a828b27120d5a4d7250e2a89c7401112",
+                "6848a3c65d641e34119a3337f02354c6",
+            ]
+        );
+
+        // Draw A.
+        let out = draw(&input);
+        assert_eq!(
+            out.quotas,
+            vec![
+                qrow("team-37", "37", "province", 12, 2, 2),
+                qrow("team-370", "370", "district", 7, 3, 3),
+                qrow("team-372", "372", "district", 5, 2, 2),
+            ]
+        );
+        assert_eq!(
+            out.selections,
+            vec![
+                sel(4, "team-37", "province"),
+                sel(9, "team-37", "province"),
+                sel(2, "team-370", "district"),
+                sel(1, "team-370", "district"),
+                sel(7, "team-370", "district"),
+                sel(12, "team-372", "district"),
+                sel(11, "team-372", "district"),
+            ]
+        );
+        assert_eq!(
+            input_digest(&input),
+            "b063620ae4769f30b9fae9e2216a9fba072fbb47f4c7cfd1f655d5cc74f2165d"
+        );
+        let text = String::from_utf8(canonical_input(&input)).unwrap();
+        assert_eq!(text, WORKED_EXAMPLE_CANONICAL);
+
+        // Top-up B: establishment 1 closes; 13 and 14 are registered in 372.
+        let mut next = input.clone();
+        next.establishments.retain(|e| e.id != uid(1));
+        next.establishments
+            .push(est(&uid(13), &["37", "372", "14428"], "karaoke", false));
+        next.establishments
+            .push(est(&uid(14), &["37", "372", "14386"], "massage", false));
+        next.existing = out
+            .selections
+            .iter()
+            .filter(|s| s.establishment_id != uid(1))
+            .map(|s| ExistingAssignment {
+                establishment_id: s.establishment_id.clone(),
+                team_id: s.team_id.clone(),
+            })
+            .collect();
+        let top = draw(&next);
+        assert_eq!(
+            top.quotas,
+            vec![
+                qrow("team-37", "37", "province", 13, 2, 2),
+                qrow("team-370", "370", "district", 6, 3, 3),
+                qrow("team-372", "372", "district", 7, 3, 3),
+            ]
+        );
+        assert_eq!(
+            top.selections,
+            vec![
+                sel(3, "team-370", "district"),
+                sel(14, "team-372", "district")
+            ]
+        );
+        assert_eq!(
+            input_digest(&next),
+            "dbb0217847784181d19bbaa2a73370f5b2f46717ec1cf656af5dc4f43ea5c7a3"
+        );
+    }
+
+    /// The canonical serialisation of the worked example (draw A), as printed
+    /// in docs/draw.md.
+    const WORKED_EXAMPLE_CANONICAL: &str = "\
+kiemtra-draw-input-v1
+plan_unit 2:37
+shares 2
+share 8:province 1000
+share 8:district 4000
+stratify_by_business_type 1
+risk_weighting 1
+seed 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+teams 3
+team 7:team-37 8:province 2:37
+team 8:team-370 8:district 3:370
+team 8:team-372 8:district 3:372
+establishments 12
+establishment 36:00000000-0000-4000-8000-000000000001 7:karaoke 0 3 2:37 3:370 5:14362
+establishment 36:00000000-0000-4000-8000-000000000002 7:massage 0 3 2:37 3:370 5:14362
+establishment 36:00000000-0000-4000-8000-000000000003 7:karaoke 0 3 2:37 3:370 5:14365
+establishment 36:00000000-0000-4000-8000-000000000004 7:karaoke 1 3 2:37 3:370 5:14365
+establishment 36:00000000-0000-4000-8000-000000000005 7:massage 0 3 2:37 3:370 5:14368
+establishment 36:00000000-0000-4000-8000-000000000006 7:massage 0 3 2:37 3:370 5:14368
+establishment 36:00000000-0000-4000-8000-000000000007 7:karaoke 0 3 2:37 3:370 5:14371
+establishment 36:00000000-0000-4000-8000-000000000008 7:karaoke 0 3 2:37 3:372 5:14386
+establishment 36:00000000-0000-4000-8000-000000000009 7:massage 0 3 2:37 3:372 5:14386
+establishment 36:00000000-0000-4000-8000-00000000000a 7:massage 0 3 2:37 3:372 5:14389
+establishment 36:00000000-0000-4000-8000-00000000000b 7:karaoke 0 3 2:37 3:372 5:14389
+establishment 36:00000000-0000-4000-8000-00000000000c 7:massage 0 3 2:37 3:372 5:14428
+existing 0
+";
+
+    // ------------------------------------------------------------ proptest
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn prop_invariants_and_spread(input in input_strategy()) {
+            let out = draw(&input);
+            check_invariants(&input, &out);
+            check_spread(&input, &out);
+        }
+
+        #[test]
+        fn prop_deterministic_and_order_independent(input in input_strategy(), salt in any::<u64>()) {
+            let out = draw(&input);
+            prop_assert_eq!(&out, &draw(&input));
+            let mut perm = input.clone();
+            perm.establishments = shuffled(&input.establishments, salt);
+            perm.teams = shuffled(&input.teams, salt ^ 1);
+            prop_assert_eq!(&out, &draw(&perm));
+            prop_assert_eq!(input_digest(&input), input_digest(&perm));
+        }
+
+        #[test]
+        fn prop_id_prefix_orders_like_bytes(a in "[0-9a-f\\-\\x00]{0,20}", b in "[0-9a-f\\-\\x00]{0,20}") {
+            let (pa, pb) = (id_prefix(&a), id_prefix(&b));
+            if pa != pb {
+                prop_assert_eq!(pa.cmp(&pb), a.as_bytes().cmp(b.as_bytes()));
+            }
+        }
+
+        #[test]
+        fn prop_seed_changes_sample(a in any::<[u8; 32]>(), b in any::<[u8; 32]>()) {
+            prop_assume!(a != b);
+            let rows: Vec<Row> = (0..60u8).map(|i| (i % 3, i % 2, 2, i % 3, false)).collect();
+            let x = draw(&build_input(&rows, false, 1000, 4000, true, false, a));
+            let y = draw(&build_input(&rows, false, 1000, 4000, true, false, b));
+            prop_assert_ne!(&x.selections, &y.selections);
+            prop_assert_eq!(&x.quotas, &y.quotas);
+        }
+
+        #[test]
+        fn prop_top_up(
+            input in input_strategy(),
+            grow in 0u8..4,
+            removed in prop::collection::vec(any::<prop::sample::Index>(), 5),
+            salt in any::<u64>(),
+        ) {
+            let first = draw(&input);
+            let mut next = input.clone();
+            // Remove 5 (closed: gone from establishments and existing).
+            let mut gone = HashSet::new();
+            for ix in &removed {
+                if !next.establishments.is_empty() {
+                    let e = next.establishments.remove(ix.index(next.establishments.len()));
+                    gone.insert(e.id);
+                }
+            }
+            // Add 20 to one district (or its first commune in the 2025 shape).
+            let shape_2025 = next.shares[1].level == "commune";
+            for i in 0..20u64 {
+                let path: Vec<String> = if shape_2025 {
+                    vec!["37".into(), format!("14{}0", 70 + grow)]
+                } else {
+                    vec!["37".into(), format!("3{}", 70 + grow), format!("14{}{}", 70 + grow, i % 3)]
+                };
+                next.establishments.push(EligibleEstablishment {
+                    id: uuid_for(i, &format!("new{salt}")),
+                    unit_path: path,
+                    business_type: ["karaoke", "massage", "hotel"][(i % 3) as usize].into(),
+                    priority: i % 5 == 0,
+                });
+            }
+            next.existing = first
+                .selections
+                .iter()
+                .filter(|s| !gone.contains(&s.establishment_id))
+                .map(|s| ExistingAssignment {
+                    establishment_id: s.establishment_id.clone(),
+                    team_id: s.team_id.clone(),
+                })
+                .collect();
+            let out = draw(&next);
+            // check_invariants covers: no existing re-selected, disjoint, and
+            // assigned >= quota unless the jurisdiction is exhausted.
+            check_invariants(&next, &out);
+            for q in &out.quotas {
+                let exhausted = q.eligible == 0 || {
+                    let t = next.teams.iter().find(|t| t.id == q.team_id).unwrap();
+                    let taken: HashSet<&str> = next.existing.iter().map(|a| a.establishment_id.as_str())
+                        .chain(out.selections.iter().map(|s| s.establishment_id.as_str()))
+                        .collect();
+                    next.establishments.iter()
+                        .filter(|e| e.unit_path.contains(&t.jurisdiction))
+                        .all(|e| taken.contains(e.id.as_str()))
+                };
+                prop_assert!(q.assigned >= q.quota || exhausted, "{:?}", q);
+            }
+            // Deterministic and order independent too.
+            let mut perm = next.clone();
+            perm.existing = shuffled(&next.existing, salt);
+            perm.establishments = shuffled(&next.establishments, salt ^ 7);
+            prop_assert_eq!(&out, &draw(&perm));
+        }
+    }
 }

@@ -495,20 +495,6 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
                 }
             }
         }
-        // Step 2b (top-up): strata and cells below target cannot be paid
-        // for by others above it, so the takes may add up past the team's
-        // quota; then the quota's remainder, quota − own, is shared over the
-        // planned takes in proportion to them (capped allocation, weights
-        // and caps both = the takes), so the team ends exactly at its quota.
-        let planned: u64 = buckets.iter().map(|b| b.take).sum();
-        let allowed = quota.saturating_sub(own_total);
-        if planned > allowed {
-            let takes: Vec<u64> = buckets.iter().map(|b| b.take).collect();
-            let trimmed = capped_allocation(allowed, &takes, &takes);
-            for (b, t) in buckets.iter_mut().zip(trimmed) {
-                b.take = t;
-            }
-        }
         // Step 3: complete the team's quota over cells with room.
         let have: u64 = own_total + buckets.iter().map(|b| b.take).sum::<u64>();
         let rest = quota.saturating_sub(have);

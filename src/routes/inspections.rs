@@ -233,6 +233,7 @@ fn validate_content(
                     ),
                 ));
             }
+            ("fine", Some(_)) => {}
             (_, Some(_)) => errs.push(FieldError::new(
                 format!("violations[{i}].fine_vnd"),
                 "is only for the sanction fine",

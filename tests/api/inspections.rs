@@ -374,7 +374,7 @@ async fn identical_posts_racing_store_one_record() {
         (created, replayed),
         (1, 5),
         "{:?}",
-        results.iter().map(|r| r.0).collect::<Vec<_>>()
+        results.iter().map(|r| r.1.to_string()).collect::<Vec<_>>()
     );
     assert_eq!(f.app.count("inspections"), 1);
     assert_eq!(f.app.count("inspection_versions"), 1);

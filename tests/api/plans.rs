@@ -135,8 +135,10 @@ async fn new_plan(w: &World, seed: Option<&str>) -> String {
     p["id"].as_str().unwrap().to_string()
 }
 
-/// Checks quotas against the rule, computed here from the registry.
-fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value]) {
+/// Checks quotas against the rule, computed here from the registry. After a
+/// top-up a team may end a little above its quota (nothing is ever taken
+/// back, "at or above target"), at most one per stratum of its jurisdiction.
+fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value], exact: bool) {
     let mut per_district: HashMap<&str, u64> = HashMap::new();
     for id in active {
         *per_district.entry(w.district_of[id].as_str()).or_default() += 1;
@@ -153,16 +155,27 @@ fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value]) {
         );
     }
     let count_team = |team: &str| open.iter().filter(|a| a["team_id"] == team).count() as u64;
-    assert_eq!(
+    let check = |got: u64, quota: u64, what: &str| {
+        if exact {
+            assert_eq!(got, quota, "{what}");
+        } else {
+            // Bounded: at most one extra per business-type stratum and cell.
+            assert!(
+                got >= quota && got <= quota + 4 * 8,
+                "{what}: {got} vs quota {quota}"
+            );
+        }
+    };
+    check(
         count_team(&w.teams["37"]),
         ceil_pct(10, active.len() as u64),
-        "province quota"
+        "province quota",
     );
     for (d, n) in &per_district {
-        assert_eq!(
+        check(
             count_team(&w.teams[*d]),
             ceil_pct(40, *n),
-            "district {d} quota"
+            &format!("district {d} quota"),
         );
         // The province team visits every district in proportion.
         let prov_here = open
@@ -172,11 +185,17 @@ fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value]) {
                     && w.district_of[a["establishment"]["id"].as_str().unwrap()] == *d
             })
             .count() as f64;
-        let exact = ceil_pct(10, active.len() as u64) as f64 * *n as f64 / active.len() as f64;
+        let share = ceil_pct(10, active.len() as u64) as f64 * *n as f64 / active.len() as f64;
         assert!(
-            (prov_here - exact).abs() < 1.0 + 1e-9,
-            "province share of {d}: {prov_here} vs {exact}"
+            prov_here > share - 1.0 - 1e-9,
+            "province share of {d}: {prov_here} vs {share}"
         );
+        if exact {
+            assert!(
+                prov_here < share + 1.0 + 1e-9,
+                "province share of {d}: {prov_here} vs {share}"
+            );
+        }
     }
 }
 
@@ -194,7 +213,7 @@ async fn draw_meets_quotas_verifies_and_is_reproducible() {
     let active: HashSet<String> = w.district_of.keys().cloned().collect();
     let assigned = all_assignments(&w.app, &w.admin, &plan).await;
     assert_eq!(d["assignments"].as_u64().unwrap() as usize, assigned.len());
-    check_quotas(&w, &active, &assigned);
+    check_quotas(&w, &active, &assigned, true);
     for q in d["quotas"].as_array().unwrap() {
         assert_eq!(q["quota"], q["assigned"], "{q}");
     }
@@ -435,7 +454,7 @@ async fn top_up_restores_quotas_without_moving_anything() {
         .filter(|id| !closed.contains(id))
         .cloned()
         .collect();
-    check_quotas(&w, &active, &after);
+    check_quotas(&w, &active, &after, false);
     let (_, v) = w
         .app
         .get(&format!("/api/v1/plans/{plan}/verify"), &w.admin)

@@ -145,3 +145,104 @@ async fn api_accepts_xlsx_and_search_ignores_diacritics() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The 2025 reform: districts disappear, communes hang from the province.
+/// Establishments keep their commune; plans for the new structure use
+/// commune-level teams (Hà Nội-style 60% at commune level).
+#[actix_web::test]
+async fn two_level_structure_after_the_2025_reform() {
+    let app = spawn_app().await;
+    let admin = app.with_ninh_binh().await;
+    let units_2025: String = include_str!("../../data/vn-admin-units-2025.csv")
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || l.starts_with("37,") || l.ends_with(",37"))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    // A commune that exists in both structures, and its 2024 district.
+    let shared = units_2025
+        .lines()
+        .filter_map(|l| l.split(',').next())
+        .find(|c| {
+            NINH_BINH
+                .lines()
+                .any(|l| l.starts_with(&format!("{c},")) && l.contains(",commune,"))
+        })
+        .unwrap()
+        .to_string();
+    let old_district = NINH_BINH
+        .lines()
+        .find(|l| l.starts_with(&format!("{shared},")))
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .to_string();
+    for i in 0..10 {
+        app.establishment(
+            &admin,
+            &format!("R25-{i}"),
+            &shared,
+            if i % 2 == 0 { "karaoke" } else { "spa" },
+        )
+        .await;
+    }
+    let (_, before) = app
+        .get(
+            &format!("/api/v1/establishments?org_unit={old_district}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(before["items"].as_array().unwrap().len(), 10);
+
+    let (s, r) = app
+        .post_csv("/api/v1/org-units/import", &admin, &units_2025)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["errors"], serde_json::json!([]));
+    let (_, unit) = app
+        .get(&format!("/api/v1/org-units/{shared}"), &admin)
+        .await;
+    assert_eq!(unit["parent_code"], "37");
+    // The establishments kept their commune and now sit directly under the province.
+    let (_, moved) = app
+        .get(&format!("/api/v1/establishments?org_unit={shared}"), &admin)
+        .await;
+    assert_eq!(moved["items"].as_array().unwrap().len(), 10);
+    assert!(moved["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["org_unit_code"] == shared.as_str()));
+    let (_, old) = app
+        .get(
+            &format!("/api/v1/establishments?org_unit={old_district}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(old["items"].as_array().unwrap().len(), 0);
+
+    // A commune-level team and a 60% commune-level plan.
+    let (s, t) = app
+        .post(
+            "/api/v1/teams",
+            &admin,
+            serde_json::json!({"name": "Đội xã", "level": "commune", "org_unit_code": shared}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let (_, p) = app
+        .post("/api/v1/plans", &admin, serde_json::json!({"name": "2026", "year": 2026, "org_unit_code": "37", "shares": [{"level": "commune", "percent": 60}]}))
+        .await;
+    let (s, d) = app
+        .post(
+            &format!("/api/v1/plans/{}/draw", p["id"].as_str().unwrap()),
+            &admin,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["quotas"][0]["eligible"], 10);
+    assert_eq!(d["quotas"][0]["quota"], 6);
+    assert_eq!(d["assignments"], 6);
+}

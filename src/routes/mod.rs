@@ -9,6 +9,7 @@ pub mod inspections;
 pub mod ops;
 pub mod org_units;
 pub mod plans;
+pub mod reports;
 pub mod teams;
 pub mod users;
 pub mod violation_types;
@@ -98,6 +99,8 @@ route_table! {
     post "/api/v1/inspections/{id}/review" => inspections::review,
     put "/api/v1/inspections/{id}/attachments/{sha256}" => inspections::put_attachment,
     get "/api/v1/inspections/{id}/attachments/{sha256}" => inspections::get_attachment,
+
+    get "/api/v1/reports" => reports::report,
 
     get "/api/v1/violation-types" => violation_types::list,
     post "/api/v1/violation-types" => violation_types::create,

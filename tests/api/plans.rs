@@ -736,3 +736,163 @@ async fn coverage_matches_counts_made_here() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("group_by"))
     );
 }
+
+#[actix_web::test]
+async fn reports_agree_in_json_csv_and_xlsx() {
+    use calamine::{Data, Reader, Xlsx};
+    let w = world(120).await;
+    let plan = new_plan(&w, Some(SEED)).await;
+    w.app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
+    let team = &w.teams["373"];
+    let lead = w
+        .app
+        .create_user("lead", "inspector", Some("373"), Some(team));
+    let tok = w.app.login("lead").await;
+    let (_, mine) = w
+        .app
+        .get(&format!("/api/v1/teams/{team}/assignments"), &tok)
+        .await;
+    let mine = mine["items"].as_array().unwrap().clone();
+    // Q2: one with two fined violations, one refused entry; Q3: one clean.
+    let post = |a: &Value, day: &str, outcome: &str, violations: Value| {
+        w.app.post("/api/v1/inspections", &tok, json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
+            "establishment_id": a["establishment"]["id"], "team_id": team, "started_at": format!("{day}T08:00:00+07:00"),
+            "finished_at": format!("{day}T09:00:00+07:00"), "members_present": [lead], "outcome": outcome, "violations": violations}))
+    };
+    let fines = json!([{"code": "LABOUR_CONTRACT", "sanction": "fine", "fine_vnd": 5000000}, {"code": "KARAOKE_LIGHT", "sanction": "fine", "fine_vnd": 12000000}]);
+    assert_eq!(
+        post(&mine[0], "2016-05-10", "violations_found", fines)
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        post(&mine[1], "2016-06-20", "refused_entry", json!([]))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        post(&mine[2], "2016-08-01", "no_violation", json!([]))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let url = format!("/api/v1/reports?plan_id={plan}&period=Q2");
+    let (s, r) = w.app.get(&url, &w.admin).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["from"], "2016-04-01");
+    assert_eq!(r["to"], "2016-06-30");
+    assert_eq!(r["summary"]["inspected"], 2);
+    let v = r["violations_by_code"].as_array().unwrap();
+    assert_eq!(v.len(), 2);
+    let fine_total: i64 = v.iter().map(|x| x["fines_vnd"].as_i64().unwrap()).sum();
+    assert_eq!(fine_total, 17_000_000);
+    assert_eq!(r["closed_or_refused"].as_array().unwrap().len(), 1);
+    assert_eq!(r["closed_or_refused"][0]["outcome"], "refused_entry");
+    let g373 = r["coverage_by_org_unit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "373")
+        .unwrap()
+        .clone();
+    assert_eq!(g373["inspected"], 2);
+    let (_, year) = w
+        .app
+        .get(
+            &format!("/api/v1/reports?plan_id={plan}&period=year"),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(year["summary"]["inspected"], 3);
+
+    // CSV parses back with the same numbers.
+    let csv_text = w
+        .app
+        .client
+        .get(w.app.url(&url))
+        .bearer_auth(&w.admin)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let unit_row = rows
+        .iter()
+        .find(|r| &r[0] == "Theo địa bàn" && &r[1] == "373")
+        .unwrap();
+    assert_eq!(&unit_row[6], "2");
+    assert_eq!(&unit_row[3], g373["eligible"].to_string().as_str());
+    let fines_csv: i64 = rows
+        .iter()
+        .filter(|r| &r[0] == "Vi phạm")
+        .map(|r| r[5].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(fines_csv, 17_000_000);
+
+    // XLSX opens, one sheet per table, typed cells, same numbers.
+    let resp = w
+        .app
+        .client
+        .get(w.app.url(&url))
+        .bearer_auth(&w.admin)
+        .header(
+            "Accept",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        vec![
+            "Theo địa bàn",
+            "Theo đội",
+            "Theo loại hình",
+            "Vi phạm",
+            "Đóng cửa - từ chối"
+        ]
+    );
+    let sheet = wb.worksheet_range("Theo địa bàn").unwrap();
+    assert_eq!(sheet.get((0, 2)), Some(&Data::String("Số cơ sở".into())));
+    let row = sheet
+        .rows()
+        .find(|r| r[0] == Data::String("373".into()))
+        .unwrap();
+    assert_eq!(row[5], Data::Float(2.0));
+    assert_eq!(row[2], Data::Float(g373["eligible"].as_f64().unwrap()));
+    let fines = wb.worksheet_range("Vi phạm").unwrap();
+    let total: f64 = fines
+        .rows()
+        .skip(1)
+        .map(|r| match r[4] {
+            Data::Float(f) => f,
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(total, 17_000_000.0);
+    let (s, p) = w
+        .app
+        .get(
+            &format!("/api/v1/reports?plan_id={plan}&period=Q5"),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("period"))
+    );
+}

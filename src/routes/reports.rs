@@ -200,7 +200,7 @@ const OUTCOME_HEADERS: [&str; 6] = [
     "Đội kiểm tra",
 ];
 
-/// The tables in order: (sheet name, rows as cells).
+/// One typed cell of a table.
 enum Cell {
     Text(String),
     Int(i64),
@@ -208,7 +208,10 @@ enum Cell {
     Money(Option<i64>),
 }
 
-fn tables(r: &Report) -> Vec<(&'static str, &'static [&'static str], Vec<Vec<Cell>>)> {
+/// A table: sheet name, headers, rows.
+type Table = (&'static str, &'static [&'static str], Vec<Vec<Cell>>);
+
+fn tables(r: &Report) -> Vec<Table> {
     let cov = |gs: &[Group]| -> Vec<Vec<Cell>> {
         gs.iter()
             .map(|g| {

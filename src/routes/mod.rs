@@ -53,6 +53,7 @@ route_table! {
     get "/readyz" => ops::readyz,
     get "/metrics" => ops::metrics,
     get "/api/v1/openapi.json" => ops::openapi,
+    get "/dashboard" => ops::dashboard,
 
     post "/api/v1/auth/login" => auth::login,
     post "/api/v1/auth/refresh" => auth::refresh,

@@ -117,3 +117,14 @@ pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpRespo
         .content_type("text/plain; version=0.0.4")
         .body(out)
 }
+
+/// The supervisors' dashboard: one self-contained page (no CDN, works offline).
+pub const DASHBOARD_HTML: &str = include_str!("../../static/dashboard.html");
+
+/// `GET /dashboard`.
+pub async fn dashboard() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:"))
+        .body(DASHBOARD_HTML)
+}

@@ -3,6 +3,7 @@
 
 mod auth;
 mod crash;
+mod dashboard;
 mod establishments;
 mod helpers;
 mod imports;

@@ -142,13 +142,12 @@ fn main() {
     let largest = &provinces[0];
 
     println!(
-        "draw_bench: {} establishments, {} communes, {} teams ({} province, {} district), {} runs each",
+        "draw_bench: {} establishments, {} communes, {} teams ({} province, {} district), {RUNS} runs each",
         establishments.len(),
         communes.len(),
         teams.len(),
         teams.iter().filter(|t| t.level == "province").count(),
         teams.iter().filter(|t| t.level == "district").count(),
-        RUNS
     );
 
     // Warm-up (page faults, allocator) then timed runs.
@@ -189,15 +188,13 @@ fn main() {
         median(t_largest),
     );
     println!(
-        "national draw (plan VN):      {:8.1} ms median, {} selections",
+        "national draw (plan VN):      {:8.1} ms median, {selections} selections",
         ms(nat),
-        selections
     );
     println!("national input_digest:        {:8.1} ms median", ms(dig));
     println!(
-        "63 province draws, summed:    {:8.1} ms median, {} selections",
+        "63 province draws, summed:    {:8.1} ms median, {prov_selections} selections",
         ms(sum),
-        prov_selections
     );
     println!(
         "largest province ({}, {} est.): {:6.1} ms median",

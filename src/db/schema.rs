@@ -26,6 +26,7 @@ diesel::table! {
         team_id -> Nullable<Text>,
         is_active -> Bool,
         created_at -> Timestamp,
+        last_sync_at -> Nullable<Timestamp>,
     }
 }
 

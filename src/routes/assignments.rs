@@ -212,6 +212,17 @@ pub async fn team_assignments(
     let body = db
         .run(move |conn| {
             crate::routes::teams::load_visible(conn, &user, &team_id)?;
+            if user.team_id.as_deref() == Some(team_id.as_str()) {
+                // Remember the device synced (at most one write per 5 minutes).
+                let t = now();
+                diesel::update(crate::db::schema::users::table.find(&user.id).filter(
+                    crate::db::schema::users::last_sync_at.is_null().or(
+                        crate::db::schema::users::last_sync_at.lt(t - chrono::Duration::minutes(5)),
+                    ),
+                ))
+                .set(crate::db::schema::users::last_sync_at.eq(t))
+                .execute(conn)?;
+            }
             // Read before the items: anything committed later numbers higher.
             let high_water: i64 = change_counter::table
                 .find(1)

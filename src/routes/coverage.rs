@@ -16,6 +16,9 @@ use crate::error::ApiError;
 use crate::http::path_uuid;
 use crate::routes::plans::{load_plan, Share};
 
+/// Days without a sync after which a device is listed as silent.
+pub const STALE_DAYS: i64 = 14;
+
 /// `?group_by=`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -305,6 +308,43 @@ pub fn compute(
         }
     }
     let inspected_percent = pct(total.inspected, total.eligible);
+    // Devices silent for 14 days: team members who never synced or not lately.
+    let silent_since = crate::http::now() - chrono::Duration::days(STALE_DAYS);
+    let stale: Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<chrono::NaiveDateTime>,
+    )> = crate::db::schema::users::table
+        .inner_join(
+            crate::db::schema::team_members::table
+                .on(crate::db::schema::team_members::user_id.eq(crate::db::schema::users::id)),
+        )
+        .inner_join(teams::table.on(teams::id.eq(crate::db::schema::team_members::team_id)))
+        .inner_join(org_units::table.on(org_units::code.eq(teams::org_unit_code)))
+        .filter(org_units::path.like(&like))
+        .filter(
+            crate::db::schema::users::last_sync_at
+                .is_null()
+                .or(crate::db::schema::users::last_sync_at.lt(silent_since)),
+        )
+        .select((
+            teams::id,
+            teams::name,
+            crate::db::schema::users::id,
+            crate::db::schema::users::username,
+            crate::db::schema::users::last_sync_at,
+        ))
+        .order((teams::name, crate::db::schema::users::username))
+        .load(conn)?;
+    let stale_devices: Vec<serde_json::Value> = stale
+        .into_iter()
+        .map(|(team_id, team_name, user_id, username, last)| {
+            serde_json::json!({"team_id": team_id, "team_name": team_name, "user_id": user_id, "username": username,
+                               "last_sync_at": last.as_ref().map(crate::http::rfc3339)})
+        })
+        .collect();
     Ok(serde_json::json!({
         "plan_id": plan.id,
         "year": plan.year,
@@ -320,6 +360,7 @@ pub fn compute(
         "on_track": inspected_percent + 1e-9 >= expected,
         "group_by": group_by,
         "groups": groups.into_values().collect::<Vec<_>>(),
+        "stale_devices": stale_devices,
     }))
 }
 

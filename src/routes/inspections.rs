@@ -577,6 +577,15 @@ pub fn insert_minutes(
             ));
         }
         if status == "cancelled" || status == "completed" {
+            // A racing identical post may have completed it since our first look.
+            if inspections::table
+                .find(&id)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+            {
+                return replay(conn, user, &id, hash);
+            }
             return Err(ApiError::Conflict(format!("the assignment is {status}")));
         }
         plan_id = Some(a_plan);

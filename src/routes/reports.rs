@@ -132,7 +132,7 @@ pub fn build(
         .unwrap_or_default();
     let violations: Vec<ViolationLine> = diesel::sql_query(
         "SELECT v.code, t.title, COUNT(*) AS count, COUNT(DISTINCT i.establishment_id) AS establishments, \
-         SUM(v.fine_vnd) AS fines_vnd \
+         CAST(SUM(v.fine_vnd) AS BIGINT) AS fines_vnd \
          FROM violations v JOIN inspections i ON i.id = v.inspection_id \
          JOIN establishments e ON e.id = i.establishment_id JOIN violation_types t ON t.code = v.code \
          WHERE e.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \

@@ -462,15 +462,24 @@ pub async fn close(
                     "the establishment is already closed".into(),
                 ));
             }
-            diesel::update(establishments::table.find(&id))
-                .set((
-                    establishments::status.eq("closed"),
-                    establishments::closed_on.eq(closed_on),
-                    establishments::closed_reason.eq(&reason),
-                    establishments::version.eq(before.version + 1),
-                    establishments::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
+            let n = diesel::update(
+                establishments::table
+                    .find(&id)
+                    .filter(establishments::version.eq(before.version)),
+            )
+            .set((
+                establishments::status.eq("closed"),
+                establishments::closed_on.eq(closed_on),
+                establishments::closed_reason.eq(&reason),
+                establishments::version.eq(before.version + 1),
+                establishments::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+            if n == 0 {
+                return Err(ApiError::PreconditionFailed {
+                    current_version: before.version + 1,
+                });
+            }
             crate::routes::plans::on_establishment_closed(conn, &id)?;
             let after = load_visible(conn, &user, &id)?;
             crate::audit::record(

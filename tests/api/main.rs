@@ -6,6 +6,7 @@ mod crash;
 mod dashboard;
 mod establishments;
 mod helpers;
+mod hostile;
 mod imports;
 mod inspections;
 mod org_units;

@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod imports;
 mod inspections;
+mod migrations;
 mod org_units;
 mod plans;
 mod scope;

@@ -224,7 +224,8 @@ def main():
 
     summary = {
         "teams": len(teams), "province_teams": len(provinces), "district_teams": len(districts),
-        "teams_seconds": teams_s, "leaders": len(leaders), "leaders_seconds": leaders_s,
+        "teams_seconds": teams_s, "leaders": len(leaders), "leaders_before_draws": len(chosen),
+        "leaders_seconds": leaders_s,
         "draws": draws, "draw_total_s": total, "draw_max_s": worst["seconds"],
         "draw_max_province": worst["province"],
         "assignments_total": sum(d["assignments"] for d in draws),

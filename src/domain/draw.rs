@@ -544,17 +544,43 @@ pub fn draw(input: &DrawInput) -> DrawOutput {
         });
         picks.extend(picked.into_iter().map(|r| (ti, r)));
     }
-    let selections = picks
-        .into_iter()
-        .map(|(ti, r)| {
-            let team = teams[ti as usize].1;
-            Selection {
-                establishment_id: srcs[order[r as usize] as usize].id.clone(),
-                team_id: team.id.clone(),
-                level: team.level.clone(),
-            }
-        })
-        .collect();
+    // Building the output strings is the costliest part of a large draw
+    // (one allocation per string): large outputs are built on several
+    // threads, chunk by chunk, and concatenated in order.
+    let make = |picks: &[(u32, u32)]| -> Vec<Selection> {
+        picks
+            .iter()
+            .map(|&(ti, r)| {
+                let team = teams[ti as usize].1;
+                Selection {
+                    establishment_id: srcs[order[r as usize] as usize].id.clone(),
+                    team_id: team.id.clone(),
+                    level: team.level.clone(),
+                }
+            })
+            .collect()
+    };
+    let threads = scan_threads(picks.len());
+    let selections = if threads < 2 {
+        make(&picks)
+    } else {
+        let chunk = picks.len().div_ceil(threads);
+        let parts: Vec<Vec<Selection>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = picks
+                .chunks(chunk)
+                .map(|c| scope.spawn(move || make(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("output thread"))
+                .collect()
+        });
+        let mut all = Vec::with_capacity(picks.len());
+        for p in parts {
+            all.extend(p);
+        }
+        all
+    };
     DrawOutput { selections, quotas }
 }
 
@@ -619,7 +645,8 @@ fn merge_interned(parts: &[&Interned]) -> Vec<u32> {
     out
 }
 
-/// Threads for the establishment scan: one below 20,000 establishments.
+/// Threads for a pass over `n` items (establishment scan, output strings):
+/// one below 20,000 items. The result never depends on it.
 fn scan_threads(n: usize) -> usize {
     if n < 20_000 {
         1
@@ -1552,6 +1579,41 @@ mod tests {
         }
         assert_eq!(one.cell[5], u32::MAX);
         assert_eq!(scan_threads(10), 1);
+    }
+
+    #[test]
+    fn large_draw_on_threads_keeps_the_documented_order() {
+        // 20,400 establishments and 20,400 picks: the scan and the output
+        // take the multi-threaded path (on a machine with 2+ cores).
+        let rows: Vec<Row> = (0..20_400u32)
+            .map(|i| ((i % 4) as u8, (i % 3) as u8, 2, (i % 3) as u8, i % 11 == 0))
+            .collect();
+        let input = build_input(&rows, false, 5000, 10_000, true, true, seed_from(6));
+        let out = draw(&input);
+        check_invariants(&input, &out);
+        assert_eq!(out.selections.len(), 20_400);
+        let prio: HashMap<&str, bool> = input
+            .establishments
+            .iter()
+            .map(|e| (e.id.as_str(), e.priority))
+            .collect();
+        let team_pos: HashMap<&str, usize> = out
+            .quotas
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.team_id.as_str(), i))
+            .collect();
+        let sort_key = |s: &Selection| {
+            (
+                team_pos[s.team_id.as_str()],
+                !prio[s.establishment_id.as_str()],
+                establishment_key(&input.seed, &s.establishment_id),
+            )
+        };
+        assert!(out
+            .selections
+            .windows(2)
+            .all(|w| sort_key(&w[0]) < sort_key(&w[1])));
     }
 
     #[test]

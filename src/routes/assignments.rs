@@ -175,6 +175,14 @@ fn decode_token(field: &str, t: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::field(field, "not a token this server issued"))
 }
 
+/// A page of a team's assignments.
+#[derive(Serialize)]
+struct SyncPage {
+    items: Vec<AssignmentDto>,
+    next_cursor: Option<String>,
+    sync_token: String,
+}
+
 /// `GET /teams/{id}/assignments?since=` parameters.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -244,14 +252,18 @@ pub async fn team_assignments(
             items.truncate(limit as usize);
             let last = items.last().map(|a| a.change_seq).unwrap_or(after);
             let sync = if more { last } else { last.max(high_water) };
-            Ok(serde_json::json!({
-                "items": items,
-                "next_cursor": if more { Some(encode_token(last)) } else { None },
-                "sync_token": encode_token(sync),
-            }))
+            // Serialised here, on the blocking thread, straight to bytes.
+            serde_json::to_vec(&SyncPage {
+                items,
+                next_cursor: more.then(|| encode_token(last)),
+                sync_token: encode_token(sync),
+            })
+            .map_err(|e| ApiError::Internal(e.to_string()))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body))
 }
 
 fn load_one(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<AssignmentDto, ApiError> {

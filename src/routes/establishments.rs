@@ -791,17 +791,15 @@ pub fn import_rows(
                         establishments::org_unit_code.eq(f.org_unit_code),
                         establishments::unit_path.eq(path),
                         establishments::address.eq(f.address),
-                        (
-                            establishments::owner_name.eq(f.owner_name),
-                            establishments::phone.eq(f.phone),
-                            establishments::latitude.eq(f.latitude),
-                            establishments::longitude.eq(f.longitude),
-                            establishments::status.eq("active"),
-                            establishments::reinspect.eq(false),
-                            establishments::version.eq(1),
-                            establishments::created_at.eq(t),
-                            establishments::updated_at.eq(t),
-                        ),
+                        establishments::owner_name.eq(f.owner_name),
+                        establishments::phone.eq(f.phone),
+                        establishments::latitude.eq(f.latitude),
+                        establishments::longitude.eq(f.longitude),
+                        establishments::status.eq("active"),
+                        establishments::reinspect.eq(false),
+                        establishments::version.eq(1),
+                        establishments::created_at.eq(t),
+                        establishments::updated_at.eq(t),
                     ));
                 }
                 Some(e) if scope.is_some_and(|s| !e.unit_path.starts_with(s)) => {
@@ -846,13 +844,8 @@ pub fn import_rows(
                 }
             }
         }
-        // 19 columns a row: 1,000 rows (19,000 binds) stay under both backends'
-        // limits (PostgreSQL 65,535; SQLite 32,766).
-        for chunk in inserts.chunks(1000) {
-            crate::per_backend!(conn, |c| diesel::insert_into(establishments::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        // 19 columns a row: 1,000 rows (19,000 binds) a statement on SQLite.
+        crate::bulk_insert!(conn, establishments::table, &inserts[..], 1000);
         crate::audit::record_created(conn, actor, "establishment.import_create", &created_ids)?;
         done += batch.len();
         progress(done);

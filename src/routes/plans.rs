@@ -483,11 +483,8 @@ fn run_round(
             )
         })
         .collect();
-    for chunk in rows.chunks(1000) {
-        crate::per_backend!(conn, |c| diesel::insert_into(assignments::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    // 12 columns a row: 2,000 rows a statement on SQLite.
+    crate::bulk_insert!(conn, assignments::table, &rows[..], 2000);
     let summary = serde_json::json!({"round": round, "input_digest": digest, "assignments": out.selections.len()});
     crate::audit::record(
         conn,

@@ -74,6 +74,24 @@ pub fn append(
     actor: &str,
     items: Vec<(String, String, Option<String>, Option<String>)>,
 ) -> Result<(), ApiError> {
+    append_by(
+        conn,
+        items
+            .into_iter()
+            .map(|(action, entity_id, before, after)| {
+                (actor.to_string(), action, entity_id, before, after)
+            })
+            .collect(),
+    )
+}
+
+/// Appends entries `(actor, action, entity_id, before, after)` in order,
+/// inside the caller's transaction: one lock and one read of the tail for
+/// all of them.
+pub fn append_by(
+    conn: &mut DbConnection,
+    items: Vec<(String, String, String, Option<String>, Option<String>)>,
+) -> Result<(), ApiError> {
     if items.is_empty() {
         return Ok(());
     }
@@ -86,12 +104,12 @@ pub fn append(
     let (mut seq, mut prev) = tail.unwrap_or((0, GENESIS.to_string()));
     let at = now();
     let mut rows = Vec::with_capacity(items.len());
-    for (action, entity_id, before, after) in items {
+    for (actor, action, entity_id, before, after) in items {
         seq += 1;
         let mut e = Entry {
             seq,
             at,
-            actor: actor.to_string(),
+            actor,
             action,
             entity_id,
             before,

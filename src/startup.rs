@@ -38,6 +38,10 @@ impl Application {
                 tracing::info!(?applied, "migrations applied");
             }
         }
+        let writer = web::Data::new(
+            crate::routes::minutes_writer::MinutesWriter::start(pool.clone())
+                .map_err(|e| format!("cannot start the minutes writer: {e}"))?,
+        );
         let db = Db { pool };
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
@@ -60,6 +64,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(db_data.clone())
+                .app_data(writer.clone())
                 .app_data(web::QueryConfig::default().error_handler(crate::http::query_error))
                 .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
                 .wrap(ErrorHandlers::new().default_handler(problemize))

@@ -60,6 +60,8 @@ pub struct AssignmentDto {
     updated_at: String,
     #[serde(skip)]
     change_seq: i64,
+    #[serde(skip)]
+    unit_path: String,
     establishment: EstablishmentDto,
 }
 
@@ -96,6 +98,7 @@ fn to_dto(a: Assignment, e: Establishment) -> AssignmentDto {
         version: a.version,
         updated_at: rfc3339(&a.updated_at),
         change_seq: a.change_seq,
+        unit_path: e.unit_path.clone(),
         establishment: e.into(),
     }
 }
@@ -117,6 +120,11 @@ pub struct Filter {
     pub after_seq: Option<i64>,
     /// Leave out cancelled ones (a full fetch).
     pub open_only: bool,
+    /// Leave the caller's area out of the SQL: the caller has checked that
+    /// the team is visible and filters the rows itself ([`AuthUser::sees`]).
+    /// Without the path condition PostgreSQL reads a team's changes in
+    /// index order and stops at the limit.
+    pub scope_checked_by_caller: bool,
 }
 
 /// Reads assignments visible to `user`: inside its area, and for an
@@ -135,7 +143,11 @@ pub fn query(
     if user.role == Role::Inspector {
         q = q.filter(assignments::team_id.eq(user.team_id.clone().unwrap_or_default()));
     }
-    if let Some(scope) = &user.scope_path {
+    if let Some(scope) = user
+        .scope_path
+        .as_ref()
+        .filter(|_| !f.scope_checked_by_caller)
+    {
         q = q.filter(establishments::unit_path.like(format!("{scope}%")));
     }
     if let Some(p) = f.plan_id {
@@ -244,6 +256,7 @@ pub async fn team_assignments(
                     team_id: Some(team_id),
                     after_seq: Some(after),
                     open_only: since.is_none(),
+                    scope_checked_by_caller: true,
                     ..Default::default()
                 },
                 limit + 1,
@@ -251,6 +264,9 @@ pub async fn team_assignments(
             let more = items.len() as i64 > limit;
             items.truncate(limit as usize);
             let last = items.last().map(|a| a.change_seq).unwrap_or(after);
+            // A visible team's establishments lie in its jurisdiction, inside
+            // the caller's area; one moved out since is left out here.
+            items.retain(|a| user.sees(&a.unit_path));
             let sync = if more { last } else { last.max(high_water) };
             // Serialised here, on the blocking thread, straight to bytes.
             serde_json::to_vec(&SyncPage {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod coverage;
 pub mod establishments;
 pub mod inspections;
+pub mod minutes_writer;
 pub mod ops;
 pub mod org_units;
 pub mod plans;

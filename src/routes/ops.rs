@@ -71,7 +71,11 @@ impl Metrics {
 }
 
 /// `GET /metrics` (Prometheus text format 0.0.4).
-pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpResponse {
+pub async fn metrics(
+    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    writer: web::Data<crate::routes::minutes_writer::MinutesWriter>,
+) -> HttpResponse {
     let m = &state.metrics;
     let mut out = String::new();
     out.push_str("# HELP kiemtra_http_responses_total HTTP responses by status class.\n");
@@ -113,6 +117,15 @@ pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpRespo
         "kiemtra_db_pool_connections{{state=\"busy\"}} {}\n",
         st.connections - st.idle_connections
     ));
+    let (batches, minutes) = writer.counts();
+    out.push_str(
+        "# HELP kiemtra_minutes_batches_total Transactions of the minutes group commit.\n",
+    );
+    out.push_str("# TYPE kiemtra_minutes_batches_total counter\n");
+    out.push_str(&format!("kiemtra_minutes_batches_total {batches}\n"));
+    out.push_str("# HELP kiemtra_minutes_batched_total Minutes written by the group commit.\n");
+    out.push_str("# TYPE kiemtra_minutes_batched_total counter\n");
+    out.push_str(&format!("kiemtra_minutes_batched_total {minutes}\n"));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

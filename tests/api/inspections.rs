@@ -491,3 +491,161 @@ async fn violation_catalogue() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("max_fine_vnd"))
     );
 }
+
+/// Many clients at once, as the group commit batches them: every id stored
+/// exactly once, identical repeats 200 with the stored minutes, changed
+/// repeats 409, two posts for one assignment one 201 and one 409, and what
+/// the 201 answered is what a later read returns.
+#[actix_web::test]
+async fn storm_of_posts_and_repeats_through_the_group_commit() {
+    let f = field().await;
+    let mut bodies = Vec::new();
+    for i in 0..24 {
+        let mut b = minutes(&f, &uuid::Uuid::new_v4().to_string());
+        b["assignment_id"] = Value::Null;
+        b["establishment_id"] = json!(f.surprise_target);
+        b["notes"] = json!(format!("lần {i}"));
+        // 1 to 3 sends; every fourth id has one repeat with a changed body.
+        for k in 0..(1 + i % 3) {
+            bodies.push((i, b.clone()));
+            if k == 1 && i % 4 == 1 {
+                let mut changed = b.clone();
+                changed["notes"] = json!(format!("đã sửa {i}"));
+                bodies.push((i, changed));
+            }
+        }
+    }
+    // Two different minutes for the one assignment.
+    let a1 = minutes(&f, &uuid::Uuid::new_v4().to_string());
+    let a2 = minutes(&f, &uuid::Uuid::new_v4().to_string());
+    bodies.push((100, a1));
+    bodies.push((101, a2));
+    let posts = bodies
+        .iter()
+        .map(|(_, b)| f.app.post("/api/v1/inspections", &f.lead, b.clone()));
+    let results = futures_util::future::join_all(posts).await;
+    let mut winner: std::collections::HashMap<String, Value> = Default::default();
+    for ((_, b), (s, r)) in bodies.iter().zip(&results) {
+        if *s == StatusCode::CREATED {
+            let id = b["id"].as_str().unwrap().to_string();
+            assert!(
+                winner.insert(id, b.clone()).is_none(),
+                "two 201s for one id"
+            );
+            let (gs, stored) = f
+                .app
+                .get(
+                    &format!("/api/v1/inspections/{}", r["id"].as_str().unwrap()),
+                    &f.lead,
+                )
+                .await;
+            assert_eq!(gs, StatusCode::OK);
+            assert_eq!(&stored, r, "the 201 answer differs from the stored minutes");
+        }
+    }
+    assert_eq!(
+        winner.len(),
+        24 + 1,
+        "one 201 per surprise id and one for the assignment"
+    );
+    for ((tag, b), (s, r)) in bodies.iter().zip(&results) {
+        let id = b["id"].as_str().unwrap();
+        match winner.get(id) {
+            Some(w) if w == b => assert!(
+                *s == StatusCode::CREATED || *s == StatusCode::OK,
+                "{tag}: identical repeat got {s}: {r}"
+            ),
+            Some(_) => assert_eq!(*s, StatusCode::CONFLICT, "{tag}: changed repeat: {r}"),
+            None => {
+                assert!(*tag >= 100, "{tag}: a surprise id was not stored: {s} {r}");
+                assert_eq!(
+                    *s,
+                    StatusCode::CONFLICT,
+                    "second minutes for one assignment: {r}"
+                );
+                assert!(r["detail"].as_str().unwrap().contains("completed"), "{r}");
+            }
+        }
+    }
+    assert_eq!(f.app.count("inspections"), 25);
+    assert_eq!(f.app.count("inspection_versions"), 25);
+    assert_eq!(f.app.count("violations"), 50);
+    // One audit entry per stored minutes, and the chain holds.
+    let mut conn = f.app.pool.get().unwrap();
+    {
+        use diesel::prelude::*;
+        use kiemtra::db::schema::audit_log;
+        let created: i64 = audit_log::table
+            .filter(audit_log::action.eq("inspection.create"))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(created, 25);
+    }
+    assert!(kiemtra::audit::verify(&mut conn).unwrap().is_ok());
+}
+
+/// One batch of the group commit, written directly: a repeat of an id inside
+/// the batch is answered as stored, second minutes for an assignment
+/// completed earlier in the same batch get 409, and only the first minutes
+/// of each are written.
+#[actix_web::test]
+async fn one_batch_with_repeats_and_a_taken_assignment() {
+    use kiemtra::routes::inspections::{
+        body_hash, prepare, write_batch, InspectionBody, Prep, Written,
+    };
+    let f = field().await;
+    let mut conn = f.app.pool.get().unwrap();
+    let user = kiemtra::auth::load_auth_user(&mut conn, &f.lead_id)
+        .unwrap()
+        .unwrap();
+    let id_a = uuid::Uuid::new_v4().to_string();
+    let bodies: Vec<InspectionBody> = [
+        minutes(&f, &id_a),
+        minutes(&f, &id_a),
+        minutes(&f, &uuid::Uuid::new_v4().to_string()),
+    ]
+    .into_iter()
+    .map(|v| serde_json::from_value(v).unwrap())
+    .collect();
+    let ready: Vec<_> = bodies
+        .iter()
+        .map(
+            |b| match prepare(&mut conn, &user, b, &body_hash(b)).unwrap() {
+                Prep::Ready(r) => r,
+                Prep::Stored => panic!("nothing is stored yet"),
+            },
+        )
+        .collect();
+    let items: Vec<_> = ready.iter().map(|r| &**r).collect();
+    let answers = kiemtra::db::write_tx(&mut conn, |c| write_batch(c, &items)).unwrap();
+    assert!(
+        matches!(answers[0], Ok(Written::Created(_))),
+        "{:?}",
+        answers[0]
+    );
+    assert!(
+        matches!(answers[1], Ok(Written::Stored)),
+        "{:?}",
+        answers[1]
+    );
+    match &answers[2] {
+        Err(kiemtra::error::ApiError::Conflict(m)) => assert!(m.contains("completed"), "{m}"),
+        other => panic!("expected 409, got {other:?}"),
+    }
+    drop(conn);
+    assert_eq!(f.app.count("inspections"), 1);
+    assert_eq!(f.app.count("violations"), 2);
+    let (_, a) = f
+        .app
+        .get(
+            &format!(
+                "/api/v1/assignments/{}",
+                f.assignment["id"].as_str().unwrap()
+            ),
+            &f.lead,
+        )
+        .await;
+    assert_eq!(a["status"], "completed");
+    assert_eq!(a["version"], f.assignment["version"].as_i64().unwrap() + 1);
+}

@@ -1,0 +1,135 @@
+//! Group commit for posted minutes.
+//!
+//! Every write of minutes takes two locks held to its commit: the change
+//! counter's row (so that a sync token covers every change below it) and
+//! the audit chain's tail. One transaction per post therefore queues posts
+//! behind each other's commit and disk flush. Instead, handlers check their
+//! minutes concurrently ([`inspections::prepare`]) and hand them to one
+//! writer thread, which takes whatever has queued up (at most [`MAX_BATCH`])
+//! and writes it in one transaction ([`inspections::write_batch`]): one
+//! flush and one pass through the locks for the whole batch. Under light
+//! load a batch is a single post and nothing waits; under heavy load the
+//! batches grow. A handler answers only after its batch has committed.
+//!
+//! If a batch fails as a whole (a constraint another server won, a lost
+//! connection), it is rolled back and each of its minutes is retried alone,
+//! so that one post's failure is never another's.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use tokio::sync::oneshot;
+
+use crate::db::{write_tx, Pool};
+use crate::error::ApiError;
+use crate::routes::inspections::{self, Ready, Written};
+
+/// The most minutes written in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+type Answer = Result<Written, ApiError>;
+
+struct Job {
+    ready: Box<Ready>,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// Handle to the writer thread (cheap to clone; the thread ends when the
+/// last handle is dropped).
+#[derive(Clone)]
+pub struct MinutesWriter {
+    jobs: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// Batches written and minutes in them, for `/metrics`.
+#[derive(Default)]
+struct Stats {
+    batches: AtomicU64,
+    minutes: AtomicU64,
+}
+
+impl MinutesWriter {
+    /// Starts the writer thread on `pool`.
+    pub fn start(pool: Pool) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let stats = Arc::new(Stats::default());
+        let counted = stats.clone();
+        std::thread::Builder::new()
+            .name("minutes-writer".into())
+            .spawn(move || run(&pool, &queue, &counted))?;
+        Ok(MinutesWriter { jobs, stats })
+    }
+
+    /// Batches written so far, and the minutes they held.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.stats.batches.load(Ordering::Relaxed),
+            self.stats.minutes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Writes checked minutes; answers once they are committed (or refused).
+    pub async fn submit(&self, ready: Box<Ready>) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { ready, reply })
+            .map_err(|_| ApiError::Unavailable("the minutes writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the minutes writer dropped a post".into()))?
+    }
+}
+
+fn run(pool: &Pool, queue: &mpsc::Receiver<Job>, stats: &Stats) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let answers =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_all(pool, &jobs)))
+                .unwrap_or_else(|_| {
+                    jobs.iter()
+                        .map(|_| Err(ApiError::Internal("the minutes writer panicked".into())))
+                        .collect()
+                });
+        for (job, answer) in jobs.into_iter().zip(answers) {
+            // The client may have gone; its minutes are stored all the same.
+            let _ = job.reply.send(answer);
+        }
+    }
+}
+
+/// One transaction for the batch; one each if the batch fails.
+fn write_all(pool: &Pool, jobs: &[Job]) -> Vec<Answer> {
+    let mut conn = match pool.get() {
+        Ok(c) => c,
+        Err(e) => {
+            return jobs
+                .iter()
+                .map(|_| Err(ApiError::Unavailable(e.to_string())))
+                .collect()
+        }
+    };
+    let items: Vec<&Ready> = jobs.iter().map(|j| &*j.ready).collect();
+    match write_tx(&mut conn, |c| inspections::write_batch(c, &items)) {
+        Ok(answers) => answers,
+        Err(e) if items.len() == 1 => vec![Err(e)],
+        Err(e) => {
+            tracing::warn!(error = %e, size = items.len(), "batch of minutes failed; writing them one by one");
+            items
+                .iter()
+                .map(|r| {
+                    write_tx(&mut conn, |c| inspections::write_batch(c, &[r])).and_then(|mut a| {
+                        a.pop()
+                            .unwrap_or_else(|| Err(ApiError::Internal("empty batch answer".into())))
+                    })
+                })
+                .collect()
+        }
+    }
+}

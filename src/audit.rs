@@ -67,6 +67,9 @@ fn lock_tail(conn: &mut DbConnection) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// One change to record: `(actor, action, entity_id, before, after)`.
+pub type Change = (String, String, String, Option<String>, Option<String>);
+
 /// Appends entries `(action, entity_id, before, after)` in order, inside the
 /// caller's transaction.
 pub fn append(
@@ -88,10 +91,7 @@ pub fn append(
 /// Appends entries `(actor, action, entity_id, before, after)` in order,
 /// inside the caller's transaction: one lock and one read of the tail for
 /// all of them.
-pub fn append_by(
-    conn: &mut DbConnection,
-    items: Vec<(String, String, String, Option<String>, Option<String>)>,
-) -> Result<(), ApiError> {
+pub fn append_by(conn: &mut DbConnection, items: Vec<Change>) -> Result<(), ApiError> {
     if items.is_empty() {
         return Ok(());
     }

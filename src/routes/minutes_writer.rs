@@ -90,6 +90,10 @@ fn run(pool: &Pool, queue: &mpsc::Receiver<Job>, stats: &Stats) {
                 Err(_) => break,
             }
         }
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats
+            .minutes
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
         let answers =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_all(pool, &jobs)))
                 .unwrap_or_else(|_| {

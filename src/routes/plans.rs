@@ -435,8 +435,10 @@ fn run_round(
     input: DrawInput,
     round: i32,
 ) -> Result<DrawResult, ApiError> {
+    let started = std::time::Instant::now();
     let digest = draw::input_digest(&input);
     let out = draw::draw(&input);
+    let drawn = started.elapsed();
     let seed_hex = hex::encode(input.seed);
     diesel::insert_into(draw_rounds::table)
         .values((
@@ -485,6 +487,15 @@ fn run_round(
         .collect();
     // 12 columns a row: 2,000 rows a statement on SQLite.
     crate::bulk_insert!(conn, assignments::table, &rows[..], 2000);
+    tracing::info!(
+        plan = %plan.id,
+        round,
+        eligible = input.establishments.len(),
+        assignments = out.selections.len(),
+        draw_ms = drawn.as_secs_f64() * 1e3,
+        write_ms = (started.elapsed() - drawn).as_secs_f64() * 1e3,
+        "plan drawn"
+    );
     let summary = serde_json::json!({"round": round, "input_digest": digest, "assignments": out.selections.len()});
     crate::audit::record(
         conn,
@@ -551,7 +562,9 @@ pub fn draw_in_tx(
     }
     let seed = parse_seed(&seed_hex)
         .ok_or_else(|| ApiError::Internal("stored seed is not 32 bytes".into()))?;
+    let started = std::time::Instant::now();
     let input = current_input(conn, &plan, &path, seed, Vec::new())?;
+    tracing::info!(plan = %plan.id, load_ms = started.elapsed().as_secs_f64() * 1e3, "draw input loaded");
     run_round(conn, user, &plan, input, 1)
 }
 

@@ -281,3 +281,188 @@ fn retried_minutes_after_sigkill_are_not_duplicated() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Issue 7's crash storm, on both databases: four clients post minutes
+/// continuously, each retrying the very same body until it gets an answer,
+/// while the server is killed with SIGKILL at random moments and restarted,
+/// 20 times. Afterwards every id that got a 2xx is stored, exactly once,
+/// nothing got a 409 or a 5xx, and the audit chain holds.
+#[test]
+fn minutes_survive_a_storm_of_sigkills() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    const KILLS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path());
+    let out = Command::new(BIN)
+        .args(["demo", "--no-serve", "--demo-database-url", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut server = start(&db, port);
+    let me: serde_json::Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": "doi-372", "password": "kiemtra-demo-2016"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = me["access_token"].as_str().unwrap().to_string();
+    let team = me["user"]["team_id"].as_str().unwrap().to_string();
+    let user_id = me["user"]["id"].as_str().unwrap().to_string();
+    let ests: Vec<String> = client
+        .get(format!("{base}/establishments?limit=50"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!ests.is_empty());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let bad = Arc::new(Mutex::new(Vec::<String>::new()));
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (stop, acked, bad) = (stop.clone(), acked.clone(), bad.clone());
+            let (base, token, team, user_id, ests) =
+                (base.clone(), token.clone(), team.clone(), user_id.clone(), ests.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap();
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let body = json!({
+                        "id": id, "establishment_id": ests[(c * 7 + n) % ests.len()], "team_id": team,
+                        "started_at": "2016-09-01T09:00:00+07:00", "finished_at": "2016-09-01T09:30:00+07:00",
+                        "members_present": [user_id], "outcome": "no_violation", "violations": []
+                    });
+                    n += 1;
+                    // Retry the same body until the server answers (it may be down).
+                    loop {
+                        match client
+                            .post(format!("{base}/inspections"))
+                            .bearer_auth(&token)
+                            .json(&body)
+                            .send()
+                        {
+                            Ok(r) if r.status().is_success() => {
+                                acked.lock().unwrap().push(id.clone());
+                                break;
+                            }
+                            Ok(r) if r.status() == 503 => {}
+                            Ok(r) => {
+                                bad.lock().unwrap().push(format!("{id}: {}", r.status()));
+                                break;
+                            }
+                            Err(_) => {}
+                        }
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            })
+        })
+        .collect();
+    // Pseudo-random kill moments, 50–300 ms apart (no extra dependency).
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..KILLS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::thread::sleep(Duration::from_millis(50 + x % 250));
+        server.kill().unwrap();
+        server.wait().unwrap();
+        server = start(&db, port);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let bad = bad.lock().unwrap().clone();
+    assert!(bad.is_empty(), "answers other than 2xx or 503: {bad:?}");
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 20,
+        "only {} minutes acknowledged",
+        acked.len()
+    );
+    eprintln!(
+        "crash storm: {} minutes acknowledged over {KILLS} kills",
+        acked.len()
+    );
+    let unique: std::collections::HashSet<&String> = acked.iter().collect();
+    assert_eq!(unique.len(), acked.len(), "an id was acknowledged twice");
+    for id in &acked {
+        let r = client
+            .get(format!("{base}/inspections/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "acknowledged minutes {id} lost");
+    }
+    let mut ids = Vec::<String>::new();
+    let mut cursor = String::new();
+    loop {
+        let page: serde_json::Value = client
+            .get(format!(
+                "{base}/inspections?team_id={team}&limit=500{cursor}"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    for id in &acked {
+        assert_eq!(
+            ids.iter().filter(|s| *s == id).count(),
+            1,
+            "{id} not stored exactly once"
+        );
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let out = Command::new(BIN)
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -131,7 +131,9 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
-        .connection_timeout(std::time::Duration::from_secs(5))
+        // A request waits at most this long for a connection: when the
+        // database is down it gets its 503 (with Retry-After) quickly.
+        .connection_timeout(std::time::Duration::from_secs(2))
         .build(manager)
         .map_err(|e| format!("cannot build the connection pool: {e}"))
 }

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::helpers::{fresh_database, NINH_BINH, PASSWORD};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kiemtra");
-const SECRET: &str = "crash-test-secret-crash-test-secret!";
+pub const BIN: &str = env!("CARGO_BIN_EXE_kiemtra");
+pub const SECRET: &str = "crash-test-secret-crash-test-secret!";
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -20,7 +20,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(db: &str, port: u16) -> Child {
+pub fn start(db: &str, port: u16) -> Child {
     let mut child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", db)

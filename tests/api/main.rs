@@ -11,6 +11,7 @@ mod imports;
 mod inspections;
 mod migrations;
 mod org_units;
+mod pg_restart;
 mod plans;
 mod scope;
 mod spec;

@@ -466,3 +466,138 @@ fn minutes_survive_a_storm_of_sigkills() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Scale-out: two servers on one database (SQLite file or PostgreSQL). A plan
+/// drawn through both at once is drawn once (one 200, one 409, one round);
+/// the same minutes posted through both at once are stored once.
+#[test]
+fn two_instances_on_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path());
+    let out = Command::new(BIN)
+        .args(["demo", "--no-serve", "--demo-database-url", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ports = [free_port(), free_port()];
+    let mut servers: Vec<Child> = ports.iter().map(|p| start(&db, *p)).collect();
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}/api/v1"))
+        .collect();
+    let client = reqwest::blocking::Client::new();
+    let login = |user: &str| -> serde_json::Value {
+        client
+            .post(format!("{}/auth/login", bases[0]))
+            .json(&json!({"username": user, "password": "kiemtra-demo-2016"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let admin = login("admin")["access_token"].as_str().unwrap().to_string();
+    for round in 0..3 {
+        let plan: serde_json::Value = client
+            .post(format!("{}/plans", bases[0]))
+            .bearer_auth(&admin)
+            .json(&json!({"name": format!("song song {round}"), "year": 2020 + round, "org_unit_code": "37"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let id = plan["id"].as_str().unwrap().to_string();
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let hs: Vec<_> = bases
+                .iter()
+                .map(|b| {
+                    let (client, admin, id) = (&client, &admin, &id);
+                    s.spawn(move || {
+                        client
+                            .post(format!("{b}/plans/{id}/draw"))
+                            .bearer_auth(admin)
+                            .send()
+                            .unwrap()
+                            .status()
+                            .as_u16()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort();
+        assert_eq!(sorted, vec![200, 409], "one draw per plan: {statuses:?}");
+        let v: serde_json::Value = client
+            .get(format!("{}/plans/{id}/verify", bases[1]))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(v["matches"], true, "{v}");
+    }
+    let me = login("doi-372");
+    let token = me["access_token"].as_str().unwrap().to_string();
+    let est = client
+        .get(format!("{}/establishments?limit=1", bases[0]))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..10 {
+        let body = json!({
+            "id": uuid::Uuid::new_v4().to_string(), "establishment_id": est, "team_id": me["user"]["team_id"],
+            "started_at": "2016-12-01T09:00:00+07:00", "finished_at": "2016-12-01T09:20:00+07:00",
+            "members_present": [me["user"]["id"]], "outcome": "no_violation", "violations": []
+        });
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let hs: Vec<_> = bases
+                .iter()
+                .flat_map(|b| [b, b])
+                .map(|b| {
+                    let (client, token, body) = (&client, &token, &body);
+                    s.spawn(move || {
+                        client
+                            .post(format!("{b}/inspections"))
+                            .bearer_auth(token)
+                            .json(body)
+                            .send()
+                            .unwrap()
+                            .status()
+                            .as_u16()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            vec![200, 200, 200, 201],
+            "one record per id: {statuses:?}"
+        );
+    }
+    for s in &mut servers {
+        s.kill().unwrap();
+        s.wait().unwrap();
+    }
+    let out = Command::new(BIN)
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -160,7 +160,7 @@ def main():
             raise SystemExit(f"draw of {p['code']}: {status} {res}")
         eligible = max((q["eligible"] for q in res["quotas"] if q["level"] == "province"),
                        default=0)
-        draws.append({"province": p["code"], "seconds": dt,
+        draws.append({"province": p["code"], "plan_id": plan["id"], "seconds": dt,
                       "assignments": res["assignments"], "eligible": eligible})
         for q in res["quotas"]:
             assigned[q["team_id"]] = assigned.get(q["team_id"], 0) + q["assigned"]

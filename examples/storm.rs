@@ -92,7 +92,7 @@ fn main() {
         .collect();
     assert!(!ests.is_empty(), "no establishments in the team's area");
 
-    let mut rng = Rng(0x5EED_178_2016);
+    let mut rng = Rng(0x05EE_D178_2016);
     let ids: Vec<String> = (0..n)
         .map(|_| {
             let mut b = [0u8; 16];

@@ -41,6 +41,12 @@ enum Command {
         /// Where photos are stored.
         #[arg(long, env = "ATTACHMENTS_DIR", default_value = "attachments")]
         attachments_dir: PathBuf,
+        /// Database connections in the pool (SQLite: at most 8).
+        #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
+        pool_size: u32,
+        /// Login attempts allowed per minute, per username and per address.
+        #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+        login_attempts_per_minute: u32,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -157,12 +163,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Serve {
             bind,
             attachments_dir,
+            pool_size,
+            login_attempts_per_minute,
         } => {
             let secret = std::env::var("JWT_SECRET")
                 .map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
             let mut settings = Settings::new(cli.database_url, Secret::new(secret))?;
             settings.bind = bind;
             settings.attachments_dir = attachments_dir;
+            settings.pool_size = pool_size;
+            settings.login_attempts_per_minute = login_attempts_per_minute.max(1);
             serve(settings, None)
         }
         Command::Migrate => {

@@ -92,21 +92,33 @@ pub async fn login(
         .check(&[format!("u:{username}"), format!("a:{}", peer(&req))])?;
     let keys = state.keys.clone();
     let ttl = state.settings.refresh_ttl_secs;
-    let result = db
-        .write(move |conn| {
-            let row: Option<(String, String, bool)> = users::table
-                .filter(users::username.eq(&username))
+    // The password is checked outside any transaction and without holding a
+    // connection: argon2 takes tens of milliseconds.
+    let who = username.clone();
+    let row: Option<(String, String, bool)> = db
+        .run(move |conn| {
+            Ok(users::table
+                .filter(users::username.eq(&who))
                 .select((users::id, users::password_hash, users::is_active))
                 .first(conn)
-                .optional()?;
-            let Some((id, hash, active)) = row else {
-                // Same work as a real check, so timing does not tell names apart.
-                verify_password(&password, dummy_hash());
-                return Err(ApiError::Unauthorized("wrong username or password".into()));
-            };
-            if !verify_password(&password, &hash) || !active {
-                return Err(ApiError::Unauthorized("wrong username or password".into()));
-            }
+                .optional()?)
+        })
+        .await?;
+    let checked = web::block(move || match row {
+        // Same work as a real check, so timing does not tell names apart.
+        None => {
+            verify_password(&password, dummy_hash());
+            None
+        }
+        Some((id, hash, active)) => (verify_password(&password, &hash) && active).then_some(id),
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some(id) = checked else {
+        return Err(ApiError::Unauthorized("wrong username or password".into()));
+    };
+    let result = db
+        .write(move |conn| {
             let user = crate::routes::users::load_user(conn, &id)?;
             let refresh = store_refresh(conn, &id, &new_id(), ttl)?;
             Ok(pair(&keys, user, refresh))

@@ -262,10 +262,10 @@ pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 }
 
 /// Stores a version and makes it current (violations table follows).
-/// A version row as written.
-#[derive(Debug, Clone, Insertable)]
+/// A version of the minutes, as written and as read.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = inspection_versions, treat_none_as_default_value = false)]
-struct NewVersion {
+struct VersionRow {
     inspection_id: String,
     version: i32,
     started_at: NaiveDateTime,
@@ -302,8 +302,8 @@ fn new_version(
     reason: Option<&str>,
     actor: &str,
     at: NaiveDateTime,
-) -> NewVersion {
-    NewVersion {
+) -> VersionRow {
+    VersionRow {
         inspection_id: id.to_string(),
         version,
         started_at: c.started_at.naive_utc(),
@@ -335,25 +335,6 @@ fn new_violations(id: &str, c: &Content) -> Vec<NewViolation> {
             fine_vnd: v.fine_vnd,
         })
         .collect()
-}
-
-/// The version row as a read would return it.
-fn version_row(v: &NewVersion) -> VersionRow {
-    VersionRow {
-        version: v.version,
-        started_at: v.started_at,
-        finished_at: v.finished_at,
-        utc_offset_min: v.utc_offset_min,
-        latitude: v.latitude,
-        longitude: v.longitude,
-        accuracy_m: v.accuracy_m,
-        members_present: v.members_present.clone(),
-        outcome: v.outcome.clone(),
-        notes: v.notes.clone(),
-        checklist: v.checklist.clone(),
-        violations: v.violations.clone(),
-        reason: v.reason.clone(),
-    }
 }
 
 /// Writes a new version and makes its violations the current ones.
@@ -421,24 +402,6 @@ struct Head {
     far_from_site: bool,
     received_at: NaiveDateTime,
     created_by: String,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = inspection_versions)]
-struct VersionRow {
-    version: i32,
-    started_at: NaiveDateTime,
-    finished_at: NaiveDateTime,
-    utc_offset_min: i32,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    accuracy_m: Option<f64>,
-    members_present: String,
-    outcome: String,
-    notes: Option<String>,
-    checklist: Option<String>,
-    violations: String,
-    reason: Option<String>,
 }
 
 fn at_offset(t: NaiveDateTime, offset_min: i32) -> DateTime<FixedOffset> {
@@ -607,7 +570,7 @@ struct NewInspection {
 #[derive(Debug)]
 pub struct Ready {
     head: NewInspection,
-    version: NewVersion,
+    version: VersionRow,
     violations: Vec<NewViolation>,
 }
 
@@ -632,7 +595,7 @@ impl Ready {
             received_at: h.received_at,
             created_by: h.created_by.clone(),
         };
-        let mut dto = to_dto(&head, &version_row(&self.version));
+        let mut dto = to_dto(&head, &self.version);
         dto.attachments = Some(Vec::new());
         dto
     }
@@ -867,7 +830,7 @@ pub fn write_batch(
         return Ok(answers);
     }
     let heads: Vec<NewInspection> = accepted.iter().map(|r| r.head.clone()).collect();
-    let versions: Vec<NewVersion> = accepted.iter().map(|r| r.version.clone()).collect();
+    let versions: Vec<VersionRow> = accepted.iter().map(|r| r.version.clone()).collect();
     let violations_rows: Vec<NewViolation> = accepted
         .iter()
         .flat_map(|r| r.violations.iter().cloned())

@@ -44,6 +44,45 @@ pub fn start(db: &str, port: u16) -> Child {
     panic!("server did not become ready");
 }
 
+/// Loads the demo into `db` with the real binary (`demo --no-serve`).
+pub fn load_demo(db: &str) -> std::process::Output {
+    let out = Command::new(BIN)
+        .args(["demo", "--no-serve", "--demo-database-url", db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `kiemtra audit verify` on `db` succeeds.
+pub fn audit_verifies(db: &str) {
+    let out = Command::new(BIN)
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Logs a demo account in (`base` ends in `/api/v1`); the login answer.
+pub fn demo_login(client: &reqwest::blocking::Client, base: &str, user: &str) -> serde_json::Value {
+    client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": user, "password": "kiemtra-demo-2016"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
 #[test]
 fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,16 +186,7 @@ fn acknowledged_writes_survive_sigkill() {
         .json()
         .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 15);
-    let out = Command::new(BIN)
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    audit_verifies(&db);
     server.kill().unwrap();
     server.wait().unwrap();
 }
@@ -190,28 +220,12 @@ fn serve_refuses_a_short_secret_and_names_a_bad_database() {
 fn retried_minutes_after_sigkill_are_not_duplicated() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let out = Command::new(BIN)
-        .args(["demo", "--no-serve", "--demo-database-url", &db])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = load_demo(&db);
     assert!(String::from_utf8_lossy(&out.stdout).contains("doi-372"));
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let client = reqwest::blocking::Client::new();
-    let login = |client: &reqwest::blocking::Client| -> serde_json::Value {
-        client
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"username": "doi-372", "password": "kiemtra-demo-2016"}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    };
+    let login = |client: &reqwest::blocking::Client| demo_login(client, &base, "doi-372");
     let mut server = start(&db, port);
     let me = login(&client);
     let token = me["access_token"].as_str().unwrap().to_string();
@@ -270,16 +284,7 @@ fn retried_minutes_after_sigkill_are_not_duplicated() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     server.kill().unwrap();
     server.wait().unwrap();
-    let out = Command::new(BIN)
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    audit_verifies(&db);
 }
 
 /// Issue 7's crash storm, on both databases: four clients post minutes
@@ -294,15 +299,7 @@ fn minutes_survive_a_storm_of_sigkills() {
     const KILLS: usize = 20;
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path());
-    let out = Command::new(BIN)
-        .args(["demo", "--no-serve", "--demo-database-url", &db])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    load_demo(&db);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let client = reqwest::blocking::Client::builder()
@@ -310,13 +307,7 @@ fn minutes_survive_a_storm_of_sigkills() {
         .build()
         .unwrap();
     let mut server = start(&db, port);
-    let me: serde_json::Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": "doi-372", "password": "kiemtra-demo-2016"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let me = demo_login(&client, &base, "doi-372");
     let token = me["access_token"].as_str().unwrap().to_string();
     let team = me["user"]["team_id"].as_str().unwrap().to_string();
     let user_id = me["user"]["id"].as_str().unwrap().to_string();
@@ -455,16 +446,16 @@ fn minutes_survive_a_storm_of_sigkills() {
     }
     server.kill().unwrap();
     server.wait().unwrap();
-    let out = Command::new(BIN)
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    audit_verifies(&db);
+}
+
+/// Runs `send` for every target at the same moment; the answers in order.
+fn at_once(targets: &[&str], send: impl Fn(&str) -> u16 + Sync) -> Vec<u16> {
+    std::thread::scope(|s| {
+        let send = &send;
+        let handles: Vec<_> = targets.iter().map(|t| s.spawn(move || send(t))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }
 
 /// Scale-out: two servers on one database (SQLite file or PostgreSQL). A plan
@@ -474,15 +465,7 @@ fn minutes_survive_a_storm_of_sigkills() {
 fn two_instances_on_one_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path());
-    let out = Command::new(BIN)
-        .args(["demo", "--no-serve", "--demo-database-url", &db])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    load_demo(&db);
     let ports = [free_port(), free_port()];
     let mut servers: Vec<Child> = ports.iter().map(|p| start(&db, *p)).collect();
     let bases: Vec<String> = ports
@@ -490,15 +473,7 @@ fn two_instances_on_one_database() {
         .map(|p| format!("http://127.0.0.1:{p}/api/v1"))
         .collect();
     let client = reqwest::blocking::Client::new();
-    let login = |user: &str| -> serde_json::Value {
-        client
-            .post(format!("{}/auth/login", bases[0]))
-            .json(&json!({"username": user, "password": "kiemtra-demo-2016"}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    };
+    let login = |user: &str| demo_login(&client, &bases[0], user);
     let admin = login("admin")["access_token"].as_str().unwrap().to_string();
     for round in 0..3 {
         let plan: serde_json::Value = client
@@ -510,23 +485,15 @@ fn two_instances_on_one_database() {
             .json()
             .unwrap();
         let id = plan["id"].as_str().unwrap().to_string();
-        let statuses: Vec<u16> = std::thread::scope(|s| {
-            let hs: Vec<_> = bases
-                .iter()
-                .map(|b| {
-                    let (client, admin, id) = (&client, &admin, &id);
-                    s.spawn(move || {
-                        client
-                            .post(format!("{b}/plans/{id}/draw"))
-                            .bearer_auth(admin)
-                            .send()
-                            .unwrap()
-                            .status()
-                            .as_u16()
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        let targets: Vec<&str> = bases.iter().map(String::as_str).collect();
+        let statuses = at_once(&targets, |b| {
+            client
+                .post(format!("{b}/plans/{id}/draw"))
+                .bearer_auth(&admin)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
         });
         let mut sorted = statuses.clone();
         sorted.sort();
@@ -558,25 +525,19 @@ fn two_instances_on_one_database() {
             "started_at": "2016-12-01T09:00:00+07:00", "finished_at": "2016-12-01T09:20:00+07:00",
             "members_present": [me["user"]["id"]], "outcome": "no_violation", "violations": []
         });
-        let statuses: Vec<u16> = std::thread::scope(|s| {
-            let hs: Vec<_> = bases
-                .iter()
-                .flat_map(|b| [b, b])
-                .map(|b| {
-                    let (client, token, body) = (&client, &token, &body);
-                    s.spawn(move || {
-                        client
-                            .post(format!("{b}/inspections"))
-                            .bearer_auth(token)
-                            .json(body)
-                            .send()
-                            .unwrap()
-                            .status()
-                            .as_u16()
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        let targets: Vec<&str> = bases
+            .iter()
+            .flat_map(|b| [b.as_str(), b.as_str()])
+            .collect();
+        let statuses = at_once(&targets, |b| {
+            client
+                .post(format!("{b}/inspections"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
         });
         let mut sorted = statuses.clone();
         sorted.sort();
@@ -590,14 +551,5 @@ fn two_instances_on_one_database() {
         s.kill().unwrap();
         s.wait().unwrap();
     }
-    let out = Command::new(BIN)
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    audit_verifies(&db);
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::crash::{free_port, start, BIN};
+use crate::crash::{demo_login, free_port, load_demo, start};
 
 fn pg_bin(name: &str) -> Option<PathBuf> {
     let dir = std::fs::read_dir("/usr/lib/postgresql").ok()?;
@@ -137,15 +137,7 @@ fn postgres_restarted_under_load() {
     let pg_port = free_port();
     let cluster = Cluster::new(pg_port);
     let db = format!("postgres://postgres@127.0.0.1:{pg_port}/postgres");
-    let out = Command::new(BIN)
-        .args(["demo", "--no-serve", "--demo-database-url", &db])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    load_demo(&db);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let mut server = start(&db, port);
@@ -153,13 +145,7 @@ fn postgres_restarted_under_load() {
         .timeout(Duration::from_secs(15))
         .build()
         .unwrap();
-    let me: serde_json::Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": "doi-372", "password": "kiemtra-demo-2016"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let me = demo_login(&client, &base, "doi-372");
     let token = me["access_token"].as_str().unwrap().to_string();
     let team = me["user"]["team_id"].as_str().unwrap().to_string();
     let user_id = me["user"]["id"].as_str().unwrap().to_string();

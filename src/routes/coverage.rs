@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
-use crate::db::schema::{org_units, teams};
+use crate::db::schema::{assignments, org_units, teams};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::http::path_uuid;
@@ -71,18 +71,38 @@ struct AssignedRow {
     n: i64,
 }
 
+/// Inspections counted by the database: distinct establishments and their
+/// violations, per commune and business type (`team_id` null), per team
+/// (`org_unit_code` and `business_type` null), or in all (all three null).
+/// An establishment lies in one commune and has one type, so the commune rows
+/// add up to any coarser group, and to the total, without counting one twice.
 #[derive(QueryableByName)]
 struct InspectedRow {
-    #[diesel(sql_type = Text)]
-    establishment_id: String,
-    #[diesel(sql_type = Text)]
-    team_id: String,
-    #[diesel(sql_type = Text)]
-    org_unit_code: String,
-    #[diesel(sql_type = Text)]
-    business_type: String,
-    #[diesel(sql_type = Integer)]
-    violations: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    team_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    org_unit_code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    business_type: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    violations: i64,
+}
+
+/// The group of key `k`, created (named after the unit if `k` is one) if new.
+fn entry<'a>(
+    groups: &'a mut BTreeMap<String, Group>,
+    name_of: &HashMap<&str, &str>,
+    k: String,
+) -> &'a mut Group {
+    groups.entry(k).or_insert_with_key(|k| Group {
+        name: name_of
+            .get(k.as_str())
+            .map_or_else(|| k.clone(), |n| n.to_string()),
+        key: k.clone(),
+        ..Default::default()
+    })
 }
 
 fn ceil_percent(percent: f64, n: i64) -> i64 {
@@ -103,14 +123,43 @@ pub fn year_fraction(year: i32, today: NaiveDate) -> f64 {
     }
 }
 
-/// Computes the coverage of a plan (also used by the reports).
-pub fn compute(
+/// What coverage counts for one plan up to one day, loaded once and then
+/// grouped as often as needed ([`Counts::to_json`]; the reports group it three
+/// ways). Every count is aggregated by the database: the rows here are per
+/// commune and business type (and per team), never per establishment or
+/// inspection, so the service's memory does not grow with the number of
+/// minutes.
+pub struct Counts {
+    plan_id: String,
+    year: i32,
+    path: String,
+    shares: Vec<Share>,
+    target: f64,
+    today: NaiveDate,
+    eligible: Vec<EligibleRow>,
+    assigned: Vec<AssignedRow>,
+    /// Per commune and business type (if loaded for `org_unit` or `business_type`).
+    inspected: Vec<InspectedRow>,
+    /// Per team (if loaded for `team`).
+    inspected_by_team: Vec<InspectedRow>,
+    /// Distinct establishments inspected and their violations, in all.
+    inspected_total: (i64, i64),
+    /// (code, name, path) of the plan's unit and every unit below it.
+    units: Vec<(String, String, String)>,
+    /// (id, name, level, unit path) of the teams inside the plan's unit.
+    teams: Vec<(String, String, String, String)>,
+    stale_devices: Vec<serde_json::Value>,
+}
+
+/// Loads the counts of a plan, up to the end of `until` (default: the end of
+/// the plan's year), with what `to_json` needs for each of `group_bys`.
+pub fn load(
     conn: &mut DbConnection,
     user: &AuthUser,
     plan_id: &str,
-    group_by: &str,
     until: Option<NaiveDate>,
-) -> Result<serde_json::Value, ApiError> {
+    group_bys: &[&str],
+) -> Result<Counts, ApiError> {
     let (plan, path) = load_plan(conn, user, plan_id)?;
     let shares: Vec<Share> = serde_json::from_str(&plan.shares).unwrap_or_default();
     let target: f64 = shares.iter().map(|s| s.percent).sum();
@@ -133,181 +182,88 @@ pub fn compute(
     )
     .bind::<Text, _>(&like)
     .load(conn)?;
-    let assigned: Vec<AssignedRow> = diesel::sql_query(
-        "SELECT a.team_id, e.org_unit_code, e.business_type, COUNT(*) AS n FROM assignments a \
-         JOIN establishments e ON e.id = a.establishment_id \
-         WHERE a.plan_id = $1 AND a.status <> 'cancelled' GROUP BY a.team_id, e.org_unit_code, e.business_type",
-    )
-    .bind::<Text, _>(&plan.id)
-    .load(conn)?;
-    let inspected: Vec<InspectedRow> = diesel::sql_query(
-        "SELECT i.establishment_id, i.team_id, e.org_unit_code, e.business_type, i.violation_count AS violations \
-         FROM inspections i JOIN establishments e ON e.id = i.establishment_id \
-         WHERE e.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3",
+    // The plan's assignments, counted from the establishments of its unit
+    // (a hash join of two index-only scans); the draw only assigns inside the
+    // unit, but an establishment may move out later, so if the count falls
+    // short of all the plan's assignments, they are counted one by one.
+    let mut assigned: Vec<AssignedRow> = diesel::sql_query(
+        "SELECT a.team_id, e.org_unit_code, e.business_type, COUNT(*) AS n \
+         FROM establishments e JOIN assignments a ON a.establishment_id = e.id \
+         WHERE e.unit_path LIKE $1 AND a.plan_id = $2 AND a.status <> 'cancelled' \
+         GROUP BY a.team_id, e.org_unit_code, e.business_type",
     )
     .bind::<Text, _>(&like)
-    .bind::<diesel::sql_types::Timestamp, _>(year_start)
-    .bind::<diesel::sql_types::Timestamp, _>(year_end)
+    .bind::<Text, _>(&plan.id)
     .load(conn)?;
-
-    // Each commune's place: the child of the plan's unit it lies under.
+    let all_assigned: i64 = assignments::table
+        .filter(assignments::plan_id.eq(&plan.id))
+        .filter(assignments::status.ne("cancelled"))
+        .count()
+        .get_result(conn)?;
+    if assigned.iter().map(|r| r.n).sum::<i64>() != all_assigned {
+        assigned = diesel::sql_query(
+            "SELECT a.team_id, e.org_unit_code, e.business_type, COUNT(*) AS n FROM assignments a \
+             JOIN establishments e ON e.id = a.establishment_id \
+             WHERE a.plan_id = $1 AND a.status <> 'cancelled' GROUP BY a.team_id, e.org_unit_code, e.business_type",
+        )
+        .bind::<Text, _>(&plan.id)
+        .load(conn)?;
+    }
+    // Inspections of establishments inside the plan's unit finished in the
+    // year up to `until`, whoever made them (a surprise inspection counts):
+    // one index-only probe of inspections per establishment of the unit.
+    const FROM: &str = "FROM establishments e JOIN inspections i ON i.establishment_id = e.id \
+        WHERE e.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3";
+    const COUNTS: &str = "COUNT(DISTINCT e.id) AS n, CAST(COALESCE(SUM(i.violation_count), 0) AS BIGINT) AS violations";
+    let mut queries = Vec::new();
+    if group_bys.iter().any(|g| *g != "team") {
+        queries.push(format!(
+            "SELECT CAST(NULL AS TEXT) AS team_id, e.org_unit_code, e.business_type, {COUNTS} \
+             {FROM} GROUP BY e.org_unit_code, e.business_type"
+        ));
+    }
+    if group_bys.contains(&"team") {
+        // Per team and in all (the row with a null team): one pass with
+        // ROLLUP where the database has it.
+        let head = format!("SELECT i.team_id, CAST(NULL AS TEXT) AS org_unit_code, CAST(NULL AS TEXT) AS business_type, {COUNTS} {FROM}");
+        queries.push(match conn {
+            DbConnection::Pg(_) => format!("{head} GROUP BY ROLLUP (i.team_id)"),
+            DbConnection::Sqlite(_) => format!(
+                "{head} GROUP BY i.team_id UNION ALL \
+                 SELECT NULL, NULL, NULL, {COUNTS} {FROM}"
+            ),
+        });
+    }
+    let (mut inspected, mut inspected_by_team, mut inspected_total) =
+        (Vec::new(), Vec::new(), None);
+    for sql in queries {
+        let rows: Vec<InspectedRow> = diesel::sql_query(sql)
+            .bind::<Text, _>(&like)
+            .bind::<Timestamp, _>(year_start)
+            .bind::<Timestamp, _>(year_end)
+            .load(conn)?;
+        for r in rows {
+            match (&r.team_id, &r.org_unit_code) {
+                (Some(_), _) => inspected_by_team.push(r),
+                (None, Some(_)) => inspected.push(r),
+                (None, None) => inspected_total = Some((r.n, r.violations)),
+            }
+        }
+    }
+    let inspected_total = inspected_total.unwrap_or_else(|| {
+        inspected.iter().fold((0, 0), |(n, v), r: &InspectedRow| {
+            (n + r.n, v + r.violations)
+        })
+    });
     let units: Vec<(String, String, String)> = org_units::table
         .filter(org_units::path.like(&like))
         .select((org_units::code, org_units::name, org_units::path))
         .load(conn)?;
-    let name_of: HashMap<String, String> = units
-        .iter()
-        .map(|(c, n, _)| (c.clone(), n.clone()))
-        .collect();
-    let path_of: HashMap<&str, &str> = units
-        .iter()
-        .map(|(c, _, p)| (c.as_str(), p.as_str()))
-        .collect();
-    let depth = path.matches('/').count() - 1;
-    let child_of: HashMap<String, String> = units
-        .iter()
-        .map(|(c, _, p)| {
-            (
-                c.clone(),
-                p.trim_matches('/')
-                    .split('/')
-                    .nth(depth)
-                    .unwrap_or(c)
-                    .to_string(),
-            )
-        })
-        .collect();
     let team_rows: Vec<(String, String, String, String)> = teams::table
         .inner_join(org_units::table)
         .filter(org_units::path.like(&like))
         .select((teams::id, teams::name, teams::level, org_units::path))
         .load(conn)?;
-
-    let today = until.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let expected = target * year_fraction(plan.year, today);
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    let key_of = |unit: &str, btype: &str| -> String {
-        match group_by {
-            "business_type" => btype.to_string(),
-            _ => child_of
-                .get(unit)
-                .cloned()
-                .unwrap_or_else(|| unit.to_string()),
-        }
-    };
-    let mut total = Group::default();
-    let mut seen = std::collections::HashSet::new();
-    if group_by == "team" {
-        for (id, name, level, tpath) in &team_rows {
-            let share = shares
-                .iter()
-                .find(|s| &s.level == level)
-                .map(|s| s.percent)
-                .unwrap_or(0.0);
-            let eligible_here: i64 = eligible
-                .iter()
-                .filter(|r| {
-                    path_of
-                        .get(r.org_unit_code.as_str())
-                        .is_some_and(|p| p.starts_with(tpath.as_str()))
-                })
-                .map(|r| r.n)
-                .sum();
-            groups.insert(
-                id.clone(),
-                Group {
-                    key: id.clone(),
-                    name: name.clone(),
-                    eligible: eligible_here,
-                    quota: ceil_percent(share, eligible_here),
-                    ..Default::default()
-                },
-            );
-        }
-        for r in &assigned {
-            if let Some(g) = groups.get_mut(&r.team_id) {
-                g.assigned += r.n;
-            }
-        }
-        let mut per_team = std::collections::HashSet::new();
-        for r in &inspected {
-            if let Some(g) = groups.get_mut(&r.team_id) {
-                if per_team.insert((r.team_id.clone(), r.establishment_id.clone())) {
-                    g.inspected += 1;
-                }
-                g.violations += r.violations as i64;
-            }
-        }
-    } else {
-        for r in &eligible {
-            let k = key_of(&r.org_unit_code, &r.business_type);
-            let g = groups.entry(k.clone()).or_insert_with(|| Group {
-                name: name_of.get(&k).cloned().unwrap_or_else(|| k.clone()),
-                key: k,
-                ..Default::default()
-            });
-            g.eligible += r.n;
-        }
-        for r in &assigned {
-            let k = key_of(&r.org_unit_code, &r.business_type);
-            groups
-                .entry(k.clone())
-                .or_insert_with(|| Group {
-                    name: name_of.get(&k).cloned().unwrap_or_else(|| k.clone()),
-                    key: k,
-                    ..Default::default()
-                })
-                .assigned += r.n;
-        }
-        let mut per_group = std::collections::HashSet::new();
-        for r in &inspected {
-            let k = key_of(&r.org_unit_code, &r.business_type);
-            let g = groups.entry(k.clone()).or_insert_with(|| Group {
-                name: name_of.get(&k).cloned().unwrap_or_else(|| k.clone()),
-                key: k.clone(),
-                ..Default::default()
-            });
-            if per_group.insert((k, r.establishment_id.clone())) {
-                g.inspected += 1;
-            }
-            g.violations += r.violations as i64;
-        }
-        for g in groups.values_mut() {
-            g.quota = ceil_percent(target, g.eligible);
-        }
-    }
-    for r in &eligible {
-        total.eligible += r.n;
-    }
-    for r in &assigned {
-        total.assigned += r.n;
-    }
-    for r in &inspected {
-        if seen.insert(r.establishment_id.clone()) {
-            total.inspected += 1;
-        }
-        total.violations += r.violations as i64;
-    }
-    let pct = |a: i64, b: i64| {
-        if b == 0 {
-            0.0
-        } else {
-            (a as f64 * 10_000.0 / b as f64).round() / 100.0
-        }
-    };
-    for g in groups.values_mut() {
-        g.inspected_percent = pct(g.inspected, g.eligible);
-        g.on_track = g.inspected_percent + 1e-9 >= if group_by == "team" { 0.0 } else { expected };
-        if group_by == "team" {
-            let share_expected = if g.quota == 0 {
-                0.0
-            } else {
-                g.quota as f64 * year_fraction(plan.year, today)
-            };
-            g.on_track = g.inspected as f64 + 1e-9 >= share_expected.floor();
-        }
-    }
-    let inspected_percent = pct(total.inspected, total.eligible);
     // Devices silent for 14 days: team members who never synced or not lately.
     let silent_since = crate::http::now() - chrono::Duration::days(STALE_DAYS);
     let stale: Vec<(
@@ -345,23 +301,183 @@ pub fn compute(
                                "last_sync_at": last.as_ref().map(crate::http::rfc3339)})
         })
         .collect();
-    Ok(serde_json::json!({
-        "plan_id": plan.id,
-        "year": plan.year,
-        "as_of": today,
-        "target_percent": target,
-        "expected_percent": (expected * 100.0).round() / 100.0,
-        "eligible": total.eligible,
-        "quota": ceil_percent(target, total.eligible),
-        "assigned": total.assigned,
-        "inspected": total.inspected,
-        "inspected_percent": inspected_percent,
-        "violations": total.violations,
-        "on_track": inspected_percent + 1e-9 >= expected,
-        "group_by": group_by,
-        "groups": groups.into_values().collect::<Vec<_>>(),
-        "stale_devices": stale_devices,
-    }))
+    Ok(Counts {
+        plan_id: plan.id,
+        year: plan.year,
+        path,
+        shares,
+        target,
+        today: until.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        eligible,
+        assigned,
+        inspected,
+        inspected_by_team,
+        inspected_total,
+        units,
+        teams: team_rows,
+        stale_devices,
+    })
+}
+
+impl Counts {
+    /// The coverage body, grouped by `org_unit`, `team` or `business_type`
+    /// (one of those the counts were loaded for).
+    pub fn to_json(&self, group_by: &str) -> serde_json::Value {
+        let (shares, target, today) = (&self.shares, self.target, self.today);
+        // Each commune's place: the child of the plan's unit it lies under.
+        let name_of: HashMap<&str, &str> = self
+            .units
+            .iter()
+            .map(|(c, n, _)| (c.as_str(), n.as_str()))
+            .collect();
+        let path_of: HashMap<&str, &str> = self
+            .units
+            .iter()
+            .map(|(c, _, p)| (c.as_str(), p.as_str()))
+            .collect();
+        let depth = self.path.matches('/').count() - 1;
+        let child_of: HashMap<&str, &str> = self
+            .units
+            .iter()
+            .map(|(c, _, p)| {
+                (
+                    c.as_str(),
+                    p.trim_matches('/').split('/').nth(depth).unwrap_or(c),
+                )
+            })
+            .collect();
+        let expected = target * year_fraction(self.year, today);
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        let key_of = |unit: &str, btype: &str| -> String {
+            match group_by {
+                "business_type" => btype.to_string(),
+                _ => child_of.get(unit).copied().unwrap_or(unit).to_string(),
+            }
+        };
+        let mut total = Group::default();
+        if group_by == "team" {
+            for (id, name, level, tpath) in &self.teams {
+                let share = shares
+                    .iter()
+                    .find(|s| &s.level == level)
+                    .map(|s| s.percent)
+                    .unwrap_or(0.0);
+                let eligible_here: i64 = self
+                    .eligible
+                    .iter()
+                    .filter(|r| {
+                        path_of
+                            .get(r.org_unit_code.as_str())
+                            .is_some_and(|p| p.starts_with(tpath.as_str()))
+                    })
+                    .map(|r| r.n)
+                    .sum();
+                groups.insert(
+                    id.clone(),
+                    Group {
+                        key: id.clone(),
+                        name: name.clone(),
+                        eligible: eligible_here,
+                        quota: ceil_percent(share, eligible_here),
+                        ..Default::default()
+                    },
+                );
+            }
+            for r in &self.assigned {
+                if let Some(g) = groups.get_mut(&r.team_id) {
+                    g.assigned += r.n;
+                }
+            }
+            for r in &self.inspected_by_team {
+                if let Some(g) = r.team_id.as_ref().and_then(|t| groups.get_mut(t)) {
+                    g.inspected += r.n;
+                    g.violations += r.violations;
+                }
+            }
+        } else {
+            for r in &self.eligible {
+                entry(
+                    &mut groups,
+                    &name_of,
+                    key_of(&r.org_unit_code, &r.business_type),
+                )
+                .eligible += r.n;
+            }
+            for r in &self.assigned {
+                entry(
+                    &mut groups,
+                    &name_of,
+                    key_of(&r.org_unit_code, &r.business_type),
+                )
+                .assigned += r.n;
+            }
+            for r in &self.inspected {
+                let (unit, btype) = (r.org_unit_code.as_deref(), r.business_type.as_deref());
+                let g = entry(
+                    &mut groups,
+                    &name_of,
+                    key_of(unit.unwrap_or_default(), btype.unwrap_or_default()),
+                );
+                g.inspected += r.n;
+                g.violations += r.violations;
+            }
+            for g in groups.values_mut() {
+                g.quota = ceil_percent(target, g.eligible);
+            }
+        }
+        total.eligible = self.eligible.iter().map(|r| r.n).sum();
+        total.assigned = self.assigned.iter().map(|r| r.n).sum();
+        (total.inspected, total.violations) = self.inspected_total;
+        let pct = |a: i64, b: i64| {
+            if b == 0 {
+                0.0
+            } else {
+                (a as f64 * 10_000.0 / b as f64).round() / 100.0
+            }
+        };
+        for g in groups.values_mut() {
+            g.inspected_percent = pct(g.inspected, g.eligible);
+            g.on_track =
+                g.inspected_percent + 1e-9 >= if group_by == "team" { 0.0 } else { expected };
+            if group_by == "team" {
+                let share_expected = if g.quota == 0 {
+                    0.0
+                } else {
+                    g.quota as f64 * year_fraction(self.year, today)
+                };
+                g.on_track = g.inspected as f64 + 1e-9 >= share_expected.floor();
+            }
+        }
+        let inspected_percent = pct(total.inspected, total.eligible);
+        serde_json::json!({
+            "plan_id": self.plan_id,
+            "year": self.year,
+            "as_of": today,
+            "target_percent": target,
+            "expected_percent": (expected * 100.0).round() / 100.0,
+            "eligible": total.eligible,
+            "quota": ceil_percent(target, total.eligible),
+            "assigned": total.assigned,
+            "inspected": total.inspected,
+            "inspected_percent": inspected_percent,
+            "violations": total.violations,
+            "on_track": inspected_percent + 1e-9 >= expected,
+            "group_by": group_by,
+            "groups": groups.into_values().collect::<Vec<_>>(),
+            "stale_devices": self.stale_devices,
+        })
+    }
+}
+
+/// Computes the coverage of a plan grouped one way.
+pub fn compute(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    plan_id: &str,
+    group_by: &str,
+    until: Option<NaiveDate>,
+) -> Result<serde_json::Value, ApiError> {
+    Ok(load(conn, user, plan_id, until, &[group_by])?.to_json(group_by))
 }
 
 /// `GET /plans/{id}/coverage?group_by=org_unit|team|business_type`.

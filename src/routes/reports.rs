@@ -11,7 +11,7 @@ use crate::auth::AuthUser;
 use crate::db::{Db, DbConnection};
 use crate::domain::text::vi_cmp;
 use crate::error::ApiError;
-use crate::routes::coverage::{compute, Group};
+use crate::routes::coverage::{self, Group};
 use crate::routes::plans::load_plan;
 
 /// Media type of XLSX.
@@ -121,9 +121,17 @@ pub fn build(
     let (plan, path) = load_plan(conn, user, plan_id)?;
     let (from, to) = period_bounds(plan.year, period)
         .ok_or_else(|| ApiError::field("period", "must be Q1, Q2, Q3, Q4, H1 or year"))?;
-    let by_unit = compute(conn, user, plan_id, "org_unit", Some(to))?;
-    let by_team = compute(conn, user, plan_id, "team", Some(to))?;
-    let by_type = compute(conn, user, plan_id, "business_type", Some(to))?;
+    // Counted once, grouped three ways.
+    let counts = coverage::load(
+        conn,
+        user,
+        plan_id,
+        Some(to),
+        &["org_unit", "team", "business_type"],
+    )?;
+    let by_unit = counts.to_json("org_unit");
+    let by_team = counts.to_json("team");
+    let by_type = counts.to_json("business_type");
     let like = format!("{path}%");
     let start = from.and_hms_opt(0, 0, 0).unwrap_or_default();
     let end = to

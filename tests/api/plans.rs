@@ -738,6 +738,62 @@ async fn coverage_matches_counts_made_here() {
 }
 
 #[actix_web::test]
+async fn coverage_counts_assignments_of_establishments_moved_out() {
+    let w = world(150).await;
+    let (s, p) = w
+        .app
+        .post(
+            "/api/v1/plans",
+            &w.admin,
+            json!({"name": "Kế hoạch 372", "year": 2016, "org_unit_code": "372",
+                "shares": [{"level": "district", "percent": 50}], "seed": SEED}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let plan = p["id"].as_str().unwrap();
+    let (s, d) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let assigned = all_assignments(&w.app, &w.admin, plan).await;
+    assert!(!assigned.is_empty());
+    // A drawn establishment moves to another district after the draw: its
+    // assignment stays the plan's, and coverage still counts it.
+    let moved = assigned[0]["establishment"]["id"].as_str().unwrap();
+    let r = w
+        .app
+        .client
+        .patch(w.app.url(&format!("/api/v1/establishments/{moved}")))
+        .bearer_auth(&w.admin)
+        .json(&json!({"org_unit_code": crate::helpers::commune_of("373")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, cov) = w
+        .app
+        .get(&format!("/api/v1/plans/{plan}/coverage"), &w.admin)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{cov}");
+    assert_eq!(cov["assigned"], assigned.len());
+    let (_, by_team) = w
+        .app
+        .get(
+            &format!("/api/v1/plans/{plan}/coverage?group_by=team"),
+            &w.admin,
+        )
+        .await;
+    let t = by_team["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == w.teams["372"].as_str())
+        .unwrap();
+    assert_eq!(t["assigned"], assigned.len());
+}
+
+#[actix_web::test]
 async fn reports_agree_in_json_csv_and_xlsx() {
     use calamine::{Data, Reader, Xlsx};
     let w = world(120).await;

@@ -1,0 +1,2 @@
+CREATE INDEX inspections_establishment_idx ON inspections (establishment_id);
+DROP INDEX inspections_establishment_finished_idx;

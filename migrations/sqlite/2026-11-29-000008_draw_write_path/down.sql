@@ -1,0 +1,3 @@
+DROP TRIGGER plans_never_deleted;
+DROP TRIGGER teams_never_deleted;
+DROP TRIGGER establishments_never_deleted;

@@ -200,13 +200,26 @@ fn validate_content(
             ));
         }
     }
+    // The catalogue entries cited, in one query.
+    let codes: Vec<&str> = c.violations.iter().map(|v| v.code.as_str()).collect();
+    let catalogue: std::collections::HashMap<String, (Option<i64>, Option<i64>)> =
+        if codes.is_empty() {
+            Default::default()
+        } else {
+            violation_types::table
+                .filter(violation_types::code.eq_any(&codes))
+                .select((
+                    violation_types::code,
+                    violation_types::min_fine_vnd,
+                    violation_types::max_fine_vnd,
+                ))
+                .load::<(String, Option<i64>, Option<i64>)>(conn)?
+                .into_iter()
+                .map(|(code, min, max)| (code, (min, max)))
+                .collect()
+        };
     for (i, v) in c.violations.iter().enumerate() {
-        let kind: Option<(Option<i64>, Option<i64>)> = violation_types::table
-            .find(&v.code)
-            .select((violation_types::min_fine_vnd, violation_types::max_fine_vnd))
-            .first(conn)
-            .optional()?;
-        let Some((min, max)) = kind else {
+        let Some(&(min, max)) = catalogue.get(&v.code) else {
             errs.push(FieldError::new(
                 format!("violations[{i}].code"),
                 "is not in the violation catalogue",

@@ -97,15 +97,6 @@ pub fn team_exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> 
     Ok(teams::table.find(id).count().get_result::<i64>(conn)? > 0)
 }
 
-/// The org unit a team works in.
-pub fn jurisdiction_of(conn: &mut DbConnection, id: &str) -> Result<Option<String>, ApiError> {
-    Ok(teams::table
-        .find(id)
-        .select(teams::org_unit_code)
-        .first(conn)
-        .optional()?)
-}
-
 /// Loads a team the caller may see, with its jurisdiction's path (404 otherwise).
 pub fn load_visible(
     conn: &mut DbConnection,

@@ -211,7 +211,7 @@ async fn login_is_rate_limited_per_user() {
     use kiemtra::config::{Secret, Settings};
     let dir = tempfile::tempdir().unwrap();
     let url = crate::helpers::fresh_database(dir.path());
-    let mut s = Settings::new(&url, Secret::new("test-secret-test-secret-test-secret!")).unwrap();
+    let mut s = Settings::new(&*url, Secret::new("test-secret-test-secret-test-secret!")).unwrap();
     s.bind = "127.0.0.1:0".into();
     s.login_attempts_per_minute = 3;
     let app = kiemtra::startup::Application::build(s).unwrap();

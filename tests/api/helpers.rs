@@ -20,34 +20,70 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: Pool,
+    _db: TestDb,
     _dir: tempfile::TempDir,
 }
 
+/// A fresh database: a new PostgreSQL database (dropped again when this is
+/// dropped, so that test runs leave nothing behind on the server), or a
+/// SQLite file in the caller's temporary directory. Derefs to its URL.
+pub struct TestDb {
+    url: String,
+    pg: Option<(String, String)>,
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TestDb {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.url.as_ref()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, name)) = &self.pg {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
 /// A fresh database URL: a new PostgreSQL database, or a SQLite file in `dir`.
-pub fn fresh_database(dir: &std::path::Path) -> String {
+pub fn fresh_database(dir: &std::path::Path) -> TestDb {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(base) if !base.is_empty() => {
-            let base = base.trim_end_matches('/');
+            let base = base.trim_end_matches('/').to_string();
             let name = format!("kiemtra_test_{}", uuid::Uuid::new_v4().simple());
             let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
                 .expect("connect to PostgreSQL");
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut admin)
                 .expect("create test database");
-            format!("{base}/{name}")
+            TestDb {
+                url: format!("{base}/{name}"),
+                pg: Some((base, name)),
+            }
         }
-        _ => format!("sqlite://{}", dir.join("test.db").display()),
+        _ => TestDb {
+            url: format!("sqlite://{}", dir.join("test.db").display()),
+            pg: None,
+        },
     }
 }
 
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let database_url = fresh_database(dir.path());
-    let mut settings = Settings::new(
-        &database_url,
-        Secret::new("test-secret-test-secret-test-secret!"),
-    )
-    .unwrap();
+    let db = fresh_database(dir.path());
+    let mut settings =
+        Settings::new(&*db, Secret::new("test-secret-test-secret-test-secret!")).unwrap();
     settings.bind = "127.0.0.1:0".into();
     settings.attachments_dir = dir.path().join("attachments");
     settings.login_attempts_per_minute = 1000;
@@ -59,6 +95,7 @@ pub async fn spawn_app() -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         pool,
+        _db: db,
         _dir: dir,
     }
 }

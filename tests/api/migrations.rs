@@ -9,7 +9,8 @@ use crate::helpers::fresh_database;
 #[test]
 fn migrations_redo_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = build_pool(&fresh_database(dir.path()), 1).unwrap();
+    let db = fresh_database(dir.path());
+    let pool = build_pool(&db, 1).unwrap();
     let mut conn = pool.get().unwrap();
     let first = run_migrations(&mut conn).unwrap();
     assert!(first.len() >= 6, "{first:?}");

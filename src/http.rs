@@ -104,8 +104,15 @@ fn field_error(path: &str, msg: &str) -> FieldError {
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8: {e}")))?;
+    if text.contains("\\u0000") {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+        if let Some(path) = nul_path(&v, String::new()) {
+            return Err(ApiError::field(path, NUL_MESSAGE));
+        }
+    }
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize::<_, T>(ObjectsOnly(&mut de)).map_err(|e| {
         let inner = e.inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
@@ -117,6 +124,61 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Why text holding U+0000 is refused.
+pub const NUL_MESSAGE: &str = "may not contain U+0000 (NUL)";
+
+/// The JSON path (`violations[0].code`) of the first string or key holding
+/// U+0000, which PostgreSQL text cannot store: such input is 422 on either
+/// database, never a 500 on one of them.
+fn nul_path(v: &serde_json::Value, path: String) -> Option<String> {
+    let at = |p: &str| {
+        if p.is_empty() {
+            "body".to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at(&path)),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some(at(&p))
+            } else {
+                nul_path(x, p)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// U+0000 in the request target (`%00`): 404 in the path (nothing is stored
+/// under such a name), 422 naming the parameter in the query.
+pub fn nul_in_target(req: &HttpRequest) -> Option<ApiError> {
+    let has_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
+    if has_nul(req.uri().path()) {
+        return Some(ApiError::NotFound);
+    }
+    let query = req.uri().query().unwrap_or("");
+    query.split('&').find(|pair| has_nul(pair)).map(|pair| {
+        let name = pair.split('=').next().unwrap_or("");
+        let field = if name.is_empty() || has_nul(name) {
+            "query"
+        } else {
+            name
+        };
+        ApiError::field(field, NUL_MESSAGE)
+    })
 }
 
 /// A JSON body, at most 1 MiB, unknown fields rejected with 422 naming them.
@@ -161,17 +223,25 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
     ApiError::NotFound.into()
 }
 
-/// The version an `If-Match` header asks for (`"3"`, `W/"3"` or `3`);
-/// `None` when the header is absent; 422 when it is unreadable.
+/// The version an `If-Match` header asks for: `3`, `"3"` or `W/"3"` (the
+/// spec's pattern `^(?:[0-9]{1,9}|(?:W/)?"[0-9]{1,9}")$`, one to nine
+/// digits so that it always fits the stored `i32`); `None` when the header is
+/// absent; 422 for anything else.
 pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
     let Some(v) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
     let s = v.to_str().unwrap_or("").trim();
-    let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
-    s.parse::<i32>()
+    let digits = match s.strip_prefix("W/").unwrap_or(s).strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"'),
+        None if !s.starts_with("W/") => Some(s),
+        None => None,
+    };
+    digits
+        .filter(|d| (1..=9).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|d| d.parse::<i32>().ok())
         .map(Some)
-        .map_err(|_| ApiError::field("If-Match", "must be the resource's version number"))
+        .ok_or_else(|| ApiError::field("If-Match", "must be the resource's version number"))
 }
 
 /// 412 when `If-Match` was given and differs from `current`.
@@ -221,13 +291,16 @@ pub fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
-/// Decodes a cursor; 422 naming `cursor` when it is not one of ours.
+/// Decodes a cursor: canonical unpadded base64url (the spec's pattern for
+/// `cursor`), else 422 naming `cursor`. A cursor is only a position (the
+/// last key of the previous page), so any well-formed one is answered: bytes
+/// that are not UTF-8, and NUL (which PostgreSQL text cannot hold), become
+/// U+FFFD and just position the page somewhere, like any forged key.
 pub fn decode_cursor(c: &str) -> Result<String, ApiError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| ApiError::field("cursor", "not a cursor this server issued"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', "\u{FFFD}"))
+        .map_err(|_| ApiError::field("cursor", "not a cursor this server issued"))
 }
 
 /// A page of a list: `{"items": [...], "next_cursor": ...}`.
@@ -299,3 +372,94 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// A deserializer that reads structs only from JSON objects. serde's derived
+/// structs also accept an array of the field values (`[null]` for
+/// `{"refresh_token": null}`), which the contract does not allow: every body
+/// and nested object is an object. Wraps the top level in [`parse_json`]; a
+/// nested type opts in with `#[serde(remote = "Self")]` and a `Deserialize`
+/// impl that calls the generated one through `ObjectsOnly`.
+pub struct ObjectsOnly<D>(pub D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectsOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// Integers as JSON Schema counts them: `2016` and also `2016.0` (a number
+/// with a zero fraction *is* an integer there, and clients built from the
+/// spec may send one); `2016.5`, strings and out-of-range values are errors.
+/// Use with `#[serde(deserialize_with = "crate::http::integer")]`.
+pub fn integer<'de, T, D>(d: D) -> Result<T, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::{Error, Unexpected};
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => Some(i),
+        // i64's range as floats: [-2^63, 2^63).
+        (None, Some(f))
+            if f.fract() == 0.0
+                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) =>
+        {
+            Some(f as i64)
+        }
+        _ => None,
+    };
+    let unexpected = || match n.as_f64() {
+        Some(f) => Unexpected::Float(f),
+        None => Unexpected::Other("number"),
+    };
+    let i = whole.ok_or_else(|| D::Error::invalid_type(unexpected(), &"an integer"))?;
+    T::try_from(i)
+        .map_err(|_| D::Error::invalid_value(Unexpected::Signed(i), &"an integer in range"))
+}
+
+/// [`integer`] for an optional (nullable) field; use with `#[serde(default)]`.
+pub fn opt_integer<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
+    Ok(Option::<Wrap<T>>::deserialize(d)?.map(|w| w.0))
+}
+
+/// Implements `Deserialize` (through [`ObjectsOnly`]) and `Serialize` for
+/// types whose derives carry `#[serde(remote = "Self")]`.
+macro_rules! objects_only {
+    ($($t:ty),* $(,)?) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$t>::deserialize($crate::http::ObjectsOnly(d))
+            }
+        }
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                <$t>::serialize(self, s)
+            }
+        }
+    )*};
+}
+pub(crate) use objects_only;

@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
 
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
@@ -67,6 +67,18 @@ impl Application {
                 .app_data(writer.clone())
                 .app_data(web::QueryConfig::default().error_handler(crate::http::query_error))
                 .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    use futures_util::future::FutureExt;
+                    if let Some(err) = crate::http::nul_in_target(req.request()) {
+                        let resp = actix_web::ResponseError::error_response(&err);
+                        let res = req.into_response(resp).map_into_right_body();
+                        return futures_util::future::ready(Ok(res)).boxed_local();
+                    }
+                    srv.call(req)
+                        .map(|r| r.map(|res| res.map_into_left_body()))
+                        .boxed_local()
+                })
                 .wrap(ErrorHandlers::new().default_handler(problemize))
                 .wrap_fn(move |req, srv| {
                     use actix_web::dev::Service;
@@ -82,7 +94,7 @@ impl Application {
                 })
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("kiemtra::http"))
                 .configure(routes::configure)
-                .default_service(web::to(route_not_found))
+                .default_service(web::to(routes::unrouted))
         })
         .listen(listener)
         .map_err(|e| e.to_string())?
@@ -105,14 +117,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-async fn route_not_found(req: HttpRequest) -> HttpResponse {
-    problem_response(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "route_not_found",
-        &format!("no route for {} {}", req.method(), req.path()),
-    )
 }
 
 /// Turns any error response that is not problem+json already (actix's own

@@ -10,8 +10,7 @@ use crate::db::schema::{assignments, change_counter, establishments, plans, team
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::http::{
-    check_version, decode_cursor, encode_cursor, if_match, now, path_uuid, rfc3339, PageParams,
-    ValidJson,
+    check_version, decode_cursor, if_match, now, path_uuid, rfc3339, PageParams, ValidJson,
 };
 use crate::routes::establishments::{Establishment, EstablishmentDto};
 
@@ -176,14 +175,25 @@ pub fn query(
     Ok(rows.into_iter().map(|(a, e)| to_dto(a, e)).collect())
 }
 
+/// A sync token or cursor: `s` and the change sequence number, as the spec's
+/// pattern `^s[0-9]{1,18}$` says (18 digits always fit an `i64`).
 fn encode_token(seq: i64) -> String {
-    encode_cursor(&format!("s{seq}"))
+    format!("s{seq}")
 }
 
+/// Reads a token; also the base64url form issued before tokens were plain,
+/// so that devices holding one keep syncing.
 fn decode_token(field: &str, t: &str) -> Result<i64, ApiError> {
-    decode_cursor(t)
-        .ok()
-        .and_then(|s| s.strip_prefix('s').and_then(|n| n.parse().ok()))
+    let plain = |s: &str| -> Option<i64> {
+        let n = s.strip_prefix('s')?;
+        if (1..=18).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()) {
+            n.parse().ok()
+        } else {
+            None
+        }
+    };
+    plain(t)
+        .or_else(|| decode_cursor(t).ok().and_then(|s| plain(&s)))
         .ok_or_else(|| ApiError::field(field, "not a token this server issued"))
 }
 
@@ -414,4 +424,28 @@ pub async fn patch(
             format!("\"{}\"", dto.version),
         ))
         .json(dto))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_tokens_are_plain_and_the_old_base64_ones_still_read() {
+        assert_eq!(encode_token(42), "s42");
+        assert_eq!(decode_token("since", "s42").unwrap(), 42);
+        // `czQy` is base64url of `s42`, as tokens were issued before.
+        assert_eq!(decode_token("since", "czQy").unwrap(), 42);
+        for bad in [
+            "",
+            "s",
+            "s-1",
+            "s+1",
+            "S42",
+            "s1234567890123456789",
+            "garbage",
+        ] {
+            assert!(decode_token("since", bad).is_err(), "{bad:?}");
+        }
+    }
 }

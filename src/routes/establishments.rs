@@ -563,6 +563,9 @@ fn row_input(
 /// Reads an establishment CSV into rows; a header naming an unknown column,
 /// or lacking a required one, is a 422 naming it.
 pub fn csv_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, ApiError> {
+    if bytes.contains(&0) {
+        return Err(ApiError::field("body", crate::http::NUL_MESSAGE));
+    }
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers: Vec<String> = rdr
         .headers()

@@ -39,7 +39,7 @@ pub const FAR_METRES: f64 = 500.0;
 
 /// Where the minutes were taken.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Location {
     latitude: f64,
     longitude: f64,
@@ -49,15 +49,17 @@ pub struct Location {
 
 /// One violation as posted.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct ViolationIn {
     code: String,
     #[serde(default)]
     description: Option<String>,
     sanction: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::opt_integer")]
     fine_vnd: Option<i64>,
 }
+
+crate::http::objects_only!(Location, ViolationIn);
 
 /// `POST /inspections` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1122,7 +1124,17 @@ pub async fn list(
     db: web::Data<Db>,
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
+    let mut q = q.into_inner();
+    // Ids are UUIDs (API.md): anything else is 422, not an empty page.
+    for (field, v) in [
+        ("plan_id", &mut q.plan_id),
+        ("team_id", &mut q.team_id),
+        ("establishment_id", &mut q.establishment_id),
+    ] {
+        if let Some(id) = v.as_deref() {
+            *v = Some(crate::http::parse_uuid(field, id)?);
+        }
+    }
     let pp = PageParams {
         limit: q.limit,
         cursor: q.cursor.clone(),

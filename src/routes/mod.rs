@@ -17,7 +17,10 @@ pub mod violation_types;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::problem_response;
 
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
@@ -42,9 +45,20 @@ macro_rules! route_table {
         /// Every (method, path) the server serves, in OpenAPI path syntax.
         pub const ROUTES: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
 
-        /// Registers every route of [`ROUTES`].
+        /// Registers every route of [`ROUTES`]: first the paths without
+        /// parameters, each followed by a catch-all that answers other
+        /// methods with 405 (so that `PATCH /establishments/import` is not
+        /// taken for `PATCH /establishments/{id}`: a literal path wins over a
+        /// template, as in OpenAPI), then the templated paths.
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.route($path, web::$method().to($handler)); )*
+            $( if !$path.contains('{') { cfg.route($path, web::$method().to($handler)); } )*
+            let mut literal: Vec<&str> = ROUTES.iter().map(|(_, p)| *p).filter(|p| !p.contains('{')).collect();
+            literal.sort_unstable();
+            literal.dedup();
+            for p in literal {
+                cfg.service(web::resource(p).default_service(web::to(unrouted)));
+            }
+            $( if $path.contains('{') { cfg.route($path, web::$method().to($handler)); } )*
         }
     };
 }
@@ -106,4 +120,71 @@ route_table! {
 
     get "/api/v1/violation-types" => violation_types::list,
     post "/api/v1/violation-types" => violation_types::create,
+}
+
+/// What no route answered: 405 with `Allow` when the path is served with
+/// other methods (RFC 9110 §15.5.6), 404 otherwise.
+pub async fn unrouted(req: HttpRequest) -> HttpResponse {
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() {
+        return problem_response(
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+            &format!("no route for {} {}", req.method(), req.path()),
+        );
+    }
+    let allow = allowed.join(", ");
+    let mut resp = problem_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        &format!(
+            "{} is not served for {}; allowed: {allow}",
+            req.method(),
+            req.path()
+        ),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
+/// The methods [`ROUTES`] serves for a concrete path, upper case and sorted,
+/// from the most specific route template that matches it: a `{name}` segment
+/// matches any one non-empty segment, and a literal segment beats it (so
+/// `/api/v1/org-units/import` is that path, not `/api/v1/org-units/{code}`).
+pub fn allowed_methods(path: &str) -> Vec<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    // Per matching template, which segments it matched literally.
+    let literal_mask = |template: &str| -> Option<Vec<bool>> {
+        let parts: Vec<&str> = template.split('/').collect();
+        if parts.len() != segments.len() {
+            return None;
+        }
+        parts
+            .iter()
+            .zip(&segments)
+            .map(|(p, s)| {
+                if p == s {
+                    Some(true)
+                } else if p.starts_with('{') && p.ends_with('}') && !s.is_empty() {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    };
+    let best = ROUTES.iter().filter_map(|(_, t)| literal_mask(t)).max();
+    let Some(best) = best else {
+        return Vec::new();
+    };
+    let mut methods: Vec<String> = ROUTES
+        .iter()
+        .filter(|(_, t)| literal_mask(t).as_ref() == Some(&best))
+        .map(|(m, _)| m.to_ascii_uppercase())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    methods
 }

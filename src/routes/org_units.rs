@@ -10,7 +10,7 @@ use crate::auth::{AuthUser, Role};
 use crate::db::schema::{establishments, org_units};
 use crate::db::{Db, DbConnection};
 use crate::domain::level_rank;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::http::{now, read_body, require_media_type, Page, PageParams, IMPORT_LIMIT};
 
 /// An org unit as the API shows it.
@@ -61,6 +61,9 @@ struct Unit {
 /// transaction: valid rows land, invalid rows are reported, paths of units
 /// and establishments below a moved unit follow.
 pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSummary, ApiError> {
+    if csv_text.contains(&0) {
+        return Err(ApiError::field("body", crate::http::NUL_MESSAGE));
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -74,6 +77,18 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
             .iter()
             .position(|h| h.trim_start_matches('\u{feff}') == name)
     };
+    // Like the establishment import: a column the import does not know is
+    // an error, not silently dropped data.
+    let unknown: Vec<FieldError> = headers
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}'))
+        .filter(|h| !["code", "name", "level", "parent_code"].contains(h))
+        .take(4)
+        .map(|h| FieldError::new(h, "unknown column; expected code,name,level,parent_code"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
     let (Some(c_code), Some(c_name), Some(c_level)) = (col("code"), col("name"), col("level"))
     else {
         return Err(ApiError::field(

@@ -21,7 +21,7 @@ use crate::routes::assignments::{next_change_seq, AssignmentDto};
 
 /// One share as the API writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Share {
     /// Team level.
     pub level: String,
@@ -29,11 +29,14 @@ pub struct Share {
     pub percent: f64,
 }
 
+crate::http::objects_only!(Share);
+
 /// `POST /plans` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlan {
     name: String,
+    #[serde(deserialize_with = "crate::http::integer")]
     year: i32,
     org_unit_code: String,
     #[serde(default = "default_shares")]

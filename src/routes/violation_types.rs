@@ -23,8 +23,10 @@ pub struct ViolationType {
     /// The legal text that defines it.
     pub legal_basis: String,
     /// Smallest fine, VND.
+    #[serde(default, deserialize_with = "crate::http::opt_integer")]
     pub min_fine_vnd: Option<i64>,
     /// Largest fine, VND.
+    #[serde(default, deserialize_with = "crate::http::opt_integer")]
     pub max_fine_vnd: Option<i64>,
 }
 

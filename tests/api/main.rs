@@ -2,6 +2,7 @@
 //! (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set).
 
 mod auth;
+mod contract;
 mod crash;
 mod dashboard;
 mod establishments;

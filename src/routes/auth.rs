@@ -226,7 +226,9 @@ pub async fn logout(
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, &mut payload, crate::http::JSON_LIMIT).await?;
-    let body: LogoutBody = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body at all means "every refresh token"; anything else, even white
+    // space alone, must be a JSON object.
+    let body: LogoutBody = if body.is_empty() {
         LogoutBody::default()
     } else {
         crate::http::require_media_type(&req, &["application/json"])?;

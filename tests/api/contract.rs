@@ -55,6 +55,17 @@ async fn bodies_and_nested_objects_must_be_objects() {
     // serde would read a struct from an array of its field values.
     let (status, body) = app.post("/api/v1/auth/logout", &admin, json!([null])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // No body is "log out everywhere"; white space alone is not JSON.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/json")
+        .body("\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let (status, body) = app
         .post(
             "/api/v1/establishments",

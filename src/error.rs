@@ -202,11 +202,12 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable(e.to_string())
             }
-            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if is_connection_message(info.message()) =>
-            {
+            Error::DatabaseError(_, info) if is_connection_message(info.message()) => {
                 ApiError::Unavailable(e.to_string())
             }
+            // A connection lost inside a transaction leaves diesel's
+            // transaction manager broken; the pool replaces the connection.
+            Error::BrokenTransactionManager => ApiError::Unavailable(e.to_string()),
             _ => ApiError::Internal(e.to_string()),
         }
     }
@@ -214,11 +215,23 @@ impl From<diesel::result::Error> for ApiError {
 
 fn is_connection_message(m: &str) -> bool {
     let m = m.to_ascii_lowercase();
-    m.contains("server closed the connection")
-        || m.contains("connection refused")
-        || m.contains("terminating connection")
-        || m.contains("no connection to the server")
-        || m.contains("database is locked")
+    [
+        "server closed the connection",
+        "connection refused",
+        "terminating connection",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "connection reset",
+        "broken pipe",
+        "lost synchronization with server",
+        "database is locked",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
 }
 
 /// The constraint a unique violation names: PostgreSQL gives the constraint

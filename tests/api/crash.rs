@@ -20,7 +20,30 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn start(db: &str, port: u16) -> Child {
+/// A running `kiemtra serve`, killed when dropped (also when a test panics).
+pub struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start(db: &str, port: u16) -> Running {
     let mut child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", db)
@@ -35,7 +58,7 @@ pub fn start(db: &str, port: u16) -> Child {
         if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
             .is_ok_and(|r| r.status().is_success())
         {
-            return child;
+            return Running(child);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -467,7 +490,7 @@ fn two_instances_on_one_database() {
     let db = fresh_database(dir.path());
     load_demo(&db);
     let ports = [free_port(), free_port()];
-    let mut servers: Vec<Child> = ports.iter().map(|p| start(&db, *p)).collect();
+    let mut servers: Vec<Running> = ports.iter().map(|p| start(&db, *p)).collect();
     let bases: Vec<String> = ports
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}/api/v1"))

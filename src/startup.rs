@@ -38,9 +38,15 @@ impl Application {
                 tracing::info!(?applied, "migrations applied");
             }
         }
+        // The group commit has a connection of its own: it is the one serial
+        // step of posting minutes and must never queue behind the handlers
+        // for the shared pool.
         let writer = web::Data::new(
-            crate::routes::minutes_writer::MinutesWriter::start(pool.clone())
-                .map_err(|e| format!("cannot start the minutes writer: {e}"))?,
+            crate::routes::minutes_writer::MinutesWriter::start(build_pool(
+                &settings.database_url,
+                1,
+            )?)
+            .map_err(|e| format!("cannot start the minutes writer: {e}"))?,
         );
         let db = Db { pool };
         let listener = TcpListener::bind(&settings.bind)

@@ -151,6 +151,54 @@ fn unit_path_in_scope(
     }
 }
 
+/// A new establishment row, as the API, the import and the demo write it.
+#[derive(Insertable)]
+#[diesel(table_name = establishments, treat_none_as_default_value = false)]
+struct NewEstablishment {
+    id: String,
+    licence_no: String,
+    name: String,
+    name_fold: String,
+    business_type: String,
+    org_unit_code: String,
+    unit_path: String,
+    address: String,
+    owner_name: Option<String>,
+    phone: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    status: &'static str,
+    reinspect: bool,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl NewEstablishment {
+    /// An active establishment at version 1 under `unit_path`.
+    fn new(id: String, f: EstablishmentFields, unit_path: String, t: NaiveDateTime) -> Self {
+        NewEstablishment {
+            id,
+            licence_no: f.licence_no,
+            name: f.name,
+            name_fold: f.name_fold,
+            business_type: f.business_type,
+            org_unit_code: f.org_unit_code,
+            unit_path,
+            address: f.address,
+            owner_name: f.owner_name,
+            phone: f.phone,
+            latitude: f.latitude,
+            longitude: f.longitude,
+            status: "active",
+            reinspect: false,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+}
+
 fn insert_new(
     conn: &mut DbConnection,
     f: &EstablishmentFields,
@@ -159,24 +207,11 @@ fn insert_new(
 ) -> Result<String, diesel::result::Error> {
     let id = new_id();
     diesel::insert_into(establishments::table)
-        .values((
-            establishments::id.eq(&id),
-            establishments::licence_no.eq(&f.licence_no),
-            establishments::name.eq(&f.name),
-            establishments::name_fold.eq(&f.name_fold),
-            establishments::business_type.eq(&f.business_type),
-            establishments::org_unit_code.eq(&f.org_unit_code),
-            establishments::unit_path.eq(unit_path),
-            establishments::address.eq(&f.address),
-            establishments::owner_name.eq(&f.owner_name),
-            establishments::phone.eq(&f.phone),
-            establishments::latitude.eq(f.latitude),
-            establishments::longitude.eq(f.longitude),
-            establishments::status.eq("active"),
-            establishments::reinspect.eq(false),
-            establishments::version.eq(1),
-            establishments::created_at.eq(t),
-            establishments::updated_at.eq(t),
+        .values(NewEstablishment::new(
+            id.clone(),
+            f.clone(),
+            unit_path.to_string(),
+            t,
         ))
         .execute(conn)?;
     Ok(id)
@@ -785,25 +820,7 @@ pub fn import_rows(
                     summary.created += 1;
                     let id = new_id();
                     created_ids.push(id.clone());
-                    inserts.push((
-                        establishments::id.eq(id),
-                        establishments::licence_no.eq(f.licence_no),
-                        establishments::name.eq(f.name),
-                        establishments::name_fold.eq(f.name_fold),
-                        establishments::business_type.eq(f.business_type),
-                        establishments::org_unit_code.eq(f.org_unit_code),
-                        establishments::unit_path.eq(path),
-                        establishments::address.eq(f.address),
-                        establishments::owner_name.eq(f.owner_name),
-                        establishments::phone.eq(f.phone),
-                        establishments::latitude.eq(f.latitude),
-                        establishments::longitude.eq(f.longitude),
-                        establishments::status.eq("active"),
-                        establishments::reinspect.eq(false),
-                        establishments::version.eq(1),
-                        establishments::created_at.eq(t),
-                        establishments::updated_at.eq(t),
-                    ));
+                    inserts.push(NewEstablishment::new(id, f, path, t));
                 }
                 Some(e) if scope.is_some_and(|s| !e.unit_path.starts_with(s)) => {
                     summary.errors.push(RowError {

@@ -229,19 +229,20 @@ fn main() {
     // The database: one row per id, no more.
     use kiemtra::db::schema::{inspection_versions, inspections};
     let pool = kiemtra::db::build_pool(db_url, 1).expect("database");
-    let mut conn = pool.get().unwrap();
+    let mut pooled = pool.get().unwrap();
+    let conn: &mut kiemtra::db::DbConnection = &mut pooled;
     let mut stored = 0i64;
     let mut versions = 0i64;
     for chunk in ids.chunks(5000) {
         stored += inspections::table
             .filter(inspections::id.eq_any(chunk))
             .count()
-            .get_result::<i64>(&mut conn)
+            .get_result::<i64>(conn)
             .unwrap();
         versions += inspection_versions::table
             .filter(inspection_versions::inspection_id.eq_any(chunk))
             .count()
-            .get_result::<i64>(&mut conn)
+            .get_result::<i64>(conn)
             .unwrap();
     }
     let changed_won = winner.values().filter(|c| **c).count();

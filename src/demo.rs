@@ -27,6 +27,8 @@ fn system() -> AuthUser {
         org_unit_code: None,
         team_id: None,
         scope_path: None,
+        team_unit_path: None,
+        last_sync_at: None,
     }
 }
 

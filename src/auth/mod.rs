@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use diesel::prelude::*;
 
-use crate::db::schema::{org_units, users};
+use crate::db::schema::{org_units, teams, users};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 
@@ -59,6 +59,11 @@ pub struct AuthUser {
     pub team_id: Option<String>,
     /// Path prefix of everything the caller may see (`/37/372/`); `None` = all.
     pub scope_path: Option<String>,
+    /// The unit path of the caller's team (read with the caller, so that a
+    /// team's own fetch needs no second look-up); `None` without a team.
+    pub team_unit_path: Option<String>,
+    /// When the caller's device last fetched its team's assignments.
+    pub last_sync_at: Option<chrono::NaiveDateTime>,
 }
 
 impl AuthUser {
@@ -94,15 +99,37 @@ impl AuthUser {
     }
 }
 
-/// Loads a user's role and scope from the database. An inspector's scope is
-/// its team's jurisdiction when it has a team, else its own org unit.
+/// Loads a user's role and scope from the database, in one query (every
+/// request makes it): the user, its team's unit and its own unit. An
+/// inspector's scope is its team's jurisdiction when it has a team, else its
+/// own org unit.
 pub fn load_auth_user(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Option<AuthUser>, ApiError> {
-    type Row = (String, String, String, Option<String>, Option<String>, bool);
+    let (team_unit, home_unit) = diesel::alias!(org_units as team_unit, org_units as home_unit);
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        bool,
+        Option<chrono::NaiveDateTime>,
+        Option<String>,
+        Option<String>,
+    );
     let row: Option<Row> = users::table
-        .find(user_id)
+        .left_join(teams::table.on(users::team_id.eq(teams::id.nullable())))
+        .left_join(
+            team_unit.on(teams::org_unit_code
+                .nullable()
+                .eq(team_unit.field(org_units::code).nullable())),
+        )
+        .left_join(
+            home_unit.on(users::org_unit_code.eq(home_unit.field(org_units::code).nullable())),
+        )
+        .filter(users::id.eq(user_id))
         .select((
             users::id,
             users::username,
@@ -110,10 +137,24 @@ pub fn load_auth_user(
             users::org_unit_code,
             users::team_id,
             users::is_active,
+            users::last_sync_at,
+            team_unit.field(org_units::path).nullable(),
+            home_unit.field(org_units::path).nullable(),
         ))
         .first(conn)
         .optional()?;
-    let Some((id, username, role, org_unit_code, team_id, active)) = row else {
+    let Some((
+        id,
+        username,
+        role,
+        org_unit_code,
+        team_id,
+        active,
+        last_sync_at,
+        team_path,
+        home_path,
+    )) = row
+    else {
         return Ok(None);
     };
     if !active {
@@ -122,33 +163,11 @@ pub fn load_auth_user(
     let role = Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("bad role {role}")))?;
     // A unit that vanished, or a non-admin without one, sees nothing.
     const NOWHERE: &str = "/\u{0}/";
-    let unit_path = |conn: &mut DbConnection, code: &Option<String>| -> Result<String, ApiError> {
-        Ok(match code {
-            Some(code) => org_units::table
-                .find(code)
-                .select(org_units::path)
-                .first::<String>(conn)
-                .optional()?
-                .unwrap_or_else(|| NOWHERE.into()),
-            None => NOWHERE.into(),
-        })
-    };
-    let scope_path = match (&role, &team_id) {
+    let home = home_path.unwrap_or_else(|| NOWHERE.into());
+    let scope_path = match (&role, &team_path) {
         (Role::Admin, _) => None,
-        // An inspector's team jurisdiction, in one query (the phones' path).
-        (Role::Inspector, Some(t)) => Some(
-            match crate::db::schema::teams::table
-                .inner_join(org_units::table)
-                .filter(crate::db::schema::teams::id.eq(t))
-                .select(org_units::path)
-                .first::<String>(conn)
-                .optional()?
-            {
-                Some(path) => path,
-                None => unit_path(conn, &org_unit_code)?,
-            },
-        ),
-        _ => Some(unit_path(conn, &org_unit_code)?),
+        (Role::Inspector, Some(path)) => Some(path.clone()),
+        _ => Some(home),
     };
     Ok(Some(AuthUser {
         id,
@@ -157,6 +176,8 @@ pub fn load_auth_user(
         org_unit_code,
         team_id,
         scope_path,
+        team_unit_path: team_path,
+        last_sync_at,
     }))
 }
 

@@ -8,6 +8,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::ApiError;
 
@@ -84,29 +85,92 @@ pub enum ConnError {
     Query(#[from] diesel::result::Error),
 }
 
+/// Connections lost so far, by any pool of this process. The pools do not
+/// ping a connection at every checkout (a round trip per request, a quarter
+/// of a sync's); instead, once a request has seen a connection lost, every
+/// connection is pinged once before its next use ([`checkout`]).
+static LOSSES: AtomicU64 = AtomicU64::new(0);
+
+/// A pooled connection and what the pool needs to know about it.
+pub struct Conn {
+    db: DbConnection,
+    /// [`LOSSES`] when it was last known to work.
+    checked_at: u64,
+    /// Lost: the pool drops it instead of handing it out again.
+    lost: bool,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.db
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.db
+    }
+}
+
 impl r2d2::ManageConnection for ConnManager {
-    type Connection = DbConnection;
+    type Connection = Conn;
     type Error = ConnError;
 
-    fn connect(&self) -> Result<DbConnection, ConnError> {
-        match self.backend {
-            Backend::Postgres => Ok(DbConnection::Pg(diesel::PgConnection::establish(
-                &self.target,
-            )?)),
+    fn connect(&self) -> Result<Conn, ConnError> {
+        let checked_at = LOSSES.load(Ordering::Acquire);
+        let db = match self.backend {
+            Backend::Postgres => DbConnection::Pg(diesel::PgConnection::establish(&self.target)?),
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.target)?;
                 c.batch_execute(SQLITE_PRAGMAS)?;
-                Ok(DbConnection::Sqlite(c))
+                DbConnection::Sqlite(c)
             }
+        };
+        Ok(Conn {
+            db,
+            checked_at,
+            lost: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnError> {
+        conn.db.ping().map_err(ConnError::Query)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.lost || conn.db.is_broken()
+    }
+}
+
+/// Takes a connection from `pool`. After a connection loss anywhere (see
+/// [`LOSSES`]) it pings the connection first and replaces one that fails.
+pub fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
+    let losses = LOSSES.load(Ordering::Acquire);
+    for _ in 0..=pool.max_size() {
+        let mut conn = pool
+            .get()
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        if conn.checked_at == losses {
+            return Ok(conn);
         }
+        if conn.db.ping().is_ok() {
+            conn.checked_at = losses;
+            return Ok(conn);
+        }
+        conn.lost = true;
     }
+    Err(ApiError::Unavailable(
+        "no connection to the database works".into(),
+    ))
+}
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnError> {
-        conn.ping().map_err(ConnError::Query)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+/// Notes the outcome of work done on `conn`: a lost database connection
+/// (a 503) marks it for the pool to drop and has every other one checked.
+pub fn note_outcome<T>(conn: &mut PooledConn, outcome: &Result<T, ApiError>) {
+    if let Err(ApiError::Unavailable(_)) = outcome {
+        conn.lost = true;
+        LOSSES.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -131,6 +195,8 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
+        // Checked after a loss instead: see `checkout`.
+        .test_on_check_out(false)
         // A request waits at most this long for a connection: when the
         // database is down it gets its 503 (with Retry-After) quickly.
         .connection_timeout(std::time::Duration::from_secs(2))
@@ -243,10 +309,10 @@ impl Db {
     {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            let mut conn = checkout(&pool)?;
+            let outcome = f(&mut conn);
+            note_outcome(&mut conn, &outcome);
+            outcome
         })
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?

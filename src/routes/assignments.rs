@@ -241,15 +241,26 @@ pub async fn team_assignments(
     .limit()?;
     let body = db
         .run(move |conn| {
-            crate::routes::teams::load_visible(conn, &user, &team_id)?;
-            if user.team_id.as_deref() == Some(team_id.as_str()) {
-                // Remember the device synced (at most one write per 5 minutes).
-                let t = now();
-                diesel::update(crate::db::schema::users::table.find(&user.id).filter(
-                    crate::db::schema::users::last_sync_at.is_null().or(
-                        crate::db::schema::users::last_sync_at.lt(t - chrono::Duration::minutes(5)),
+            // The caller's own team was read with the caller: no second look-up.
+            let own = user.team_id.as_deref() == Some(team_id.as_str());
+            match &user.team_unit_path {
+                Some(path) if own && (user.role == Role::Inspector || user.sees(path)) => {}
+                _ => {
+                    crate::routes::teams::load_visible(conn, &user, &team_id)?;
+                }
+            }
+            // Remember the device synced: at most one write per 5 minutes,
+            // and no statement at all when the caller's row says it is recent.
+            let t = now();
+            let stale = t - chrono::Duration::minutes(5);
+            if own && user.last_sync_at.is_none_or(|last| last < stale) {
+                diesel::update(
+                    crate::db::schema::users::table.find(&user.id).filter(
+                        crate::db::schema::users::last_sync_at
+                            .is_null()
+                            .or(crate::db::schema::users::last_sync_at.lt(stale)),
                     ),
-                ))
+                )
                 .set(crate::db::schema::users::last_sync_at.eq(t))
                 .execute(conn)?;
             }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::{AuthUser, Role};
 use crate::db::schema::{
     assignments, establishments, inspection_attachments, inspection_versions, inspections,
-    org_units, team_members, teams, violation_types, violations,
+    team_members, violation_types, violations,
 };
 use crate::db::{Db, DbConnection};
 use crate::domain::text::nfc;
@@ -661,13 +661,8 @@ pub fn prepare(
         });
     }
     let establishment_id = parse_uuid("establishment_id", &b.establishment_id)?;
-    let team_path: String = teams::table
-        .inner_join(org_units::table)
-        .filter(teams::id.eq(&team_id))
-        .select(org_units::path)
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound)?;
+    // The caller's own team, its unit read with the caller.
+    let team_path = user.team_unit_path.as_deref().ok_or(ApiError::NotFound)?;
     let est: Option<(String, Option<f64>, Option<f64>)> = establishments::table
         .find(&establishment_id)
         .select((
@@ -678,7 +673,7 @@ pub fn prepare(
         .first(conn)
         .optional()?;
     let (est_path, est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;
-    if !est_path.starts_with(&team_path) {
+    if !est_path.starts_with(team_path) {
         return Err(ApiError::NotFound);
     }
     let assignment_id = b

@@ -111,20 +111,30 @@ fn run(pool: &Pool, queue: &mpsc::Receiver<Job>, stats: &Stats) {
     }
 }
 
+/// The same 503 for every job.
+fn unavailable(jobs: &[Job], e: &ApiError) -> Vec<Answer> {
+    let cause = match e {
+        ApiError::Unavailable(cause) => cause.clone(),
+        other => other.to_string(),
+    };
+    jobs.iter()
+        .map(|_| Err(ApiError::Unavailable(cause.clone())))
+        .collect()
+}
+
 /// One transaction for the batch; one each if the batch fails.
 fn write_all(pool: &Pool, jobs: &[Job]) -> Vec<Answer> {
-    let mut conn = match pool.get() {
+    let mut conn = match crate::db::checkout(pool) {
         Ok(c) => c,
-        Err(e) => {
-            return jobs
-                .iter()
-                .map(|_| Err(ApiError::Unavailable(e.to_string())))
-                .collect()
-        }
+        Err(e) => return unavailable(jobs, &e),
     };
     let items: Vec<&Ready> = jobs.iter().map(|j| &*j.ready).collect();
-    match write_tx(&mut conn, |c| inspections::write_batch(c, &items)) {
+    let outcome = write_tx(&mut conn, |c| inspections::write_batch(c, &items));
+    crate::db::note_outcome(&mut conn, &outcome);
+    match outcome {
         Ok(answers) => answers,
+        // The database is gone: one by one would fail the same way.
+        Err(e @ ApiError::Unavailable(_)) => unavailable(jobs, &e),
         Err(e) if items.len() == 1 => vec![Err(e)],
         Err(e) => {
             tracing::warn!(error = %e, size = items.len(), "batch of minutes failed; writing them one by one");

@@ -235,7 +235,7 @@ impl TestApp {
         }
         let mut conn = self.pool.get().unwrap();
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<N>(&mut *conn)
+            .get_result::<N>(&mut **conn)
             .unwrap()
             .n
     }

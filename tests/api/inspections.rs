@@ -231,7 +231,7 @@ async fn post_repeat_conflict_review_correct_audit() {
     {
         use diesel::RunQueryDsl;
         diesel::sql_query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     assert_eq!(kiemtra::audit::verify(&mut conn).unwrap().unwrap_err().0, 3);
@@ -578,7 +578,7 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
         let created: i64 = audit_log::table
             .filter(audit_log::action.eq("inspection.create"))
             .count()
-            .get_result(&mut *conn)
+            .get_result(&mut **conn)
             .unwrap();
         assert_eq!(created, 25);
     }

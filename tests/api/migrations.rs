@@ -14,7 +14,7 @@ fn migrations_redo_cleanly() {
     let mut conn = pool.get().unwrap();
     let first = run_migrations(&mut conn).unwrap();
     assert!(first.len() >= 6, "{first:?}");
-    let reverted = match &mut *conn {
+    let reverted = match &mut **conn {
         DbConnection::Pg(c) => c.revert_all_migrations(PG_MIGRATIONS).unwrap(),
         DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).unwrap(),
     };
@@ -54,7 +54,7 @@ async fn the_record_is_never_deleted() {
         ("plans", p["id"].as_str().unwrap()),
     ] {
         let err = diesel::sql_query(format!("DELETE FROM {table} WHERE id = '{id}'"))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .expect_err(table);
         assert!(err.to_string().contains("never deleted"), "{table}: {err}");
     }

@@ -276,7 +276,7 @@ async fn draw_meets_quotas_verifies_and_is_reproducible() {
             "UPDATE assignments SET team_id = '{other_team}' WHERE id = '{}'",
             victim["id"].as_str().unwrap()
         ))
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .unwrap();
     }
     let (_, v) = w

@@ -195,29 +195,55 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_string())
 }
 
+/// The subject of the request's verified access token.
+fn verified_subject(req: &HttpRequest) -> Result<String, ApiError> {
+    let token = bearer(req)?;
+    let keys = req
+        .app_data::<web::Data<crate::routes::AppState>>()
+        .map(|s| &s.keys)
+        .ok_or_else(|| ApiError::Internal("auth state not configured".into()))?;
+    let claims = keys
+        .verify(&token)
+        .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+    Ok(claims.sub)
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let keys = req
-            .app_data::<web::Data<crate::routes::AppState>>()
-            .map(|s| s.keys.clone());
+        let sub = verified_subject(req);
         let db = req.app_data::<web::Data<Db>>().cloned();
         Box::pin(async move {
-            let token = token?;
-            let (keys, db) = match (keys, db) {
-                (Some(k), Some(d)) => (k, d),
-                _ => return Err(ApiError::Internal("auth state not configured".into())),
-            };
-            let claims = keys
-                .verify(&token)
-                .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
-            let sub = claims.sub.clone();
-            db.run(move |conn| load_auth_user(conn, &sub))
-                .await?
-                .ok_or_else(|| ApiError::Unauthorized("unknown or disabled user".into()))
+            let sub = sub?;
+            let db = db.ok_or_else(|| ApiError::Internal("database not configured".into()))?;
+            db.run(move |conn| Caller { sub }.load(conn)).await
         })
+    }
+}
+
+/// A caller whose access token verified, not yet looked up: the hottest
+/// handlers (a team's fetch, posting minutes) load the [`AuthUser`] on the
+/// same trip to the database as their own work instead of one trip before.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    sub: String,
+}
+
+impl Caller {
+    /// The caller's role and scope; 401 for a user since disabled or removed.
+    pub fn load(&self, conn: &mut DbConnection) -> Result<AuthUser, ApiError> {
+        load_auth_user(conn, &self.sub)?
+            .ok_or_else(|| ApiError::Unauthorized("unknown or disabled user".into()))
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(verified_subject(req).map(|sub| Caller { sub }))
     }
 }

@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Caller, Role};
 use crate::db::schema::{assignments, change_counter, establishments, plans, team_members};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -217,7 +217,7 @@ pub struct SyncParams {
 /// `GET /teams/{id}/assignments`: everything open, or with `since` every
 /// change after that token (cancellations included), in change order.
 pub async fn team_assignments(
-    user: AuthUser,
+    caller: Caller,
     db: web::Data<Db>,
     id: web::Path<String>,
     q: web::Query<SyncParams>,
@@ -241,6 +241,7 @@ pub async fn team_assignments(
     .limit()?;
     let body = db
         .run(move |conn| {
+            let user = caller.load(conn)?;
             // The caller's own team was read with the caller: no second look-up.
             let own = user.team_id.as_deref() == Some(team_id.as_str());
             match &user.team_unit_path {

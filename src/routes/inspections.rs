@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, Caller, Role};
 use crate::db::schema::{
     assignments, establishments, inspection_attachments, inspection_versions, inspections,
     team_members, violation_types, violations,
@@ -903,17 +903,23 @@ pub fn insert_minutes(
 /// checks run concurrently; the writes go through the group commit, which
 /// writes the minutes of many clients in one transaction.
 pub async fn create(
-    user: AuthUser,
+    caller: Caller,
     db: web::Data<Db>,
     writer: web::Data<crate::routes::minutes_writer::MinutesWriter>,
     body: ValidJson<InspectionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Inspector])?;
     let b = body.0;
     let hash = body_hash(&b);
     let id = parse_uuid("id", &b.id)?;
-    let (u2, h2) = (user.clone(), hash.clone());
-    let prep = db.run(move |conn| prepare(conn, &u2, &b, &h2)).await?;
+    let h2 = hash.clone();
+    let (user, prep) = db
+        .run(move |conn| {
+            let user = caller.load(conn)?;
+            user.require(&[Role::Inspector])?;
+            let prep = prepare(conn, &user, &b, &h2)?;
+            Ok((user, prep))
+        })
+        .await?;
     let written = match prep {
         Prep::Stored => Written::Stored,
         Prep::Ready(r) => match writer.submit(r).await {

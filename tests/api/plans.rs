@@ -293,7 +293,8 @@ async fn scope_of_plans_and_assignments() {
     w.app
         .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
         .await;
-    w.app
+    let insp372 = w
+        .app
         .create_user("insp372", "inspector", Some("372"), Some(&w.teams["372"]));
     w.app
         .create_user("insp373", "inspector", Some("373"), Some(&w.teams["373"]));
@@ -331,6 +332,44 @@ async fn scope_of_plans_and_assignments() {
         .get(&format!("/api/v1/assignments/{one}"), &s372)
         .await;
     assert_eq!(s, StatusCode::OK);
+    // A supervisor of the district reads the team's fetch too (not its own
+    // team: the visibility check runs); the provincial-team inspector of
+    // another district does not.
+    let (s, theirs) = w
+        .app
+        .get(
+            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
+            &s372,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(theirs["items"].as_array().unwrap().len(), mine.len());
+    // The team's fetch records the device's sync once (the coverage's list of
+    // silent devices reads it); a disabled inspector's valid token is 401 on
+    // the fetch and on posting minutes, which look the caller up themselves.
+    let last_sync = |app: &TestApp| -> Option<String> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            t: Option<String>,
+        }
+        let mut conn = app.pool.get().unwrap();
+        diesel::sql_query(
+            "SELECT CAST(last_sync_at AS TEXT) AS t FROM users WHERE username = 'insp372'",
+        )
+        .get_result::<Row>(&mut **conn)
+        .unwrap()
+        .t
+    };
+    let first_sync = last_sync(&w.app).expect("the fetch recorded the sync");
+    w.app
+        .get(
+            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
+            &i372,
+        )
+        .await;
+    assert_eq!(last_sync(&w.app).as_deref(), Some(first_sync.as_str()));
     // The plan's list shows an inspector only its team's work.
     let visible = all_assignments(&w.app, &i373, &plan).await;
     assert!(visible
@@ -369,6 +408,35 @@ async fn scope_of_plans_and_assignments() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, vec!["shares[0].percent", "seed"]);
+    // Last, as it locks the inspector out: a disabled inspector's valid
+    // token is 401 on the handlers that look the caller up themselves.
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = w.app.pool.get().unwrap();
+        diesel::sql_query("UPDATE users SET is_active = FALSE WHERE username = 'insp372'")
+            .execute(&mut **conn)
+            .unwrap();
+    }
+    let (s, _) = w
+        .app
+        .get(
+            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
+            &i372,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = w
+        .app
+        .post(
+            "/api/v1/inspections",
+            &i372,
+            json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": mine[0]["id"],
+                   "establishment_id": mine[0]["establishment"]["id"], "team_id": w.teams["372"],
+                   "started_at": "2016-05-10T08:00:00+07:00", "finished_at": "2016-05-10T09:00:00+07:00",
+                   "members_present": [insp372], "outcome": "no_violation", "violations": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]

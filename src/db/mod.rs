@@ -151,7 +151,7 @@ pub fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
         let mut conn = pool
             .get()
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        if conn.checked_at == losses {
+        if conn.checked_at >= losses {
             return Ok(conn);
         }
         if conn.db.ping().is_ok() {

@@ -9,13 +9,17 @@
 -- -D team=<team id> -D actor=<inspector user id> -D nest=<rows in bench_est>.
 \set k random(1, :nest)
 BEGIN;
-SELECT gen_random_uuid()::text AS iid, id AS est FROM bench_est WHERE k = :k \gset
+SELECT gen_random_uuid()::text AS iid, e.id AS est, e.unit_path AS path, e.org_unit_code AS unit,
+    e.business_type AS btype
+  FROM bench_est b JOIN establishments e ON e.id = b.id WHERE b.k = :k \gset
 INSERT INTO inspections (id, establishment_id, team_id, assignment_id, plan_id, body_hash,
     current_version, outcome, finished_at, violation_count, review_status, clock_skew,
-    distance_m, far_from_site, received_at, created_by, updated_at)
+    distance_m, far_from_site, received_at, created_by, updated_at,
+    unit_path, org_unit_code, business_type)
 VALUES (':iid', ':est', ':team', NULL, NULL, encode(sha256(convert_to(':iid' || ':est', 'UTF8')), 'hex'),
     1, 'violations_found', (now() - interval '1 day')::timestamp, 3, 'pending', false,
-    NULL, false, now()::timestamp, ':actor', now()::timestamp);
+    NULL, false, now()::timestamp, ':actor', now()::timestamp,
+    ':path', ':unit', ':btype');
 INSERT INTO inspection_versions (inspection_id, version, started_at, finished_at, utc_offset_min,
     latitude, longitude, accuracy_m, members_present, outcome, notes, checklist, violations,
     reason, created_by, created_at)

@@ -189,6 +189,12 @@ diesel::table! {
         received_at -> Timestamp,
         created_by -> Text,
         updated_at -> Timestamp,
+        /// Copy of the establishment's `unit_path`, kept in step with it.
+        unit_path -> Text,
+        /// Copy of the establishment's `org_unit_code`, kept in step with it.
+        org_unit_code -> Text,
+        /// Copy of the establishment's `business_type`, kept in step with it.
+        business_type -> Text,
     }
 }
 

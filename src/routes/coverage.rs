@@ -211,28 +211,38 @@ pub fn load(
     }
     // Inspections of establishments inside the plan's unit finished in the
     // year up to `until`, whoever made them (a surprise inspection counts):
-    // one index-only probe of inspections per establishment of the unit.
-    const FROM: &str = "FROM establishments e JOIN inspections i ON i.establishment_id = e.id \
-        WHERE e.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3";
-    const COUNTS: &str = "COUNT(DISTINCT e.id) AS n, CAST(COALESCE(SUM(i.violation_count), 0) AS BIGINT) AS violations";
+    // one range scan of a covering index of inspections, which carry a copy
+    // of their establishment's unit path, commune and business type (kept
+    // in step with the establishment: see establishments::copy_to_inspections).
+    // Each query first sums per establishment and then counts those rows,
+    // rather than COUNT(DISTINCT): PostgreSQL hashes both steps instead of
+    // sorting every inspection (measured on bench/reports' largest province,
+    // 54,000 inspections: about half the time of COUNT(DISTINCT) over the
+    // same index, by commune and by team).
+    const FROM: &str = "FROM inspections i \
+        WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3";
     let mut queries = Vec::new();
     if group_bys.iter().any(|g| *g != "team") {
         queries.push(format!(
-            "SELECT CAST(NULL AS TEXT) AS team_id, e.org_unit_code, e.business_type, {COUNTS} \
-             {FROM} GROUP BY e.org_unit_code, e.business_type"
+            "SELECT CAST(NULL AS TEXT) AS team_id, org_unit_code, business_type, COUNT(*) AS n, \
+             CAST(SUM(v) AS BIGINT) AS violations \
+             FROM (SELECT i.org_unit_code, i.business_type, i.establishment_id, SUM(i.violation_count) AS v \
+                   {FROM} GROUP BY i.org_unit_code, i.business_type, i.establishment_id) x \
+             GROUP BY org_unit_code, business_type"
         ));
     }
     if group_bys.contains(&"team") {
-        // Per team and in all (the row with a null team): one pass with
-        // ROLLUP where the database has it.
-        let head = format!("SELECT i.team_id, CAST(NULL AS TEXT) AS org_unit_code, CAST(NULL AS TEXT) AS business_type, {COUNTS} {FROM}");
-        queries.push(match conn {
-            DbConnection::Pg(_) => format!("{head} GROUP BY ROLLUP (i.team_id)"),
-            DbConnection::Sqlite(_) => format!(
-                "{head} GROUP BY i.team_id UNION ALL \
-                 SELECT NULL, NULL, NULL, {COUNTS} {FROM}"
-            ),
-        });
+        // Per team, and in all (the row with a null team: an establishment
+        // inspected by two teams counts once there).
+        queries.push(format!(
+            "WITH x AS (SELECT i.team_id, i.establishment_id, SUM(i.violation_count) AS v \
+                        {FROM} GROUP BY i.team_id, i.establishment_id) \
+             SELECT team_id, CAST(NULL AS TEXT) AS org_unit_code, CAST(NULL AS TEXT) AS business_type, \
+                    COUNT(*) AS n, CAST(SUM(v) AS BIGINT) AS violations FROM x GROUP BY team_id \
+             UNION ALL \
+             SELECT NULL, NULL, NULL, COUNT(*), CAST(COALESCE(SUM(v), 0) AS BIGINT) \
+             FROM (SELECT establishment_id, SUM(v) AS v FROM x GROUP BY establishment_id) y"
+        ));
     }
     let (mut inspected, mut inspected_by_team, mut inspected_total) =
         (Vec::new(), Vec::new(), None);

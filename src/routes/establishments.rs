@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthUser, Role};
-use crate::db::schema::{establishments, org_units};
+use crate::db::schema::{establishments, inspections, org_units};
 use crate::db::{Db, DbConnection};
 use crate::domain::establishment::{EstablishmentFields, EstablishmentInput};
 use crate::domain::text::{fold, nfc};
@@ -130,6 +130,54 @@ pub fn load_visible(
         .ok_or(ApiError::NotFound)?;
     user.check_scope(&e.unit_path)?;
     Ok(e)
+}
+
+/// Copies an establishment's unit path, commune and business type onto its
+/// inspections, where coverage counts them, if any of them changed from
+/// `before`; inside the caller's transaction, after the establishment's own
+/// update.
+///
+/// The copy runs twice. First without further locks: it waits for, and then
+/// locks, the inspections someone else is changing (a review, a correction),
+/// which take the audit tail's lock after their row. Then again, only where a
+/// row still differs, holding the audit tail's lock, under which minutes
+/// being written read the establishment again (see
+/// [`crate::routes::inspections::write_batch`]): minutes committed in between
+/// with the old values are caught here, later ones read the new values.
+pub fn copy_to_inspections(
+    conn: &mut DbConnection,
+    before: &Establishment,
+    unit_path: &str,
+    org_unit_code: &str,
+    business_type: &str,
+) -> Result<(), ApiError> {
+    if before.unit_path == unit_path
+        && before.org_unit_code == org_unit_code
+        && before.business_type == business_type
+    {
+        return Ok(());
+    }
+    let set = (
+        inspections::unit_path.eq(unit_path),
+        inspections::org_unit_code.eq(org_unit_code),
+        inspections::business_type.eq(business_type),
+    );
+    let of_this = inspections::establishment_id.eq(&before.id);
+    diesel::update(inspections::table.filter(of_this))
+        .set(set)
+        .execute(conn)?;
+    crate::audit::lock_tail(conn)?;
+    diesel::update(
+        inspections::table.filter(of_this).filter(
+            inspections::unit_path
+                .ne(unit_path)
+                .or(inspections::org_unit_code.ne(org_unit_code))
+                .or(inspections::business_type.ne(business_type)),
+        ),
+    )
+    .set(set)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The path of an org unit the caller may place establishments in; the
@@ -446,6 +494,7 @@ pub async fn patch(
                     current_version: before.version + 1,
                 });
             }
+            copy_to_inspections(conn, &before, &path, &f.org_unit_code, &f.business_type)?;
             let after = load_visible(conn, &user, &id)?;
             crate::audit::record(
                 conn,
@@ -849,6 +898,7 @@ pub fn import_rows(
                             establishments::updated_at.eq(t),
                         ))
                         .execute(conn)?;
+                    copy_to_inspections(conn, e, &path, &f.org_unit_code, &f.business_type)?;
                     let after = establishments::table
                         .find(&e.id)
                         .select(Establishment::as_select())

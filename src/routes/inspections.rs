@@ -1,7 +1,7 @@
 //! Inspection minutes from the field: idempotent posting, corrections as new
 //! versions, review, photos.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
@@ -578,6 +578,11 @@ struct NewInspection {
     received_at: NaiveDateTime,
     created_by: String,
     updated_at: NaiveDateTime,
+    /// The establishment's unit path, commune and business type, copied for
+    /// coverage counts (see [`refresh_establishment_copies`]).
+    unit_path: String,
+    org_unit_code: String,
+    business_type: String,
 }
 
 /// Posted minutes, checked and turned into the rows to write.
@@ -663,16 +668,22 @@ pub fn prepare(
     let establishment_id = parse_uuid("establishment_id", &b.establishment_id)?;
     // The caller's own team, its unit read with the caller.
     let team_path = user.team_unit_path.as_deref().ok_or(ApiError::NotFound)?;
-    let est: Option<(String, Option<f64>, Option<f64>)> = establishments::table
+    // (unit path, commune, business type), then the registered position.
+    type Place = (String, String, String);
+    let est: Option<(Place, Option<f64>, Option<f64>)> = establishments::table
         .find(&establishment_id)
         .select((
-            establishments::unit_path,
+            (
+                establishments::unit_path,
+                establishments::org_unit_code,
+                establishments::business_type,
+            ),
             establishments::latitude,
             establishments::longitude,
         ))
         .first(conn)
         .optional()?;
-    let (est_path, est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;
+    let ((est_path, est_unit, est_type), est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;
     if !est_path.starts_with(team_path) {
         return Err(ApiError::NotFound);
     }
@@ -759,6 +770,9 @@ pub fn prepare(
         received_at: received,
         created_by: user.id.clone(),
         updated_at: received,
+        unit_path: est_path,
+        org_unit_code: est_unit,
+        business_type: est_type,
     };
     Ok(Prep::Ready(Box::new(Ready {
         version: new_version(&id, 1, &content, None, &user.id, received),
@@ -855,10 +869,11 @@ pub fn write_batch(
         .iter()
         .flat_map(|r| r.violations.iter().cloned())
         .collect();
-    // 17, 16 and 5 columns a row: statements of 1,000 rows on SQLite.
+    // 20, 16 and 5 columns a row: statements of 1,000 rows on SQLite.
     crate::bulk_insert!(conn, inspections::table, &heads[..], 1000);
     crate::bulk_insert!(conn, inspection_versions::table, &versions[..], 1000);
     crate::bulk_insert!(conn, violations::table, &violations_rows[..], 1000);
+    refresh_establishment_copies(conn, &heads)?;
     let mut audit = Vec::with_capacity(accepted.len());
     for (r, answer) in items.iter().zip(&answers) {
         if let Ok(Written::Created(dto)) = answer {
@@ -875,6 +890,52 @@ pub fn write_batch(
     }
     crate::audit::append_by(conn, audit)?;
     Ok(answers)
+}
+
+/// Sets the copies of the establishment's unit path, commune and business
+/// type on minutes just inserted to the establishment as it is now: `prepare`
+/// read it outside this transaction, and it may have moved since.
+///
+/// A write that moves an establishment or changes its type copies the new
+/// values onto its inspections again while holding the audit tail's lock
+/// ([`crate::routes::establishments::copy_to_inspections`], the org-unit
+/// import). This reads under the same lock, so either that write commits
+/// first and this read sees it, or these minutes commit first and its copy
+/// updates them. Nearly always nothing differs and nothing is written.
+fn refresh_establishment_copies(
+    conn: &mut DbConnection,
+    heads: &[NewInspection],
+) -> Result<(), ApiError> {
+    crate::audit::lock_tail(conn)?;
+    let ids: Vec<&str> = heads.iter().map(|h| h.establishment_id.as_str()).collect();
+    let current: HashMap<String, (String, String, String)> = establishments::table
+        .filter(establishments::id.eq_any(&ids))
+        .select((
+            establishments::id,
+            (
+                establishments::unit_path,
+                establishments::org_unit_code,
+                establishments::business_type,
+            ),
+        ))
+        .load::<(String, (String, String, String))>(conn)?
+        .into_iter()
+        .collect();
+    for h in heads {
+        let Some((path, unit, btype)) = current.get(&h.establishment_id) else {
+            continue;
+        };
+        if (path, unit, btype) != (&h.unit_path, &h.org_unit_code, &h.business_type) {
+            diesel::update(inspections::table.find(&h.id))
+                .set((
+                    inspections::unit_path.eq(path),
+                    inspections::org_unit_code.eq(unit),
+                    inspections::business_type.eq(btype),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
 }
 
 /// Stores posted minutes inside the caller's transaction (the demo's path;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthUser, Role};
-use crate::db::schema::{establishments, org_units};
+use crate::db::schema::{establishments, inspections, org_units};
 use crate::db::{Db, DbConnection};
 use crate::domain::level_rank;
 use crate::error::{ApiError, FieldError};
@@ -281,20 +281,41 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
             .values(chunk)
             .execute(c))?;
     }
-    // Units whose path changed (a moved parent), and their establishments.
-    for (code, path) in &paths {
-        match old_paths.get(code) {
-            Some(old) if old != path => {
-                diesel::update(org_units::table.find(code))
-                    .set(org_units::path.eq(path))
-                    .execute(conn)?;
-                diesel::update(
-                    establishments::table.filter(establishments::org_unit_code.eq(code)),
-                )
-                .set(establishments::unit_path.eq(path))
-                .execute(conn)?;
-            }
-            _ => {}
+    // Units whose path changed (a moved parent), their establishments, and
+    // the copy of the path on those establishments' inspections (coverage
+    // counts read it there). An establishment's path is its unit's, so its
+    // inspections are those with the unit's old path.
+    let moved: Vec<(&String, &String, &String)> = paths
+        .iter()
+        .filter_map(|(code, path)| match old_paths.get(code) {
+            Some(old) if old != path => Some((code, old, path)),
+            _ => None,
+        })
+        .collect();
+    let copy_path = |conn: &mut DbConnection, code: &str, old: &str, path: &str| {
+        diesel::update(
+            inspections::table
+                .filter(inspections::unit_path.eq(old))
+                .filter(inspections::org_unit_code.eq(code)),
+        )
+        .set(inspections::unit_path.eq(path))
+        .execute(conn)
+    };
+    for &(code, old, path) in &moved {
+        diesel::update(org_units::table.find(code))
+            .set(org_units::path.eq(path))
+            .execute(conn)?;
+        diesel::update(establishments::table.filter(establishments::org_unit_code.eq(code)))
+            .set(establishments::unit_path.eq(path))
+            .execute(conn)?;
+        copy_path(conn, code, old, path)?;
+    }
+    // Again holding the audit tail's lock, for minutes written meanwhile
+    // with the old path: see establishments::copy_to_inspections.
+    if !moved.is_empty() {
+        crate::audit::lock_tail(conn)?;
+        for &(code, old, path) in &moved {
+            copy_path(conn, code, old, path)?;
         }
     }
     summary.errors.sort_by_key(|e| e.row);

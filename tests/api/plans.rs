@@ -861,6 +861,255 @@ async fn coverage_counts_assignments_of_establishments_moved_out() {
     assert_eq!(t["assigned"], assigned.len());
 }
 
+/// The registry as the API lists it now: establishment id -> (commune, type).
+async fn registry(w: &World) -> HashMap<String, (String, String)> {
+    let mut out = HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/establishments?limit=500&cursor={c}"),
+            None => "/api/v1/establishments?limit=500".into(),
+        };
+        let (_, page) = w.app.get(&path, &w.admin).await;
+        for e in page["items"].as_array().unwrap() {
+            out.insert(
+                e["id"].as_str().unwrap().to_string(),
+                (
+                    e["org_unit_code"].as_str().unwrap().to_string(),
+                    e["business_type"].as_str().unwrap().to_string(),
+                ),
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+/// Posts surprise minutes of `establishment` by the province team's leader
+/// with `violations` warnings; returns (establishment, violations).
+async fn inspect(
+    w: &World,
+    lead: &(String, String),
+    establishment: &str,
+    violations: usize,
+) -> (String, i64) {
+    let codes = ["GUEST_REGISTER", "STAFF_REGISTER", "LABOUR_CONTRACT"];
+    let v: Vec<Value> = codes[..violations]
+        .iter()
+        .map(|c| json!({"code": c, "sanction": "warning"}))
+        .collect();
+    let (lead_id, token) = lead;
+    let (s, b) = w.app.post("/api/v1/inspections", token, json!({"id": uuid::Uuid::new_v4().to_string(),
+        "establishment_id": establishment, "team_id": w.teams["37"], "started_at": "2016-05-02T08:00:00+07:00",
+        "finished_at": "2016-05-02T09:00:00+07:00", "members_present": [lead_id],
+        "outcome": if violations > 0 { "violations_found" } else { "no_violation" }, "violations": v})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    (establishment.to_string(), violations as i64)
+}
+
+/// Inspected establishments and violations per group, as counted here from
+/// the minutes posted and where each establishment is now (`district_of`
+/// maps communes to districts); groups with nothing inspected are left out.
+fn expected_inspected(
+    posted: &[(String, i64)],
+    now: &HashMap<String, (String, String)>,
+    district_of: &HashMap<String, String>,
+    group_by: &str,
+) -> HashMap<String, (i64, i64)> {
+    let mut seen = HashSet::new();
+    let mut out: HashMap<String, (i64, i64)> = HashMap::new();
+    for (e, v) in posted {
+        let (commune, btype) = &now[e];
+        let key = match group_by {
+            "business_type" => btype.clone(),
+            _ => district_of[commune].clone(),
+        };
+        let g = out.entry(key).or_default();
+        if seen.insert(e.clone()) {
+            g.0 += 1;
+        }
+        g.1 += v;
+    }
+    out
+}
+
+/// What coverage answers, in the shape of [`expected_inspected`], and its
+/// totals (inspected, violations).
+async fn inspected_per_group(
+    w: &World,
+    plan: &str,
+    group_by: &str,
+) -> (HashMap<String, (i64, i64)>, (i64, i64)) {
+    let (s, cov) = w
+        .app
+        .get(
+            &format!("/api/v1/plans/{plan}/coverage?group_by={group_by}"),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{cov}");
+    let groups = cov["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let n = (
+                g["inspected"].as_i64().unwrap(),
+                g["violations"].as_i64().unwrap(),
+            );
+            (g["key"].as_str().unwrap().to_string(), n)
+        })
+        .filter(|(_, n)| *n != (0, 0))
+        .collect();
+    let totals = (
+        cov["inspected"].as_i64().unwrap(),
+        cov["violations"].as_i64().unwrap(),
+    );
+    (groups, totals)
+}
+
+/// Checks coverage by commune's district and by business type against the
+/// counts made here.
+async fn check_inspected(
+    w: &World,
+    plan: &str,
+    posted: &[(String, i64)],
+    district_of: &HashMap<String, String>,
+) {
+    let now = registry(w).await;
+    let distinct = posted.iter().map(|(e, _)| e).collect::<HashSet<_>>().len() as i64;
+    let violations: i64 = posted.iter().map(|(_, v)| v).sum();
+    for group_by in ["org_unit", "business_type"] {
+        let (groups, totals) = inspected_per_group(w, plan, group_by).await;
+        assert_eq!(
+            groups,
+            expected_inspected(posted, &now, district_of, group_by),
+            "{group_by}"
+        );
+        assert_eq!(totals, (distinct, violations), "{group_by}");
+    }
+}
+
+#[actix_web::test]
+async fn inspected_counts_follow_an_establishment_that_moves_or_changes_type() {
+    // Arrange: minutes of three establishments of district 372, one of them
+    // inspected twice.
+    let w = world(150).await;
+    let plan = new_plan(&w, Some(SEED)).await;
+    let lead_id = w
+        .app
+        .create_user("lead37", "inspector", Some("37"), Some(&w.teams["37"]));
+    let lead = (lead_id, w.app.login("lead37").await);
+    let district_of: HashMap<String, String> = commune_district().into_iter().collect();
+    let mut in_372: Vec<&String> = w
+        .district_of
+        .iter()
+        .filter(|(_, d)| *d == "372")
+        .map(|(e, _)| e)
+        .collect();
+    in_372.sort();
+    let (moved, retyped, stays) = (in_372[0], in_372[1], in_372[2]);
+    let mut posted = vec![
+        inspect(&w, &lead, moved, 2).await,
+        inspect(&w, &lead, moved, 1).await,
+        inspect(&w, &lead, retyped, 1).await,
+        inspect(&w, &lead, stays, 0).await,
+    ];
+    check_inspected(&w, &plan, &posted, &district_of).await;
+    let before = registry(&w).await;
+    let other_type = |e: &str| {
+        TYPES
+            .iter()
+            .find(|t| **t != before[e].1)
+            .unwrap()
+            .to_string()
+    };
+
+    // Act: one establishment moves to district 373 and changes type, one
+    // changes type only; then one more inspection of the moved one.
+    for (e, body) in [
+        (
+            moved,
+            json!({"org_unit_code": crate::helpers::commune_of("373"), "business_type": other_type(moved)}),
+        ),
+        (retyped, json!({"business_type": other_type(retyped)})),
+    ] {
+        let r = w
+            .app
+            .client
+            .patch(w.app.url(&format!("/api/v1/establishments/{e}")))
+            .bearer_auth(&w.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    posted.push(inspect(&w, &lead, moved, 3).await);
+
+    // Assert: the counts follow the establishments, old minutes and new.
+    let after = registry(&w).await;
+    assert_eq!(district_of[&after[moved].0], "373");
+    assert_ne!(after[retyped].1, before[retyped].1);
+    check_inspected(&w, &plan, &posted, &district_of).await;
+}
+
+#[actix_web::test]
+async fn inspected_counts_move_with_a_reparented_commune() {
+    // Arrange: minutes of every establishment of one commune of district
+    // 372, and of one elsewhere in 372.
+    let w = world(150).await;
+    let plan = new_plan(&w, Some(SEED)).await;
+    let lead_id = w
+        .app
+        .create_user("lead37", "inspector", Some("37"), Some(&w.teams["37"]));
+    let lead = (lead_id, w.app.login("lead37").await);
+    let mut district_of: HashMap<String, String> = commune_district().into_iter().collect();
+    let now = registry(&w).await;
+    let mut in_372: Vec<(&String, &String)> = now
+        .iter()
+        .filter(|(_, (c, _))| district_of[c] == "372")
+        .map(|(e, (c, _))| (c, e))
+        .collect();
+    in_372.sort();
+    let commune = in_372[0].0.clone();
+    let mut posted = Vec::new();
+    for (i, (c, e)) in in_372.iter().enumerate() {
+        if **c == commune {
+            posted.push(inspect(&w, &lead, e, 1 + i % 2).await);
+        }
+    }
+    let elsewhere = in_372.iter().find(|(c, _)| **c != commune).unwrap().1;
+    posted.push(inspect(&w, &lead, elsewhere, 1).await);
+    check_inspected(&w, &plan, &posted, &district_of).await;
+
+    // Act: the commune is moved from district 372 to 373 by an import.
+    let name = NINH_BINH
+        .lines()
+        .find(|l| l.starts_with(&format!("{commune},")))
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap();
+    let (s, r) = w
+        .app
+        .post_csv(
+            "/api/v1/org-units/import",
+            &w.admin,
+            &format!("code,name,level,parent_code\n{commune},{name},commune,373\n"),
+        )
+        .await;
+    assert_eq!((s, r["updated"].as_u64()), (StatusCode::OK, Some(1)), "{r}");
+
+    // Assert: its establishments' minutes count under 373 now.
+    district_of.insert(commune.clone(), "373".into());
+    check_inspected(&w, &plan, &posted, &district_of).await;
+    let (groups, _) = inspected_per_group(&w, &plan, "org_unit").await;
+    assert!(groups.contains_key("373"), "{groups:?}");
+}
+
 #[actix_web::test]
 async fn reports_agree_in_json_csv_and_xlsx() {
     use calamine::{Data, Reader, Xlsx};

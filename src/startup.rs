@@ -42,9 +42,8 @@ impl Application {
         // step of posting minutes and must never queue behind the handlers
         // for the shared pool.
         let writer = web::Data::new(
-            crate::routes::minutes_writer::MinutesWriter::start(build_pool(
+            crate::routes::minutes_writer::MinutesWriter::start(crate::db::build_writer_pool(
                 &settings.database_url,
-                1,
             )?)
             .map_err(|e| format!("cannot start the minutes writer: {e}"))?,
         );

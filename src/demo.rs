@@ -29,6 +29,7 @@ fn system() -> AuthUser {
         scope_path: None,
         team_unit_path: None,
         last_sync_at: None,
+        change_counter: 0,
     }
 }
 

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use diesel::prelude::*;
 
-use crate::db::schema::{org_units, teams, users};
+use crate::db::schema::{change_counter, org_units, teams, users};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 
@@ -64,6 +64,10 @@ pub struct AuthUser {
     pub team_unit_path: Option<String>,
     /// When the caller's device last fetched its team's assignments.
     pub last_sync_at: Option<chrono::NaiveDateTime>,
+    /// The change counter (the sync high-water mark), read in the same
+    /// statement as the caller: a team fetch reads it before its items
+    /// without a statement of its own.
+    pub change_counter: i64,
 }
 
 impl AuthUser {
@@ -118,6 +122,7 @@ pub fn load_auth_user(
         Option<chrono::NaiveDateTime>,
         Option<String>,
         Option<String>,
+        Option<i64>,
     );
     let row: Option<Row> = users::table
         .left_join(teams::table.on(users::team_id.eq(teams::id.nullable())))
@@ -140,6 +145,10 @@ pub fn load_auth_user(
             users::last_sync_at,
             team_unit.field(org_units::path).nullable(),
             home_unit.field(org_units::path).nullable(),
+            change_counter::table
+                .find(1)
+                .select(change_counter::value)
+                .single_value(),
         ))
         .first(conn)
         .optional()?;
@@ -153,6 +162,7 @@ pub fn load_auth_user(
         last_sync_at,
         team_path,
         home_path,
+        counter,
     )) = row
     else {
         return Ok(None);
@@ -178,6 +188,7 @@ pub fn load_auth_user(
         scope_path,
         team_unit_path: team_path,
         last_sync_at,
+        change_counter: counter.unwrap_or(0),
     }))
 }
 

@@ -265,11 +265,9 @@ pub async fn team_assignments(
                 .set(crate::db::schema::users::last_sync_at.eq(t))
                 .execute(conn)?;
             }
-            // Read before the items: anything committed later numbers higher.
-            let high_water: i64 = change_counter::table
-                .find(1)
-                .select(change_counter::value)
-                .first(conn)?;
+            // Read with the caller, before the items: anything committed
+            // later numbers higher.
+            let high_water = user.change_counter;
             let after = cursor.or(since).unwrap_or(0);
             let mut items = query(
                 conn,

@@ -182,12 +182,41 @@ fn validate_content(
             "at least one team member must be present",
         ));
     }
-    let members: HashSet<String> = team_members::table
-        .filter(team_members::team_id.eq(team_id))
-        .select(team_members::user_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
+    // The team's members and the catalogue entries cited, in one statement:
+    // (member id or code, min fine, max fine, is a catalogue entry).
+    let codes: Vec<&str> = c.violations.iter().map(|v| v.code.as_str()).collect();
+    // UNION is beyond `MultiConnection`: the same query on each backend.
+    use diesel::sql_types::{BigInt, Bool, Nullable};
+    let rows: Vec<(String, Option<i64>, Option<i64>, bool)> = crate::per_backend!(conn, |c| {
+        team_members::table
+            .filter(team_members::team_id.eq(team_id))
+            .select((
+                team_members::user_id,
+                None::<i64>.into_sql::<Nullable<BigInt>>(),
+                None::<i64>.into_sql::<Nullable<BigInt>>(),
+                false.into_sql::<Bool>(),
+            ))
+            .union_all(
+                violation_types::table
+                    .filter(violation_types::code.eq_any(&codes))
+                    .select((
+                        violation_types::code,
+                        violation_types::min_fine_vnd,
+                        violation_types::max_fine_vnd,
+                        true.into_sql::<Bool>(),
+                    )),
+            )
+            .load(c)
+    })?;
+    let mut members = HashSet::new();
+    let mut catalogue: HashMap<String, (Option<i64>, Option<i64>)> = HashMap::new();
+    for (key, min, max, is_code) in rows {
+        if is_code {
+            catalogue.insert(key, (min, max));
+        } else {
+            members.insert(key);
+        }
+    }
     let mut seen = HashSet::new();
     for (i, m) in c.members_present.iter().enumerate() {
         if !members.contains(&m.to_lowercase()) {
@@ -202,24 +231,6 @@ fn validate_content(
             ));
         }
     }
-    // The catalogue entries cited, in one query.
-    let codes: Vec<&str> = c.violations.iter().map(|v| v.code.as_str()).collect();
-    let catalogue: std::collections::HashMap<String, (Option<i64>, Option<i64>)> =
-        if codes.is_empty() {
-            Default::default()
-        } else {
-            violation_types::table
-                .filter(violation_types::code.eq_any(&codes))
-                .select((
-                    violation_types::code,
-                    violation_types::min_fine_vnd,
-                    violation_types::max_fine_vnd,
-                ))
-                .load::<(String, Option<i64>, Option<i64>)>(conn)?
-                .into_iter()
-                .map(|(code, min, max)| (code, (min, max)))
-                .collect()
-        };
     for (i, v) in c.violations.iter().enumerate() {
         let Some(&(min, max)) = catalogue.get(&v.code) else {
             errs.push(FieldError::new(
@@ -654,9 +665,37 @@ pub fn prepare(
             .get_result::<i64>(conn)?
             > 0)
     };
-    if exists(conn)? {
-        return Ok(Prep::Stored);
-    }
+    // (unit path, commune, business type), then the registered position.
+    type Place = (String, String, String);
+    type Est = (Place, Option<f64>, Option<f64>);
+    // The establishment, and whether minutes with this id are stored already
+    // (then they are answered as a repeat, whatever else the body says), in
+    // one statement; the second look only when there is no establishment.
+    let found: Option<(Est, bool)> = match parse_uuid("establishment_id", &b.establishment_id) {
+        Ok(establishment_id) => establishments::table
+            .find(establishment_id)
+            .select((
+                (
+                    (
+                        establishments::unit_path,
+                        establishments::org_unit_code,
+                        establishments::business_type,
+                    ),
+                    establishments::latitude,
+                    establishments::longitude,
+                ),
+                diesel::dsl::exists(inspections::table.find(&id)),
+            ))
+            .first(conn)
+            .optional()?,
+        Err(_) => None,
+    };
+    let est = match found {
+        Some((_, true)) => return Ok(Prep::Stored),
+        Some((est, false)) => Some(est),
+        None if exists(conn)? => return Ok(Prep::Stored),
+        None => None,
+    };
     let team_id = parse_uuid("team_id", &b.team_id)?;
     if user.role != Role::Inspector || user.team_id.as_deref() != Some(team_id.as_str()) {
         return Err(if user.role == Role::Inspector {
@@ -668,21 +707,6 @@ pub fn prepare(
     let establishment_id = parse_uuid("establishment_id", &b.establishment_id)?;
     // The caller's own team, its unit read with the caller.
     let team_path = user.team_unit_path.as_deref().ok_or(ApiError::NotFound)?;
-    // (unit path, commune, business type), then the registered position.
-    type Place = (String, String, String);
-    let est: Option<(Place, Option<f64>, Option<f64>)> = establishments::table
-        .find(&establishment_id)
-        .select((
-            (
-                establishments::unit_path,
-                establishments::org_unit_code,
-                establishments::business_type,
-            ),
-            establishments::latitude,
-            establishments::longitude,
-        ))
-        .first(conn)
-        .optional()?;
     let ((est_path, est_unit, est_type), est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;
     if !est_path.starts_with(team_path) {
         return Err(ApiError::NotFound);

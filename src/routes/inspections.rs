@@ -671,7 +671,8 @@ pub fn prepare(
     // The establishment, and whether minutes with this id are stored already
     // (then they are answered as a repeat, whatever else the body says), in
     // one statement; the second look only when there is no establishment.
-    let found: Option<(Est, bool)> = match parse_uuid("establishment_id", &b.establishment_id) {
+    let establishment_id = parse_uuid("establishment_id", &b.establishment_id);
+    let found: Option<(Est, bool)> = match &establishment_id {
         Ok(establishment_id) => establishments::table
             .find(establishment_id)
             .select((
@@ -704,7 +705,7 @@ pub fn prepare(
             ApiError::Forbidden
         });
     }
-    let establishment_id = parse_uuid("establishment_id", &b.establishment_id)?;
+    let establishment_id = establishment_id?;
     // The caller's own team, its unit read with the caller.
     let team_path = user.team_unit_path.as_deref().ok_or(ApiError::NotFound)?;
     let ((est_path, est_unit, est_type), est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;

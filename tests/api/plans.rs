@@ -887,6 +887,14 @@ async fn registry(w: &World) -> HashMap<String, (String, String)> {
     }
 }
 
+/// A new inspector of the province team 37: (user id, access token).
+async fn province_lead(w: &World) -> (String, String) {
+    let id = w
+        .app
+        .create_user("lead37", "inspector", Some("37"), Some(&w.teams["37"]));
+    (id, w.app.login("lead37").await)
+}
+
 /// Posts surprise minutes of `establishment` by the province team's leader
 /// with `violations` warnings; returns (establishment, violations).
 async fn inspect(
@@ -998,10 +1006,7 @@ async fn inspected_counts_follow_an_establishment_that_moves_or_changes_type() {
     // inspected twice.
     let w = world(150).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    let lead_id = w
-        .app
-        .create_user("lead37", "inspector", Some("37"), Some(&w.teams["37"]));
-    let lead = (lead_id, w.app.login("lead37").await);
+    let lead = province_lead(&w).await;
     let district_of: HashMap<String, String> = commune_district().into_iter().collect();
     let mut in_372: Vec<&String> = w
         .district_of
@@ -1062,10 +1067,7 @@ async fn inspected_counts_move_with_a_reparented_commune() {
     // 372, and of one elsewhere in 372.
     let w = world(150).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    let lead_id = w
-        .app
-        .create_user("lead37", "inspector", Some("37"), Some(&w.teams["37"]));
-    let lead = (lead_id, w.app.login("lead37").await);
+    let lead = province_lead(&w).await;
     let mut district_of: HashMap<String, String> = commune_district().into_iter().collect();
     let now = registry(&w).await;
     let mut in_372: Vec<(&String, &String)> = now

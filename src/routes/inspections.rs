@@ -898,7 +898,6 @@ pub fn write_batch(
     crate::bulk_insert!(conn, inspections::table, &heads[..], 1000);
     crate::bulk_insert!(conn, inspection_versions::table, &versions[..], 1000);
     crate::bulk_insert!(conn, violations::table, &violations_rows[..], 1000);
-    refresh_establishment_copies(conn, &heads)?;
     let mut audit = Vec::with_capacity(accepted.len());
     for (r, answer) in items.iter().zip(&answers) {
         if let Ok(Written::Created(dto)) = answer {
@@ -913,7 +912,10 @@ pub fn write_batch(
             ));
         }
     }
+    // Every accepted minutes has its audit entry, so this took the audit
+    // tail's lock, which the copies are refreshed under.
     crate::audit::append_by(conn, audit)?;
+    refresh_establishment_copies(conn, &heads)?;
     Ok(answers)
 }
 
@@ -924,14 +926,15 @@ pub fn write_batch(
 /// A write that moves an establishment or changes its type copies the new
 /// values onto its inspections again while holding the audit tail's lock
 /// ([`crate::routes::establishments::copy_to_inspections`], the org-unit
-/// import). This reads under the same lock, so either that write commits
-/// first and this read sees it, or these minutes commit first and its copy
-/// updates them. Nearly always nothing differs and nothing is written.
+/// import). This runs after the batch's audit entries were appended, under
+/// the same lock (taken there, held to the commit), so either that write
+/// commits first and this read sees it, or these minutes commit first and
+/// its copy updates them. Nearly always nothing differs and nothing is
+/// written.
 fn refresh_establishment_copies(
     conn: &mut DbConnection,
     heads: &[NewInspection],
 ) -> Result<(), ApiError> {
-    crate::audit::lock_tail(conn)?;
     let ids: Vec<&str> = heads.iter().map(|h| h.establishment_id.as_str()).collect();
     let current: HashMap<String, (String, String, String)> = establishments::table
         .filter(establishments::id.eq_any(&ids))

@@ -47,7 +47,7 @@ impl Application {
             )?)
             .map_err(|e| format!("cannot start the minutes writer: {e}"))?,
         );
-        let db = Db { pool };
+        let db = Db::new(pool);
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();

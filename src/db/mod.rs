@@ -65,34 +65,15 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 1
 pub struct ConnManager {
     backend: Backend,
     target: String,
-    /// Run on every new PostgreSQL connection (empty: nothing).
-    pg_session: &'static str,
 }
 
 impl ConnManager {
     /// A manager for `url`.
     pub fn new(url: &str) -> Result<Self, String> {
         let (backend, target) = parse_url(url)?;
-        Ok(ConnManager {
-            backend,
-            target,
-            pg_session: "",
-        })
+        Ok(ConnManager { backend, target })
     }
 }
-
-/// Session settings of the minutes writer's PostgreSQL connection.
-///
-/// The writer runs the same few statements for every batch, prepared once,
-/// and PostgreSQL switches a prepared statement to a generic plan after five
-/// executions. The check of which ids a batch holds are stored already
-/// (`id = ANY($1)`) was then planned once while `inspections` was small and
-/// never analysed, as a sequential scan, and kept that plan as the table
-/// grew until autovacuum next analysed it: measured on a fresh database, 55 %
-/// of the writer's database time went to scanning `inspections` (1,020 scans
-/// reading 12.8 million rows in 20 s). Custom plans are made with the
-/// table's current size; planning a batch's ten statements costs far less.
-pub const WRITER_PG_SESSION: &str = "SET plan_cache_mode = force_custom_plan";
 
 /// Connection errors, with the driver's own message.
 #[derive(Debug, thiserror::Error)]
@@ -140,13 +121,7 @@ impl r2d2::ManageConnection for ConnManager {
     fn connect(&self) -> Result<Conn, ConnError> {
         let checked_at = LOSSES.load(Ordering::Acquire);
         let db = match self.backend {
-            Backend::Postgres => {
-                let mut c = diesel::PgConnection::establish(&self.target)?;
-                if !self.pg_session.is_empty() {
-                    c.batch_execute(self.pg_session)?;
-                }
-                DbConnection::Pg(c)
-            }
+            Backend::Postgres => DbConnection::Pg(diesel::PgConnection::establish(&self.target)?),
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.target)?;
                 c.batch_execute(SQLITE_PRAGMAS)?;
@@ -211,13 +186,9 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
     build_pool_with(ConnManager::new(url)?, size)
 }
 
-/// The minutes writer's pool: one connection, with [`WRITER_PG_SESSION`].
+/// The minutes writer's pool: one connection.
 pub fn build_writer_pool(url: &str) -> Result<Pool, String> {
-    let manager = ConnManager {
-        pg_session: WRITER_PG_SESSION,
-        ..ConnManager::new(url)?
-    };
-    build_pool_with(manager, 1)
+    build_pool(url, 1)
 }
 
 fn build_pool_with(manager: ConnManager, size: u32) -> Result<Pool, String> {

@@ -821,12 +821,7 @@ pub fn write_batch(
     items: &[&Ready],
 ) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
     let ids: Vec<&str> = items.iter().map(|r| r.head.id.as_str()).collect();
-    let mut taken: HashSet<String> = inspections::table
-        .filter(inspections::id.eq_any(&ids))
-        .select(inspections::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
+    let mut taken = stored_among(conn, &ids)?;
     let with_assignment = items
         .iter()
         .filter(|r| r.head.assignment_id.is_some() && !taken.contains(&r.head.id))
@@ -917,6 +912,39 @@ pub fn write_batch(
     crate::audit::append_by(conn, audit)?;
     refresh_establishment_copies(conn, &heads)?;
     Ok(answers)
+}
+
+/// Which of `ids` are stored already.
+///
+/// On PostgreSQL this is a statement diesel does not prepare and cache
+/// (`sql_query`), so the server plans it for these very ids every time. A
+/// cached statement switches to a generic plan after five executions, and
+/// the writer's connection runs this one from the first minutes on: its
+/// generic plan of `id = ANY($1)` was made while `inspections` was empty and
+/// never analysed, a sequential scan, and kept as the table grew (measured:
+/// 55 % of the writer's database time). Forcing custom plans for the whole
+/// connection instead cost more than it saved: the foreign-key checks of the
+/// batch's `COPY`s are cached plans too, and were planned again for every
+/// row.
+fn stored_among(conn: &mut DbConnection, ids: &[&str]) -> Result<HashSet<String>, ApiError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    let found: Vec<String> = match conn {
+        DbConnection::Pg(c) => diesel::sql_query("SELECT id FROM inspections WHERE id = ANY($1)")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+            .load::<Id>(c)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
+        c => inspections::table
+            .filter(inspections::id.eq_any(ids))
+            .select(inspections::id)
+            .load(c)?,
+    };
+    Ok(found.into_iter().collect())
 }
 
 /// Sets the copies of the establishment's unit path, commune and business

@@ -186,9 +186,21 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
     build_pool_with(ConnManager::new(url)?, size)
 }
 
-/// The minutes writer's pool: one connection.
+/// Writer threads of the minutes group commit on PostgreSQL, each with a
+/// connection of its own. With two, one batch reads and copies its rows
+/// while the one before it appends to the audit chain and commits (the
+/// audit tail's lock orders that part). Measured with 64 clients posting
+/// minutes on the demo data, alternating: 1,539 → 1,759 minutes/s on
+/// average. SQLite writes one transaction at a time, so it gets one.
+pub const PG_MINUTES_WRITERS: u32 = 2;
+
+/// The minutes writer's pool: one connection per writer thread.
 pub fn build_writer_pool(url: &str) -> Result<Pool, String> {
-    build_pool(url, 1)
+    let writers = match parse_url(url)?.0 {
+        Backend::Postgres => PG_MINUTES_WRITERS,
+        Backend::Sqlite => 1,
+    };
+    build_pool(url, writers)
 }
 
 fn build_pool_with(manager: ConnManager, size: u32) -> Result<Pool, String> {

@@ -1,7 +1,7 @@
 //! Inspection minutes from the field: idempotent posting, corrections as new
 //! versions, review, photos.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
@@ -113,10 +113,66 @@ fn parse_time(errs: &mut Vec<FieldError>, field: &str, s: &str) -> Option<DateTi
     }
 }
 
+/// Teams' members and catalogue entries, as checking minutes needs them.
+#[derive(Default)]
+struct Roster {
+    /// Team id → its members' user ids.
+    members: HashMap<String, HashSet<String>>,
+    /// Violation code → (min fine, max fine).
+    catalogue: HashMap<String, (Option<i64>, Option<i64>)>,
+}
+
+/// The members of `teams` and the catalogue entries of `codes`, in one
+/// statement.
+fn load_roster(
+    conn: &mut DbConnection,
+    teams: &[&str],
+    codes: &[&str],
+) -> Result<Roster, ApiError> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    // UNION is beyond `MultiConnection`: the same query on each backend.
+    // Rows: (team id, or none for a catalogue entry; member id or code; min
+    // fine; max fine).
+    type Row = (Option<String>, String, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = crate::per_backend!(conn, |c| {
+        team_members::table
+            .filter(team_members::team_id.eq_any(teams))
+            .select((
+                team_members::team_id.nullable(),
+                team_members::user_id,
+                None::<i64>.into_sql::<Nullable<BigInt>>(),
+                None::<i64>.into_sql::<Nullable<BigInt>>(),
+            ))
+            .union_all(
+                violation_types::table
+                    .filter(violation_types::code.eq_any(codes))
+                    .select((
+                        None::<String>.into_sql::<Nullable<Text>>(),
+                        violation_types::code,
+                        violation_types::min_fine_vnd,
+                        violation_types::max_fine_vnd,
+                    )),
+            )
+            .load(c)
+    })?;
+    let mut roster = Roster::default();
+    for (team, key, min, max) in rows {
+        match team {
+            Some(team) => {
+                roster.members.entry(team).or_default().insert(key);
+            }
+            None => {
+                roster.catalogue.insert(key, (min, max));
+            }
+        }
+    }
+    Ok(roster)
+}
+
 /// Checks the content against the team, the catalogue and the clock.
 /// Returns whether the client clock looks ahead of ours.
 fn validate_content(
-    conn: &mut DbConnection,
+    roster: &Roster,
     team_id: &str,
     c: &Content,
     received: NaiveDateTime,
@@ -182,44 +238,10 @@ fn validate_content(
             "at least one team member must be present",
         ));
     }
-    // The team's members and the catalogue entries cited, in one statement:
-    // (member id or code, min fine, max fine, is a catalogue entry).
-    let codes: Vec<&str> = c.violations.iter().map(|v| v.code.as_str()).collect();
-    // UNION is beyond `MultiConnection`: the same query on each backend.
-    use diesel::sql_types::{BigInt, Bool, Nullable};
-    let rows: Vec<(String, Option<i64>, Option<i64>, bool)> = crate::per_backend!(conn, |c| {
-        team_members::table
-            .filter(team_members::team_id.eq(team_id))
-            .select((
-                team_members::user_id,
-                None::<i64>.into_sql::<Nullable<BigInt>>(),
-                None::<i64>.into_sql::<Nullable<BigInt>>(),
-                false.into_sql::<Bool>(),
-            ))
-            .union_all(
-                violation_types::table
-                    .filter(violation_types::code.eq_any(&codes))
-                    .select((
-                        violation_types::code,
-                        violation_types::min_fine_vnd,
-                        violation_types::max_fine_vnd,
-                        true.into_sql::<Bool>(),
-                    )),
-            )
-            .load(c)
-    })?;
-    let mut members = HashSet::new();
-    let mut catalogue: HashMap<String, (Option<i64>, Option<i64>)> = HashMap::new();
-    for (key, min, max, is_code) in rows {
-        if is_code {
-            catalogue.insert(key, (min, max));
-        } else {
-            members.insert(key);
-        }
-    }
+    let members = roster.members.get(team_id);
     let mut seen = HashSet::new();
     for (i, m) in c.members_present.iter().enumerate() {
-        if !members.contains(&m.to_lowercase()) {
+        if !members.is_some_and(|ms| ms.contains(&m.to_lowercase())) {
             errs.push(FieldError::new(
                 format!("members_present[{i}]"),
                 "is not a member of the team",
@@ -232,7 +254,7 @@ fn validate_content(
         }
     }
     for (i, v) in c.violations.iter().enumerate() {
-        let Some(&(min, max)) = catalogue.get(&v.code) else {
+        let Some(&(min, max)) = roster.catalogue.get(&v.code) else {
             errs.push(FieldError::new(
                 format!("violations[{i}].code"),
                 "is not in the violation catalogue",
@@ -649,54 +671,120 @@ pub enum Written {
     Stored,
 }
 
-/// Checks posted minutes (reads only): scope, team, establishment,
-/// assignment, catalogue, clock. See [`write_batch`] for the writing.
-pub fn prepare(
-    conn: &mut DbConnection,
-    user: &AuthUser,
-    b: &InspectionBody,
-    hash: &str,
-) -> Result<Prep, ApiError> {
-    let id = parse_uuid("id", &b.id)?;
-    let exists = |conn: &mut DbConnection| -> Result<bool, ApiError> {
-        Ok(inspections::table
-            .find(&id)
-            .count()
-            .get_result::<i64>(conn)?
-            > 0)
-    };
-    // (unit path, commune, business type), then the registered position.
-    type Place = (String, String, String);
-    type Est = (Place, Option<f64>, Option<f64>);
-    // The establishment, and whether minutes with this id are stored already
-    // (then they are answered as a repeat, whatever else the body says), in
-    // one statement; the second look only when there is no establishment.
-    let establishment_id = parse_uuid("establishment_id", &b.establishment_id);
-    let found: Option<(Est, bool)> = match &establishment_id {
-        Ok(establishment_id) => establishments::table
-            .find(establishment_id)
-            .select((
+/// Minutes as posted, by a caller already known to be an active inspector,
+/// not yet checked against the database.
+#[derive(Debug)]
+pub struct Posting {
+    /// The caller.
+    pub user: AuthUser,
+    /// The body as posted.
+    pub body: InspectionBody,
+    /// [`body_hash`] of the body.
+    pub hash: String,
+    /// When the server received it.
+    pub received: NaiveDateTime,
+}
+
+/// (unit path, commune, business type), then the registered position.
+type Place = ((String, String, String), Option<f64>, Option<f64>);
+
+/// What checking a batch of posted minutes reads, one statement per kind
+/// for the whole batch ([`load_facts`]).
+struct Facts {
+    /// Establishment id → where it is.
+    places: HashMap<String, Place>,
+    /// Minutes ids of the batch that are stored already.
+    stored: HashSet<String>,
+    /// Assignment id → (team, establishment, status, plan).
+    assignments: HashMap<String, (String, String, String, String)>,
+    roster: Roster,
+}
+
+/// The ids a posting names, parsed; `None` where one is not a UUID (the
+/// check then says so).
+fn uuid_or_none(s: &str) -> Option<String> {
+    parse_uuid("", s).ok()
+}
+
+/// Reads what [`check`] needs for `posts`: their establishments, which of
+/// their ids are stored, their assignments, their teams' members and the
+/// catalogue entries they cite.
+fn load_facts(conn: &mut DbConnection, posts: &[&Posting]) -> Result<Facts, ApiError> {
+    let mut ids = Vec::with_capacity(posts.len());
+    let mut establishments_ = BTreeSet::new();
+    let mut assignments_ = BTreeSet::new();
+    let mut teams = BTreeSet::new();
+    let mut codes = BTreeSet::new();
+    for p in posts {
+        let b = &p.body;
+        ids.extend(uuid_or_none(&b.id));
+        establishments_.extend(uuid_or_none(&b.establishment_id));
+        assignments_.extend(b.assignment_id.as_deref().and_then(uuid_or_none));
+        teams.extend(uuid_or_none(&b.team_id));
+        codes.extend(b.violations.iter().map(|v| v.code.as_str()));
+    }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let stored = stored_among(conn, &ids)?;
+    let wanted: Vec<&str> = establishments_.iter().map(String::as_str).collect();
+    let places = establishments::table
+        .filter(establishments::id.eq_any(&wanted))
+        .select((
+            establishments::id,
+            (
                 (
-                    (
-                        establishments::unit_path,
-                        establishments::org_unit_code,
-                        establishments::business_type,
-                    ),
-                    establishments::latitude,
-                    establishments::longitude,
+                    establishments::unit_path,
+                    establishments::org_unit_code,
+                    establishments::business_type,
                 ),
-                diesel::dsl::exists(inspections::table.find(&id)),
+                establishments::latitude,
+                establishments::longitude,
+            ),
+        ))
+        .load::<(String, Place)>(conn)?
+        .into_iter()
+        .collect();
+    let assignments = if assignments_.is_empty() {
+        HashMap::new()
+    } else {
+        let wanted: Vec<&str> = assignments_.iter().map(String::as_str).collect();
+        assignments::table
+            .filter(assignments::id.eq_any(&wanted))
+            .select((
+                assignments::id,
+                (
+                    assignments::team_id,
+                    assignments::establishment_id,
+                    assignments::status,
+                    assignments::plan_id,
+                ),
             ))
-            .first(conn)
-            .optional()?,
-        Err(_) => None,
+            .load::<(String, (String, String, String, String))>(conn)?
+            .into_iter()
+            .collect()
     };
-    let est = match found {
-        Some((_, true)) => return Ok(Prep::Stored),
-        Some((est, false)) => Some(est),
-        None if exists(conn)? => return Ok(Prep::Stored),
-        None => None,
-    };
+    let teams: Vec<&str> = teams.iter().map(String::as_str).collect();
+    let codes: Vec<&str> = codes.into_iter().collect();
+    let roster = load_roster(conn, &teams, &codes)?;
+    Ok(Facts {
+        places,
+        stored,
+        assignments,
+        roster,
+    })
+}
+
+/// Checks posted minutes against what [`load_facts`] read: scope, team,
+/// establishment, assignment, catalogue, clock. See [`write_batch`] for the
+/// writing.
+fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
+    let (user, b) = (&p.user, &p.body);
+    let id = parse_uuid("id", &b.id)?;
+    // Minutes with this id stored already are answered as a repeat, whatever
+    // else the body says.
+    if facts.stored.contains(&id) {
+        return Ok(Prep::Stored);
+    }
+    let establishment_id = parse_uuid("establishment_id", &b.establishment_id);
     let team_id = parse_uuid("team_id", &b.team_id)?;
     if user.role != Role::Inspector || user.team_id.as_deref() != Some(team_id.as_str()) {
         return Err(if user.role == Role::Inspector {
@@ -708,7 +796,11 @@ pub fn prepare(
     let establishment_id = establishment_id?;
     // The caller's own team, its unit read with the caller.
     let team_path = user.team_unit_path.as_deref().ok_or(ApiError::NotFound)?;
-    let ((est_path, est_unit, est_type), est_lat, est_lon) = est.ok_or(ApiError::NotFound)?;
+    let ((est_path, est_unit, est_type), est_lat, est_lon) = facts
+        .places
+        .get(&establishment_id)
+        .cloned()
+        .ok_or(ApiError::NotFound)?;
     if !est_path.starts_with(team_path) {
         return Err(ApiError::NotFound);
     }
@@ -719,34 +811,20 @@ pub fn prepare(
         .transpose()?;
     let mut plan_id = None;
     if let Some(a) = &assignment_id {
-        let row: Option<(String, String, String, String)> = assignments::table
-            .find(a)
-            .select((
-                assignments::team_id,
-                assignments::establishment_id,
-                assignments::status,
-                assignments::plan_id,
-            ))
-            .first(conn)
-            .optional()?;
-        let (a_team, a_est, status, a_plan) = row.ok_or(ApiError::NotFound)?;
-        if a_team != team_id {
+        let (a_team, a_est, status, a_plan) = facts.assignments.get(a).ok_or(ApiError::NotFound)?;
+        if *a_team != team_id {
             return Err(ApiError::NotFound);
         }
-        if a_est != establishment_id {
+        if *a_est != establishment_id {
             return Err(ApiError::field(
                 "establishment_id",
                 "is not the assignment's establishment",
             ));
         }
         if !OPEN_ASSIGNMENT.contains(&status.as_str()) {
-            // A racing identical post may have completed it since our first look.
-            if exists(conn)? {
-                return Ok(Prep::Stored);
-            }
             return Err(ApiError::Conflict(format!("the assignment is {status}")));
         }
-        plan_id = Some(a_plan);
+        plan_id = Some(a_plan.clone());
     }
     let mut errs = Vec::new();
     let started = parse_time(&mut errs, "started_at", &b.started_at);
@@ -771,8 +849,8 @@ pub fn prepare(
             })
             .collect(),
     };
-    let received = now();
-    let skew = validate_content(conn, &team_id, &content, received)?;
+    let received = p.received;
+    let skew = validate_content(&facts.roster, &team_id, &content, received)?;
     let distance = match (&content.location, est_lat, est_lon) {
         (Some(l), Some(la), Some(lo)) => Some(haversine_m(l.latitude, l.longitude, la, lo)),
         _ => None,
@@ -783,7 +861,7 @@ pub fn prepare(
         team_id,
         assignment_id,
         plan_id,
-        body_hash: hash.to_string(),
+        body_hash: p.hash.clone(),
         current_version: 1,
         outcome: content.outcome.clone(),
         finished_at: content.finished_at.naive_utc(),
@@ -806,22 +884,55 @@ pub fn prepare(
     })))
 }
 
+/// Checks and writes posted minutes inside the caller's transaction: what
+/// the group commit of [`crate::routes::minutes_writer`] runs for every
+/// batch. One answer per posting, in order: refused, a repeat of stored
+/// minutes ([`Written::Stored`]) or stored now.
+pub fn post_batch(
+    conn: &mut DbConnection,
+    posts: &[&Posting],
+) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
+    let facts = load_facts(conn, posts)?;
+    let mut answers: Vec<Option<Result<Written, ApiError>>> = Vec::with_capacity(posts.len());
+    let mut ready = Vec::new();
+    for p in posts {
+        answers.push(match check(p, &facts) {
+            Ok(Prep::Stored) => Some(Ok(Written::Stored)),
+            Ok(Prep::Ready(r)) => {
+                ready.push((answers.len(), r));
+                None
+            }
+            Err(e) => Some(Err(e)),
+        });
+    }
+    if !ready.is_empty() {
+        let items: Vec<&Ready> = ready.iter().map(|(_, r)| &**r).collect();
+        let written = write_batch(conn, &items, facts.stored)?;
+        for ((slot, _), w) in ready.iter().zip(written) {
+            answers[*slot] = Some(w);
+        }
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(ApiError::Internal("minutes left unanswered".into()))))
+        .collect())
+}
+
 /// Assignment statuses that minutes can complete.
 const OPEN_ASSIGNMENT: [&str; 2] = ["pending", "scheduled"];
 
 /// Writes checked minutes inside the caller's transaction, in order, with
-/// one statement per table for all of them and one audit append: what the
-/// group commit of [`crate::routes::minutes_writer`] runs for every batch.
-/// Each item's answer is its own: a repeat of an id stored before (or
-/// earlier in the batch) is [`Written::Stored`], minutes for an assignment
-/// closed since they were checked get 409. An `Err` means nothing of the
-/// batch may be kept (the caller rolls back).
-pub fn write_batch(
+/// one statement per table for all of them and one audit append. `taken`
+/// holds the ids of the batch found stored in this transaction. Each item's
+/// answer is its own: a repeat of an id stored before (or earlier in the
+/// batch) is [`Written::Stored`], minutes for an assignment closed since
+/// they were checked get 409. An `Err` means nothing of the batch may be
+/// kept (the caller rolls back).
+fn write_batch(
     conn: &mut DbConnection,
     items: &[&Ready],
+    mut taken: HashSet<String>,
 ) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
-    let ids: Vec<&str> = items.iter().map(|r| r.head.id.as_str()).collect();
-    let mut taken = stored_among(conn, &ids)?;
     let with_assignment = items
         .iter()
         .filter(|r| r.head.assignment_id.is_some() && !taken.contains(&r.head.id))
@@ -840,7 +951,8 @@ pub fn write_batch(
         }
         if let Some(a) = &r.head.assignment_id {
             // The guarded update is the check: an assignment cancelled or
-            // completed since `prepare` looked is left alone.
+            // completed since `check` looked (by another server, or by
+            // minutes earlier in this batch) is left alone.
             let n = diesel::update(
                 assignments::table
                     .find(a)
@@ -948,8 +1060,9 @@ fn stored_among(conn: &mut DbConnection, ids: &[&str]) -> Result<HashSet<String>
 }
 
 /// Sets the copies of the establishment's unit path, commune and business
-/// type on minutes just inserted to the establishment as it is now: `prepare`
-/// read it outside this transaction, and it may have moved since.
+/// type on minutes just inserted to the establishment as it is now:
+/// [`load_facts`] read it before this transaction held the audit tail's
+/// lock, and it may have moved since.
 ///
 /// A write that moves an establishment or changes its type copies the new
 /// values onto its inspections again while holding the audit tail's lock
@@ -1003,12 +1116,15 @@ pub fn insert_minutes(
     hash: &str,
 ) -> Result<Posted, ApiError> {
     let id = parse_uuid("id", &b.id)?;
-    let written = match prepare(conn, user, b, hash)? {
-        Prep::Stored => Written::Stored,
-        Prep::Ready(r) => write_batch(conn, &[&*r])?
-            .pop()
-            .ok_or_else(|| ApiError::Internal("empty batch answer".into()))??,
+    let posting = Posting {
+        user: user.clone(),
+        body: b.clone(),
+        hash: hash.to_string(),
+        received: now(),
     };
+    let written = post_batch(conn, &[&posting])?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("empty batch answer".into()))??;
     match written {
         Written::Created(dto) => Ok(Posted::Created(*dto)),
         Written::Stored => replay(conn, user, &id, hash),
@@ -1017,8 +1133,8 @@ pub fn insert_minutes(
 
 /// `POST /inspections`: 201 the first time, 200 for the very same body
 /// again, 409 for the same id with another body; never stored twice. The
-/// checks run concurrently; the writes go through the group commit, which
-/// writes the minutes of many clients in one transaction.
+/// handler checks the caller; the group commit checks the minutes against
+/// the database and writes them, for many clients in one transaction.
 pub async fn create(
     caller: Caller,
     db: web::Data<Db>,
@@ -1026,24 +1142,21 @@ pub async fn create(
     body: ValidJson<InspectionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
+    let received = now();
     let hash = body_hash(&b);
     let id = parse_uuid("id", &b.id)?;
-    let h2 = hash.clone();
-    let (user, prep) = db
-        .run(move |conn| {
-            let user = caller.load(conn)?;
-            user.require(&[Role::Inspector])?;
-            let prep = prepare(conn, &user, &b, &h2)?;
-            Ok((user, prep))
-        })
-        .await?;
-    let written = match prep {
-        Prep::Stored => Written::Stored,
-        Prep::Ready(r) => match writer.submit(r).await {
-            // Another server stored the same id first.
-            Err(ApiError::Conflict(m)) if m.starts_with("already exists") => Written::Stored,
-            other => other?,
-        },
+    let user = db.run(move |conn| caller.load(conn)).await?;
+    user.require(&[Role::Inspector])?;
+    let posting = Posting {
+        user: user.clone(),
+        body: b,
+        hash: hash.clone(),
+        received,
+    };
+    let written = match writer.submit(Box::new(posting)).await {
+        // Another server stored the same id first.
+        Err(ApiError::Conflict(m)) if m.starts_with("already exists") => Written::Stored,
+        other => other?,
     };
     Ok(match written {
         Written::Created(d) => HttpResponse::Created().json(d),
@@ -1151,7 +1264,9 @@ pub async fn correct(
                 checklist: c.checklist.unwrap_or(cur.checklist),
                 violations: c.violations.unwrap_or(cur.violations),
             };
-            validate_content(conn, &head.team_id, &next, now())?;
+            let codes: Vec<&str> = next.violations.iter().map(|v| v.code.as_str()).collect();
+            let roster = load_roster(conn, &[&head.team_id], &codes)?;
+            validate_content(&roster, &head.team_id, &next, now())?;
             let version = head.current_version + 1;
             store_version(conn, &id, version, &next, Some(&reason), &user.id)?;
             diesel::update(inspections::table.find(&id))

@@ -3,29 +3,34 @@
 //! Every write of minutes takes two locks held to its commit: the change
 //! counter's row (so that a sync token covers every change below it) and
 //! the audit chain's tail. One transaction per post therefore queues posts
-//! behind each other's commit and disk flush. Instead, handlers check their
-//! minutes concurrently ([`inspections::prepare`]) and hand them to one
-//! writer thread, with a database connection of its own (it never queues
-//! behind the handlers for the shared pool; measured: p99 at 64 clients
-//! 46–49 ms instead of 54–56 ms), which takes whatever has queued up (at most
-//! [`MAX_BATCH`])
-//! and writes it in one transaction ([`inspections::write_batch`]): one
-//! flush and one pass through the locks for the whole batch. Under light
-//! load a batch is a single post and nothing waits; under heavy load the
-//! batches grow. A handler answers only after its batch has committed.
+//! behind each other's commit and disk flush. Instead, handlers check only
+//! the caller and hand the minutes to a writer thread, with a database
+//! connection of its own (it never queues behind the handlers for the
+//! shared pool; measured: p99 at 64 clients 46–49 ms instead of 54–56 ms),
+//! which takes whatever has queued up (at most [`MAX_BATCH`]) and checks and
+//! writes it in one transaction ([`inspections::post_batch`]): one statement
+//! per table for the whole batch to read what the checks need, one for each
+//! table written, one flush and one pass through the locks. Checking in the
+//! batch instead of in each handler saves every post two or three round
+//! trips to the database, which on two CPUs shared with PostgreSQL were
+//! most of the work. Under light load a batch is a single post and nothing
+//! waits; under heavy load the batches grow. A handler answers only after
+//! its batch has committed. There are as many writer threads as the
+//! writer's pool has connections ([`crate::db::PG_MINUTES_WRITERS`] on
+//! PostgreSQL): while one commits, the next reads and copies its batch.
 //!
 //! If a batch fails as a whole (a constraint another server won, a lost
 //! connection), it is rolled back and each of its minutes is retried alone,
 //! so that one post's failure is never another's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
 use crate::db::{write_tx, Pool};
 use crate::error::ApiError;
-use crate::routes::inspections::{self, Ready, Written};
+use crate::routes::inspections::{self, Posting, Written};
 
 /// The most minutes written in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -33,7 +38,7 @@ pub const MAX_BATCH: usize = 256;
 type Answer = Result<Written, ApiError>;
 
 struct Job {
-    ready: Box<Ready>,
+    posting: Box<Posting>,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -53,14 +58,17 @@ struct Stats {
 }
 
 impl MinutesWriter {
-    /// Starts the writer thread on `pool` (its own: one connection).
+    /// Starts one writer thread per connection of `pool` (its own).
     pub fn start(pool: Pool) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
         let stats = Arc::new(Stats::default());
-        let counted = stats.clone();
-        std::thread::Builder::new()
-            .name("minutes-writer".into())
-            .spawn(move || run(&pool, &queue, &counted))?;
+        for i in 0..pool.max_size() {
+            let (pool, queue, counted) = (pool.clone(), queue.clone(), stats.clone());
+            std::thread::Builder::new()
+                .name(format!("minutes-writer-{i}"))
+                .spawn(move || run(&pool, &queue, &counted))?;
+        }
         Ok(MinutesWriter { jobs, stats })
     }
 
@@ -72,11 +80,12 @@ impl MinutesWriter {
         )
     }
 
-    /// Writes checked minutes; answers once they are committed (or refused).
-    pub async fn submit(&self, ready: Box<Ready>) -> Answer {
+    /// Checks and writes posted minutes; answers once they are committed
+    /// (or refused).
+    pub async fn submit(&self, posting: Box<Posting>) -> Answer {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { ready, reply })
+            .send(Job { posting, reply })
             .map_err(|_| ApiError::Unavailable("the minutes writer has stopped".into()))?;
         answer
             .await
@@ -84,15 +93,22 @@ impl MinutesWriter {
     }
 }
 
-fn run(pool: &Pool, queue: &mpsc::Receiver<Job>, stats: &Stats) {
-    while let Ok(first) = queue.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
+/// Whatever has queued up, at most [`MAX_BATCH`]; waits for the first.
+/// `None` once every handle is dropped.
+fn next_batch(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut jobs = vec![queue.recv().ok()?];
+    while jobs.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
         }
+    }
+    Some(jobs)
+}
+
+fn run(pool: &Pool, queue: &Mutex<mpsc::Receiver<Job>>, stats: &Stats) {
+    while let Some(jobs) = next_batch(queue) {
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats
             .minutes
@@ -128,8 +144,8 @@ fn write_all(pool: &Pool, jobs: &[Job]) -> Vec<Answer> {
         Ok(c) => c,
         Err(e) => return unavailable(jobs, &e),
     };
-    let items: Vec<&Ready> = jobs.iter().map(|j| &*j.ready).collect();
-    let outcome = write_tx(&mut conn, |c| inspections::write_batch(c, &items));
+    let items: Vec<&Posting> = jobs.iter().map(|j| &*j.posting).collect();
+    let outcome = write_tx(&mut conn, |c| inspections::post_batch(c, &items));
     crate::db::note_outcome(&mut conn, &outcome);
     match outcome {
         Ok(answers) => answers,
@@ -141,7 +157,7 @@ fn write_all(pool: &Pool, jobs: &[Job]) -> Vec<Answer> {
             items
                 .iter()
                 .map(|r| {
-                    write_tx(&mut conn, |c| inspections::write_batch(c, &[r])).and_then(|mut a| {
+                    write_tx(&mut conn, |c| inspections::post_batch(c, &[r])).and_then(|mut a| {
                         a.pop()
                             .unwrap_or_else(|| Err(ApiError::Internal("empty batch answer".into())))
                     })

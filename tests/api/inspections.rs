@@ -585,51 +585,58 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
     assert!(kiemtra::audit::verify(&mut conn).unwrap().is_ok());
 }
 
-/// One batch of the group commit, written directly: a repeat of an id inside
+/// One batch of the group commit, run directly: a repeat of an id inside
 /// the batch is answered as stored, second minutes for an assignment
-/// completed earlier in the same batch get 409, and only the first minutes
-/// of each are written.
+/// completed earlier in the same batch get 409, minutes that fail their own
+/// checks get their own 422, and only the first minutes of each are written.
 #[actix_web::test]
 async fn one_batch_with_repeats_and_a_taken_assignment() {
-    use kiemtra::routes::inspections::{
-        body_hash, prepare, write_batch, InspectionBody, Prep, Written,
-    };
+    use kiemtra::routes::inspections::{body_hash, post_batch, InspectionBody, Posting, Written};
     let f = field().await;
     let mut conn = f.app.pool.get().unwrap();
     let user = kiemtra::auth::load_auth_user(&mut conn, &f.lead_id)
         .unwrap()
         .unwrap();
     let id_a = uuid::Uuid::new_v4().to_string();
-    let bodies: Vec<InspectionBody> = [
+    let mut stranger = minutes(&f, &uuid::Uuid::new_v4().to_string());
+    stranger["members_present"] = json!([uuid::Uuid::new_v4().to_string()]);
+    let postings: Vec<Posting> = [
+        stranger,
         minutes(&f, &id_a),
         minutes(&f, &id_a),
         minutes(&f, &uuid::Uuid::new_v4().to_string()),
     ]
     .into_iter()
-    .map(|v| serde_json::from_value(v).unwrap())
+    .map(|v| {
+        let body: InspectionBody = serde_json::from_value(v).unwrap();
+        Posting {
+            user: user.clone(),
+            hash: body_hash(&body),
+            body,
+            received: kiemtra::http::now(),
+        }
+    })
     .collect();
-    let ready: Vec<_> = bodies
-        .iter()
-        .map(
-            |b| match prepare(&mut conn, &user, b, &body_hash(b)).unwrap() {
-                Prep::Ready(r) => r,
-                Prep::Stored => panic!("nothing is stored yet"),
-            },
-        )
-        .collect();
-    let items: Vec<_> = ready.iter().map(|r| &**r).collect();
-    let answers = kiemtra::db::write_tx(&mut conn, |c| write_batch(c, &items)).unwrap();
+    let items: Vec<&Posting> = postings.iter().collect();
+    let answers = kiemtra::db::write_tx(&mut conn, |c| post_batch(c, &items)).unwrap();
+    match &answers[0] {
+        Err(kiemtra::error::ApiError::Validation(errs)) => {
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].field, "members_present[0]");
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
     assert!(
-        matches!(answers[0], Ok(Written::Created(_))),
-        "{:?}",
-        answers[0]
-    );
-    assert!(
-        matches!(answers[1], Ok(Written::Stored)),
+        matches!(answers[1], Ok(Written::Created(_))),
         "{:?}",
         answers[1]
     );
-    match &answers[2] {
+    assert!(
+        matches!(answers[2], Ok(Written::Stored)),
+        "{:?}",
+        answers[2]
+    );
+    match &answers[3] {
         Err(kiemtra::error::ApiError::Conflict(m)) => assert!(m.contains("completed"), "{m}"),
         other => panic!("expected 409, got {other:?}"),
     }

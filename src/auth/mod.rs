@@ -111,6 +111,13 @@ pub fn load_auth_user(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Option<AuthUser>, ApiError> {
+    Ok(load_auth_users(conn, &[user_id])?.pop())
+}
+
+/// [`load_auth_user`] for many users in one statement (the minutes group
+/// commit loads the posters of a whole batch at once): the active ones, in
+/// no particular order.
+pub fn load_auth_users(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<AuthUser>, ApiError> {
     let (team_unit, home_unit) = diesel::alias!(org_units as team_unit, org_units as home_unit);
     type Row = (
         String,
@@ -124,7 +131,7 @@ pub fn load_auth_user(
         Option<String>,
         Option<i64>,
     );
-    let row: Option<Row> = users::table
+    let rows: Vec<Row> = users::table
         .left_join(teams::table.on(users::team_id.eq(teams::id.nullable())))
         .left_join(
             team_unit.on(teams::org_unit_code
@@ -134,7 +141,7 @@ pub fn load_auth_user(
         .left_join(
             home_unit.on(users::org_unit_code.eq(home_unit.field(org_units::code).nullable())),
         )
-        .filter(users::id.eq(user_id))
+        .filter(users::id.eq_any(ids))
         .select((
             users::id,
             users::username,
@@ -150,9 +157,9 @@ pub fn load_auth_user(
                 .select(change_counter::value)
                 .single_value(),
         ))
-        .first(conn)
-        .optional()?;
-    let Some((
+        .load(conn)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for (
         id,
         username,
         role,
@@ -163,33 +170,34 @@ pub fn load_auth_user(
         team_path,
         home_path,
         counter,
-    )) = row
-    else {
-        return Ok(None);
-    };
-    if !active {
-        return Ok(None);
+    ) in rows
+    {
+        if !active {
+            continue;
+        }
+        let role =
+            Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("bad role {role}")))?;
+        // A unit that vanished, or a non-admin without one, sees nothing.
+        const NOWHERE: &str = "/\u{0}/";
+        let home = home_path.unwrap_or_else(|| NOWHERE.into());
+        let scope_path = match (&role, &team_path) {
+            (Role::Admin, _) => None,
+            (Role::Inspector, Some(path)) => Some(path.clone()),
+            _ => Some(home),
+        };
+        found.push(AuthUser {
+            id,
+            username,
+            role,
+            org_unit_code,
+            team_id,
+            scope_path,
+            team_unit_path: team_path,
+            last_sync_at,
+            change_counter: counter.unwrap_or(0),
+        });
     }
-    let role = Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("bad role {role}")))?;
-    // A unit that vanished, or a non-admin without one, sees nothing.
-    const NOWHERE: &str = "/\u{0}/";
-    let home = home_path.unwrap_or_else(|| NOWHERE.into());
-    let scope_path = match (&role, &team_path) {
-        (Role::Admin, _) => None,
-        (Role::Inspector, Some(path)) => Some(path.clone()),
-        _ => Some(home),
-    };
-    Ok(Some(AuthUser {
-        id,
-        username,
-        role,
-        org_unit_code,
-        team_id,
-        scope_path,
-        team_unit_path: team_path,
-        last_sync_at,
-        change_counter: counter.unwrap_or(0),
-    }))
+    Ok(found)
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
@@ -243,6 +251,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller's user id (the token's subject), not yet looked up.
+    pub fn id(&self) -> &str {
+        &self.sub
+    }
+
     /// The caller's role and scope; 401 for a user since disabled or removed.
     pub fn load(&self, conn: &mut DbConnection) -> Result<AuthUser, ApiError> {
         load_auth_user(conn, &self.sub)?

@@ -671,12 +671,12 @@ pub enum Written {
     Stored,
 }
 
-/// Minutes as posted, by a caller already known to be an active inspector,
-/// not yet checked against the database.
+/// Minutes as posted, by a caller whose token verified, not yet checked
+/// against the database.
 #[derive(Debug)]
 pub struct Posting {
-    /// The caller.
-    pub user: AuthUser,
+    /// The caller's user id.
+    pub caller: String,
     /// The body as posted.
     pub body: InspectionBody,
     /// [`body_hash`] of the body.
@@ -691,6 +691,8 @@ type Place = ((String, String, String), Option<f64>, Option<f64>);
 /// What checking a batch of posted minutes reads, one statement per kind
 /// for the whole batch ([`load_facts`]).
 struct Facts {
+    /// The posters that are active users.
+    users: HashMap<String, AuthUser>,
     /// Establishment id → where it is.
     places: HashMap<String, Place>,
     /// Minutes ids of the batch that are stored already.
@@ -706,10 +708,16 @@ fn uuid_or_none(s: &str) -> Option<String> {
     parse_uuid("", s).ok()
 }
 
-/// Reads what [`check`] needs for `posts`: their establishments, which of
-/// their ids are stored, their assignments, their teams' members and the
-/// catalogue entries they cite.
+/// Reads what [`check`] needs for `posts`: their posters, their
+/// establishments, which of their ids are stored, their assignments, their
+/// teams' members and the catalogue entries they cite.
 fn load_facts(conn: &mut DbConnection, posts: &[&Posting]) -> Result<Facts, ApiError> {
+    let callers: BTreeSet<&str> = posts.iter().map(|p| p.caller.as_str()).collect();
+    let callers: Vec<&str> = callers.into_iter().collect();
+    let users = crate::auth::load_auth_users(conn, &callers)?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
     let mut ids = Vec::with_capacity(posts.len());
     let mut establishments_ = BTreeSet::new();
     let mut assignments_ = BTreeSet::new();
@@ -766,6 +774,7 @@ fn load_facts(conn: &mut DbConnection, posts: &[&Posting]) -> Result<Facts, ApiE
     let codes: Vec<&str> = codes.into_iter().collect();
     let roster = load_roster(conn, &teams, &codes)?;
     Ok(Facts {
+        users,
         places,
         stored,
         assignments,
@@ -777,8 +786,13 @@ fn load_facts(conn: &mut DbConnection, posts: &[&Posting]) -> Result<Facts, ApiE
 /// establishment, assignment, catalogue, clock. See [`write_batch`] for the
 /// writing.
 fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
-    let (user, b) = (&p.user, &p.body);
+    let b = &p.body;
     let id = parse_uuid("id", &b.id)?;
+    let user = facts
+        .users
+        .get(&p.caller)
+        .ok_or_else(|| ApiError::Unauthorized("unknown or disabled user".into()))?;
+    user.require(&[Role::Inspector])?;
     // Minutes with this id stored already are answered as a repeat, whatever
     // else the body says.
     if facts.stored.contains(&id) {
@@ -1117,7 +1131,7 @@ pub fn insert_minutes(
 ) -> Result<Posted, ApiError> {
     let id = parse_uuid("id", &b.id)?;
     let posting = Posting {
-        user: user.clone(),
+        caller: user.id.clone(),
         body: b.clone(),
         hash: hash.to_string(),
         received: now(),
@@ -1133,8 +1147,8 @@ pub fn insert_minutes(
 
 /// `POST /inspections`: 201 the first time, 200 for the very same body
 /// again, 409 for the same id with another body; never stored twice. The
-/// handler checks the caller; the group commit checks the minutes against
-/// the database and writes them, for many clients in one transaction.
+/// handler reads nothing: the group commit loads the caller, checks the
+/// minutes against the database and writes them, for many clients at once.
 pub async fn create(
     caller: Caller,
     db: web::Data<Db>,
@@ -1145,10 +1159,8 @@ pub async fn create(
     let received = now();
     let hash = body_hash(&b);
     let id = parse_uuid("id", &b.id)?;
-    let user = db.run(move |conn| caller.load(conn)).await?;
-    user.require(&[Role::Inspector])?;
     let posting = Posting {
-        user: user.clone(),
+        caller: caller.id().to_string(),
         body: b,
         hash: hash.clone(),
         received,
@@ -1160,9 +1172,17 @@ pub async fn create(
     };
     Ok(match written {
         Written::Created(d) => HttpResponse::Created().json(d),
-        Written::Stored => match db.run(move |conn| replay(conn, &user, &id, &hash)).await? {
-            Posted::Created(d) | Posted::Existing(d) => HttpResponse::Ok().json(d),
-        },
+        Written::Stored => {
+            let answer = db
+                .run(move |conn| {
+                    let user = caller.load(conn)?;
+                    replay(conn, &user, &id, &hash)
+                })
+                .await?;
+            match answer {
+                Posted::Created(d) | Posted::Existing(d) => HttpResponse::Ok().json(d),
+            }
+        }
     })
 }
 

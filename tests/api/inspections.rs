@@ -594,9 +594,6 @@ async fn one_batch_with_repeats_and_a_taken_assignment() {
     use kiemtra::routes::inspections::{body_hash, post_batch, InspectionBody, Posting, Written};
     let f = field().await;
     let mut conn = f.app.pool.get().unwrap();
-    let user = kiemtra::auth::load_auth_user(&mut conn, &f.lead_id)
-        .unwrap()
-        .unwrap();
     let id_a = uuid::Uuid::new_v4().to_string();
     let mut stranger = minutes(&f, &uuid::Uuid::new_v4().to_string());
     stranger["members_present"] = json!([uuid::Uuid::new_v4().to_string()]);
@@ -610,7 +607,7 @@ async fn one_batch_with_repeats_and_a_taken_assignment() {
     .map(|v| {
         let body: InspectionBody = serde_json::from_value(v).unwrap();
         Posting {
-            user: user.clone(),
+            caller: f.lead_id.clone(),
             hash: body_hash(&body),
             body,
             received: kiemtra::http::now(),

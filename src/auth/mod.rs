@@ -103,6 +103,60 @@ impl AuthUser {
     }
 }
 
+/// The callers' rows matching `$filter` on `users` (with their team's unit,
+/// their own unit and the change counter), loaded on `$conn`: one query
+/// text for [`load_auth_user`] (`users.id = $1`) and [`load_auth_users`]
+/// (`users.id = ANY($1)`). They stay two statements: PostgreSQL plans the
+/// `ANY` form afresh at every execution (its generic plan, costed for ten
+/// ids, never beats a custom plan for one), measured as 1.0 instead of
+/// 0.4 ms a delta sync.
+macro_rules! auth_rows {
+    ($conn:expr, $filter:expr) => {{
+        let (team_unit, home_unit) = diesel::alias!(org_units as team_unit, org_units as home_unit);
+        users::table
+            .left_join(teams::table.on(users::team_id.eq(teams::id.nullable())))
+            .left_join(
+                team_unit.on(teams::org_unit_code
+                    .nullable()
+                    .eq(team_unit.field(org_units::code).nullable())),
+            )
+            .left_join(
+                home_unit.on(users::org_unit_code.eq(home_unit.field(org_units::code).nullable())),
+            )
+            .filter($filter)
+            .select((
+                users::id,
+                users::username,
+                users::role,
+                users::org_unit_code,
+                users::team_id,
+                users::is_active,
+                users::last_sync_at,
+                team_unit.field(org_units::path).nullable(),
+                home_unit.field(org_units::path).nullable(),
+                change_counter::table
+                    .find(1)
+                    .select(change_counter::value)
+                    .single_value(),
+            ))
+            .load::<AuthRow>($conn)
+    }};
+}
+
+/// What [`auth_rows`] loads for a user.
+type AuthRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<chrono::NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
 /// Loads a user's role and scope from the database, in one query (every
 /// request makes it): the user, its team's unit and its own unit. An
 /// inspector's scope is its team's jurisdiction when it has a team, else its
@@ -111,53 +165,20 @@ pub fn load_auth_user(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<Option<AuthUser>, ApiError> {
-    Ok(load_auth_users(conn, &[user_id])?.pop())
+    let rows = auth_rows!(conn, users::id.eq(user_id))?;
+    Ok(auth_users(rows)?.pop())
 }
 
 /// [`load_auth_user`] for many users in one statement (the minutes group
 /// commit loads the posters of a whole batch at once): the active ones, in
 /// no particular order.
 pub fn load_auth_users(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<AuthUser>, ApiError> {
-    let (team_unit, home_unit) = diesel::alias!(org_units as team_unit, org_units as home_unit);
-    type Row = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-        Option<chrono::NaiveDateTime>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-    );
-    let rows: Vec<Row> = users::table
-        .left_join(teams::table.on(users::team_id.eq(teams::id.nullable())))
-        .left_join(
-            team_unit.on(teams::org_unit_code
-                .nullable()
-                .eq(team_unit.field(org_units::code).nullable())),
-        )
-        .left_join(
-            home_unit.on(users::org_unit_code.eq(home_unit.field(org_units::code).nullable())),
-        )
-        .filter(users::id.eq_any(ids))
-        .select((
-            users::id,
-            users::username,
-            users::role,
-            users::org_unit_code,
-            users::team_id,
-            users::is_active,
-            users::last_sync_at,
-            team_unit.field(org_units::path).nullable(),
-            home_unit.field(org_units::path).nullable(),
-            change_counter::table
-                .find(1)
-                .select(change_counter::value)
-                .single_value(),
-        ))
-        .load(conn)?;
+    let rows = auth_rows!(conn, users::id.eq_any(ids))?;
+    auth_users(rows)
+}
+
+/// The active users among `rows`, with their scope.
+fn auth_users(rows: Vec<AuthRow>) -> Result<Vec<AuthUser>, ApiError> {
     let mut found = Vec::with_capacity(rows.len());
     for (
         id,

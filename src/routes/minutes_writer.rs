@@ -3,21 +3,23 @@
 //! Every write of minutes takes two locks held to its commit: the change
 //! counter's row (so that a sync token covers every change below it) and
 //! the audit chain's tail. One transaction per post therefore queues posts
-//! behind each other's commit and disk flush. Instead, handlers check only
-//! the caller and hand the minutes to a writer thread, with a database
-//! connection of its own (it never queues behind the handlers for the
-//! shared pool; measured: p99 at 64 clients 46–49 ms instead of 54–56 ms),
-//! which takes whatever has queued up (at most [`MAX_BATCH`]) and checks and
-//! writes it in one transaction ([`inspections::post_batch`]): one statement
-//! per table for the whole batch to read what the checks need, one for each
-//! table written, one flush and one pass through the locks. Checking in the
-//! batch instead of in each handler saves every post two or three round
-//! trips to the database, which on two CPUs shared with PostgreSQL were
-//! most of the work. Under light load a batch is a single post and nothing
-//! waits; under heavy load the batches grow. A handler answers only after
-//! its batch has committed. There are as many writer threads as the
-//! writer's pool has connections ([`crate::db::PG_MINUTES_WRITERS`] on
-//! PostgreSQL): while one commits, the next reads and copies its batch.
+//! behind each other's commit and disk flush. Instead, handlers verify only
+//! the caller's token and hand the minutes to a writer thread, with a
+//! database connection of its own (it never queues behind the handlers for
+//! the shared pool; measured: p99 at 64 clients 46–49 ms instead of
+//! 54–56 ms), which takes whatever has queued up (at most [`MAX_BATCH`]) and
+//! checks and writes it in one transaction ([`inspections::post_batch`]):
+//! one statement per table for the whole batch to read what the checks
+//! need, one for each table written, one flush and one pass through the
+//! locks. Checking in the batch instead of in each handler saves every post
+//! three or four round trips to the database (the caller, the
+//! establishment, the team's members and the catalogue, the assignment),
+//! which on two CPUs shared with PostgreSQL were most of the work. Under
+//! light load a batch is a single post and nothing waits; under heavy load
+//! the batches grow. A handler answers only after its batch has committed.
+//! There are as many writer threads as the writer's pool has connections
+//! ([`crate::db::PG_MINUTES_WRITERS`] on PostgreSQL): while one commits, the
+//! next reads and copies its batch.
 //!
 //! If a batch fails as a whole (a constraint another server won, a lost
 //! connection), it is rolled back and each of its minutes is retried alone,

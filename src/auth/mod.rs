@@ -9,7 +9,6 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use diesel::prelude::*;
 
-use crate::db::schema::{change_counter, org_units, teams, users};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 
@@ -103,17 +102,17 @@ impl AuthUser {
     }
 }
 
-/// The callers' rows matching `$filter` on `users` (with their team's unit,
-/// their own unit and the change counter), loaded on `$conn`: one query
-/// text for [`load_auth_user`] (`users.id = $1`) and [`load_auth_users`]
-/// (`users.id = ANY($1)`). They stay two statements: PostgreSQL plans the
-/// `ANY` form afresh at every execution (its generic plan, costed for ten
-/// ids, never beats a custom plan for one), measured as 1.0 instead of
-/// 0.4 ms a delta sync.
-macro_rules! auth_rows {
-    ($conn:expr, $filter:expr) => {{
+/// Evaluates `$body` with `$from` bound to the callers' source (`users`,
+/// left-joined to their team, the team's unit and their own unit) and
+/// `$cols` to the columns of an [`AuthRow`] (with the change counter): the
+/// one definition of how a caller is read, for [`auth_rows`] and for
+/// statements that read the caller together with their own rows (a team's
+/// sync).
+macro_rules! with_auth_source {
+    (|$from:ident, $cols:ident| $body:expr) => {{
+        use $crate::db::schema::{change_counter, org_units, teams, users};
         let (team_unit, home_unit) = diesel::alias!(org_units as team_unit, org_units as home_unit);
-        users::table
+        let $from = users::table
             .left_join(teams::table.on(users::team_id.eq(teams::id.nullable())))
             .left_join(
                 team_unit.on(teams::org_unit_code
@@ -122,29 +121,42 @@ macro_rules! auth_rows {
             )
             .left_join(
                 home_unit.on(users::org_unit_code.eq(home_unit.field(org_units::code).nullable())),
-            )
-            .filter($filter)
-            .select((
-                users::id,
-                users::username,
-                users::role,
-                users::org_unit_code,
-                users::team_id,
-                users::is_active,
-                users::last_sync_at,
-                team_unit.field(org_units::path).nullable(),
-                home_unit.field(org_units::path).nullable(),
-                change_counter::table
-                    .find(1)
-                    .select(change_counter::value)
-                    .single_value(),
-            ))
-            .load::<AuthRow>($conn)
+            );
+        let $cols = (
+            users::id,
+            users::username,
+            users::role,
+            users::org_unit_code,
+            users::team_id,
+            users::is_active,
+            users::last_sync_at,
+            team_unit.field(org_units::path).nullable(),
+            home_unit.field(org_units::path).nullable(),
+            change_counter::table
+                .find(1)
+                .select(change_counter::value)
+                .single_value(),
+        );
+        $body
     }};
 }
+pub(crate) use with_auth_source;
 
-/// What [`auth_rows`] loads for a user.
-type AuthRow = (
+/// The callers' rows matching `$filter` on `users` (in scope there, as in
+/// any [`with_auth_source`] body), loaded on `$conn`: one
+/// query text for [`load_auth_user`] (`users.id = $1`) and
+/// [`load_auth_users`] (`users.id = ANY($1)`). They stay two statements:
+/// PostgreSQL plans the `ANY` form afresh at every execution (its generic
+/// plan, costed for ten ids, never beats a custom plan for one), measured as
+/// 1.0 instead of 0.4 ms a delta sync.
+macro_rules! auth_rows {
+    ($conn:expr, $filter:expr) => {
+        with_auth_source!(|from, cols| from.filter($filter).select(cols).load::<AuthRow>($conn))
+    };
+}
+
+/// What [`with_auth_source`] reads of a caller.
+pub(crate) type AuthRow = (
     String,
     String,
     String,
@@ -178,7 +190,7 @@ pub fn load_auth_users(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<Auth
 }
 
 /// The active users among `rows`, with their scope.
-fn auth_users(rows: Vec<AuthRow>) -> Result<Vec<AuthUser>, ApiError> {
+pub(crate) fn auth_users(rows: Vec<AuthRow>) -> Result<Vec<AuthUser>, ApiError> {
     let mut found = Vec::with_capacity(rows.len());
     for (
         id,

@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthUser, Caller, Role};
+use crate::auth::{auth_users, with_auth_source, AuthRow, AuthUser, Caller, Role};
 use crate::db::schema::{assignments, change_counter, establishments, plans, team_members};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -117,6 +117,14 @@ pub struct Filter {
     pub after_id: Option<String>,
     /// Order by change number, after this one (sync); includes cancellations.
     pub after_seq: Option<i64>,
+    /// With `after_seq`: changes up to this number only (a team's fetch
+    /// passes the change counter read with the caller). Besides a page that
+    /// holds exactly what committed before that read, the closed range keeps
+    /// PostgreSQL on the prepared statement's generic plan: for
+    /// `change_seq > $n` alone it guesses a third of the team, finds the
+    /// generic plan dearer than one made for the actual number and plans
+    /// afresh at every request.
+    pub upto_seq: Option<i64>,
     /// Leave out cancelled ones (a full fetch).
     pub open_only: bool,
     /// Leave the caller's area out of the SQL: the caller has checked that
@@ -163,6 +171,9 @@ pub fn query(
     }
     if f.open_only {
         q = q.filter(assignments::status.ne("cancelled"));
+    }
+    if let Some(upto) = f.upto_seq {
+        q = q.filter(assignments::change_seq.le(upto));
     }
     q = match (f.after_seq, f.after_id) {
         (Some(seq), _) => q
@@ -214,6 +225,64 @@ pub struct SyncParams {
     cursor: Option<String>,
 }
 
+/// The caller and the changes to `team_id`'s assignments after change
+/// number `after` (at most `limit`, in change order, cancellations
+/// included), in one statement: a device's delta sync is one trip to the
+/// database. The changes stop at the change counter read in that statement,
+/// below which everything has committed; the closed range also keeps the
+/// generic plan (see [`Filter::upto_seq`]). The rows are read before the
+/// caller's right to the team is known, which the caller checks before any
+/// leaves the server. A full fetch does not come here: the sort this join
+/// needs reads all of a team's open assignments for every page (21 instead
+/// of 12 ms for a page of 500 of the busiest team), where a delta is
+/// usually empty. Measured on `bench/run`'s data after `ANALYZE`, empty
+/// deltas of the busiest team over 32 connections, alternating runs:
+/// 2,330 a second as two statements planned afresh, 3,450 as two keeping
+/// their plans, 4,270 as one (server 280 → 230 µs and PostgreSQL 238 → 196
+/// µs of CPU a request).
+fn caller_and_changes(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    team_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<(AuthUser, Vec<AssignmentDto>), ApiError> {
+    let rows: Vec<(AuthRow, Option<Assignment>, Option<Establishment>)> =
+        with_auth_source!(|from, cols| from
+            .left_join(
+                assignments::table.on(assignments::team_id
+                    .eq(team_id.to_owned())
+                    .and(assignments::change_seq.gt(after))
+                    .and(
+                        assignments::change_seq.nullable().le(change_counter::table
+                            .find(1)
+                            .select(change_counter::value)
+                            .single_value()),
+                    )),
+            )
+            .left_join(
+                establishments::table.on(establishments::id.eq(assignments::establishment_id)),
+            )
+            .filter(users::id.eq(caller.id().to_owned()))
+            .select((
+                cols,
+                Option::<Assignment>::as_select(),
+                Option::<Establishment>::as_select(),
+            ))
+            .order(assignments::change_seq)
+            .limit(limit)
+            .load(conn))?;
+    let unknown = || ApiError::Unauthorized("unknown or disabled user".into());
+    let mut rows = rows.into_iter();
+    let (auth, a, e) = rows.next().ok_or_else(unknown)?;
+    let user = auth_users(vec![auth])?.pop().ok_or_else(unknown)?;
+    let items = std::iter::once((a, e))
+        .chain(rows.map(|(_, a, e)| (a, e)))
+        .filter_map(|(a, e)| Some(to_dto(a?, e?)))
+        .collect();
+    Ok((user, items))
+}
+
 /// `GET /teams/{id}/assignments`: everything open, or with `since` every
 /// change after that token (cancellations included), in change order.
 pub async fn team_assignments(
@@ -241,7 +310,22 @@ pub async fn team_assignments(
     .limit()?;
     let body = db
         .run(move |conn| {
-            let user = caller.load(conn)?;
+            let after = cursor.or(since).unwrap_or(0);
+            let (user, mut items) = if since.is_some() {
+                caller_and_changes(conn, &caller, &team_id, after, limit + 1)?
+            } else {
+                let user = caller.load(conn)?;
+                let filter = Filter {
+                    team_id: Some(team_id.clone()),
+                    after_seq: Some(after),
+                    upto_seq: Some(user.change_counter),
+                    open_only: true,
+                    scope_checked_by_caller: true,
+                    ..Default::default()
+                };
+                let items = query(conn, &user, filter, limit + 1)?;
+                (user, items)
+            };
             // The caller's own team was read with the caller: no second look-up.
             let own = user.team_id.as_deref() == Some(team_id.as_str());
             match &user.team_unit_path {
@@ -265,22 +349,9 @@ pub async fn team_assignments(
                 .set(crate::db::schema::users::last_sync_at.eq(t))
                 .execute(conn)?;
             }
-            // Read with the caller, before the items: anything committed
-            // later numbers higher.
+            // Read with the caller, before the items or in the same
+            // statement: the items stop there and the next sync starts there.
             let high_water = user.change_counter;
-            let after = cursor.or(since).unwrap_or(0);
-            let mut items = query(
-                conn,
-                &user,
-                Filter {
-                    team_id: Some(team_id),
-                    after_seq: Some(after),
-                    open_only: since.is_none(),
-                    scope_checked_by_caller: true,
-                    ..Default::default()
-                },
-                limit + 1,
-            )?;
             let more = items.len() as i64 > limit;
             items.truncate(limit as usize);
             let last = items.last().map(|a| a.change_seq).unwrap_or(after);

@@ -427,6 +427,14 @@ async fn scope_of_plans_and_assignments() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = w
         .app
+        .get(
+            &format!("/api/v1/teams/{}/assignments?since=s0", w.teams["372"]),
+            &i372,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = w
+        .app
         .post(
             "/api/v1/inspections",
             &i372,
@@ -619,6 +627,30 @@ async fn teams_sync_deltas_and_schedule() {
     let token2 = delta["sync_token"].as_str().unwrap();
     let (_, none) = w.app.get(&format!("{url}?since={token2}"), &lead).await;
     assert_eq!(none["items"], json!([]));
+    assert_eq!(none["sync_token"].as_str().unwrap(), token2);
+    // The same delta a page at a time: the cursor continues it and the last
+    // page ends at the same token.
+    let (_, p1) = w
+        .app
+        .get(&format!("{url}?since={token}&limit=1"), &lead)
+        .await;
+    assert_eq!(p1["items"][0]["id"], a["id"]);
+    let cursor = p1["next_cursor"].as_str().expect("a second page");
+    let (_, p2) = w
+        .app
+        .get(&format!("{url}?since={token}&limit=1&cursor={cursor}"), &lead)
+        .await;
+    assert_eq!(p2["items"][0]["id"], b["id"]);
+    assert_eq!(p2["items"][0]["status"], "cancelled");
+    assert_eq!(p2["next_cursor"], Value::Null);
+    assert_eq!(p2["sync_token"].as_str().unwrap(), token2);
+    // Another team's inspector learns nothing of this team's changes.
+    w.app
+        .create_user("member373", "inspector", Some("373"), Some(&w.teams["373"]));
+    let other = w.app.login("member373").await;
+    let (s, p) = w.app.get(&format!("{url}?since=s0"), &other).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+    assert!(p.get("items").is_none(), "{p}");
     let (s, p) = w.app.get(&format!("{url}?since=garbage"), &lead).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["errors"][0]["field"], "since");

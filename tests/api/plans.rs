@@ -638,7 +638,10 @@ async fn teams_sync_deltas_and_schedule() {
     let cursor = p1["next_cursor"].as_str().expect("a second page");
     let (_, p2) = w
         .app
-        .get(&format!("{url}?since={token}&limit=1&cursor={cursor}"), &lead)
+        .get(
+            &format!("{url}?since={token}&limit=1&cursor={cursor}"),
+            &lead,
+        )
         .await;
     assert_eq!(p2["items"][0]["id"], b["id"]);
     assert_eq!(p2["items"][0]["status"], "cancelled");

@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{auth_users, with_auth_source, AuthRow, AuthUser, Caller, Role};
+use crate::auth::{auth_users, unknown_user, with_auth_source, AuthRow, AuthUser, Caller, Role};
 use crate::db::schema::{assignments, change_counter, establishments, plans, team_members};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -272,10 +272,9 @@ fn caller_and_changes(
             .order(assignments::change_seq)
             .limit(limit)
             .load(conn))?;
-    let unknown = || ApiError::Unauthorized("unknown or disabled user".into());
     let mut rows = rows.into_iter();
-    let (auth, a, e) = rows.next().ok_or_else(unknown)?;
-    let user = auth_users(vec![auth])?.pop().ok_or_else(unknown)?;
+    let (auth, a, e) = rows.next().ok_or_else(unknown_user)?;
+    let user = auth_users(vec![auth])?.pop().ok_or_else(unknown_user)?;
     let items = std::iter::once((a, e))
         .chain(rows.map(|(_, a, e)| (a, e)))
         .filter_map(|(a, e)| Some(to_dto(a?, e?)))

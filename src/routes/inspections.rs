@@ -791,7 +791,7 @@ fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
     let user = facts
         .users
         .get(&p.caller)
-        .ok_or_else(|| ApiError::Unauthorized("unknown or disabled user".into()))?;
+        .ok_or_else(crate::auth::unknown_user)?;
     user.require(&[Role::Inspector])?;
     // Minutes with this id stored already are answered as a repeat, whatever
     // else the body says.

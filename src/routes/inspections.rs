@@ -731,8 +731,6 @@ fn load_facts(conn: &mut DbConnection, posts: &[&Posting]) -> Result<Facts, ApiE
         teams.extend(uuid_or_none(&b.team_id));
         codes.extend(b.violations.iter().map(|v| v.code.as_str()));
     }
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let stored = stored_among(conn, &ids)?;
     let wanted: Vec<&str> = establishments_.iter().map(String::as_str).collect();
     let places = establishments::table
         .filter(establishments::id.eq_any(&wanted))
@@ -770,6 +768,14 @@ fn load_facts(conn: &mut DbConnection, posts: &[&Posting]) -> Result<Facts, ApiE
             .into_iter()
             .collect()
     };
+    // Read after the assignments, never before: each statement sees what
+    // had committed when it began, so minutes whose commit closed one of
+    // these assignments are then seen stored too, and their repeat is
+    // answered as one. Read the other way round, a repeat racing its first
+    // post through the other writer could find the assignment completed but
+    // the minutes not yet stored, and get 409.
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let stored = stored_among(conn, &ids)?;
     let teams: Vec<&str> = teams.iter().map(String::as_str).collect();
     let codes: Vec<&str> = codes.into_iter().collect();
     let roster = load_roster(conn, &teams, &codes)?;

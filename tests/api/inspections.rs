@@ -359,25 +359,49 @@ async fn scope_surprise_and_flags() {
     let _ = &f.admin;
 }
 
+/// Six copies of the same minutes posted at once, for each of the team's
+/// assignments: on PostgreSQL two writers take batches side by side, so
+/// copies of one minutes land in both, and the one that loses must answer
+/// the repeat, never "the assignment is completed".
 #[actix_web::test]
 async fn identical_posts_racing_store_one_record() {
     let f = field().await;
-    let body = minutes(&f, &uuid::Uuid::new_v4().to_string());
-    let posts = (0..6).map(|_| f.app.post("/api/v1/inspections", &f.lead, body.clone()));
-    let results = futures_util::future::join_all(posts).await;
-    let created = results
+    let (_, mine) = f
+        .app
+        .get(&format!("/api/v1/teams/{}/assignments", f.team), &f.lead)
+        .await;
+    let bodies: Vec<Value> = mine["items"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter(|(s, _)| *s == StatusCode::CREATED)
-        .count();
-    let replayed = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
-    assert_eq!(
-        (created, replayed),
-        (1, 5),
-        "{:?}",
-        results.iter().map(|r| r.1.to_string()).collect::<Vec<_>>()
-    );
-    assert_eq!(f.app.count("inspections"), 1);
-    assert_eq!(f.app.count("inspection_versions"), 1);
+        .map(|a| {
+            let mut body = minutes(&f, &uuid::Uuid::new_v4().to_string());
+            body["assignment_id"] = a["id"].clone();
+            body["establishment_id"] = a["establishment"]["id"].clone();
+            body
+        })
+        .collect();
+    assert!(bodies.len() >= 2, "{mine}");
+    // One race per assignment, one after another: each is a fresh chance
+    // for a copy to be read between the other writer's check and commit.
+    for body in &bodies {
+        let posts = (0..6).map(|_| f.app.post("/api/v1/inspections", &f.lead, body.clone()));
+        let copies = futures_util::future::join_all(posts).await;
+        let created = copies
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CREATED)
+            .count();
+        let replayed = copies.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+        assert_eq!(
+            (created, replayed),
+            (1, 5),
+            "{:?}",
+            copies.iter().map(|r| r.1.to_string()).collect::<Vec<_>>()
+        );
+        assert!(copies.iter().all(|(_, b)| b["id"] == body["id"]));
+    }
+    assert_eq!(f.app.count("inspections"), bodies.len() as i64);
+    assert_eq!(f.app.count("inspection_versions"), bodies.len() as i64);
 }
 
 #[actix_web::test]

@@ -61,6 +61,7 @@ impl Application {
                 Duration::from_secs(60),
             ),
             metrics: Arc::new(Metrics::default()),
+            auth_cache: Default::default(),
             settings,
         });
         let db_data = web::Data::new(db.clone());

@@ -1,7 +1,10 @@
 //! Authentication (the `AuthUser` extractor) and authorisation (roles, scope).
 
+mod cache;
 pub mod password;
 pub mod tokens;
+
+pub use cache::AuthCache;
 
 use std::future::Future;
 use std::pin::Pin;

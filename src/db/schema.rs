@@ -267,6 +267,14 @@ diesel::joinable!(teams -> org_units (org_unit_code));
 diesel::joinable!(establishments -> org_units (org_unit_code));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
+diesel::table! {
+    /// Bumped (by triggers) with every write to what a caller is read from.
+    auth_epoch (id) {
+        id -> Integer,
+        value -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -278,6 +286,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     plans,
     draw_rounds,
     change_counter,
+    auth_epoch,
     assignments,
     violation_types,
     inspections,

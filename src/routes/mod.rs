@@ -36,6 +36,8 @@ pub struct AppState {
     pub login_limiter: Limiter,
     /// Request metrics.
     pub metrics: Arc<ops::Metrics>,
+    /// Callers kept while the auth epoch stands (a team's delta sync).
+    pub auth_cache: crate::auth::AuthCache,
 }
 
 /// Declares the routes once: `ROUTES` lists (method, path) for the spec test,

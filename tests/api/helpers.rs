@@ -228,16 +228,29 @@ impl TestApp {
 
     /// Row counts of a table (independent of the API).
     pub fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) AS n FROM {table}"))
+    }
+
+    /// The one BIGINT value, named `n`, of a query run straight on the
+    /// database.
+    pub fn scalar(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct N {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
         let mut conn = self.pool.get().unwrap();
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        diesel::sql_query(sql)
             .get_result::<N>(&mut **conn)
             .unwrap()
             .n
+    }
+
+    /// Runs a statement straight on the database, as an operator at an SQL
+    /// prompt would; returns the number of rows it touched.
+    pub fn exec(&self, sql: &str) -> usize {
+        let mut conn = self.pool.get().unwrap();
+        diesel::sql_query(sql).execute(&mut **conn).unwrap()
     }
 }
 

@@ -662,6 +662,100 @@ async fn teams_sync_deltas_and_schedule() {
     assert_eq!(full2["items"].as_array().unwrap().len(), items.len() - 1);
 }
 
+/// A team's delta sync keeps its caller between requests while the auth
+/// epoch stands (`AuthCache`). Whatever changes what a caller is read from,
+/// through the API or by hand in SQL, changes the epoch, and the next sync
+/// reads the caller afresh: moved to another team, its team moved to another
+/// district, disabled. Writing the device's last sync does not.
+#[actix_web::test]
+async fn a_kept_caller_gives_way_to_any_change_about_callers() {
+    let w = world(120).await;
+    let plan = new_plan(&w, Some(SEED)).await;
+    w.app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
+    let (t372, t373) = (&w.teams["372"], &w.teams["373"]);
+    w.app
+        .create_user("keep372", "inspector", Some("372"), Some(t372));
+    let tok = w.app.login("keep372").await;
+    let all = |team: &str| format!("/api/v1/teams/{team}/assignments?since=s0&limit=500");
+    let epoch = || {
+        w.app
+            .scalar("SELECT value AS n FROM auth_epoch WHERE id = 1")
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let synced = || {
+        w.app.scalar(
+            "SELECT COUNT(*) AS n FROM users WHERE username = 'keep372' AND last_sync_at IS NOT NULL",
+        )
+    };
+
+    // The first sync reads the caller (and writes its last sync), the second
+    // uses the kept one: the same answer, and the epoch did not move.
+    assert_eq!(synced(), 0);
+    let (s, first) = w.app.get(&all(t372), &tok).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    assert!(!ids(&first).is_empty());
+    assert_eq!(synced(), 1);
+    let e0 = epoch();
+    let (s, again) = w.app.get(&all(t372), &tok).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ids(&again), ids(&first));
+    assert_eq!(epoch(), e0, "last_sync_at moved the epoch");
+    // Columns no caller is read from leave it alone too.
+    w.app
+        .exec("UPDATE users SET full_name = 'Nguyễn Văn A' WHERE username = 'keep372'");
+    assert_eq!(epoch(), e0);
+
+    // Moved to team 373 by hand: 404 on its old team, 373's work on the new.
+    w.app.exec(&format!(
+        "UPDATE users SET team_id = '{t373}' WHERE username = 'keep372'"
+    ));
+    assert!(epoch() > e0);
+    let (s, _) = w.app.get(&all(t372), &tok).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, theirs) = w.app.get(&all(t373), &tok).await;
+    assert_eq!(s, StatusCode::OK, "{theirs}");
+    assert!(!ids(&theirs).is_empty());
+    assert!(theirs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["team_id"] == t373.as_str()));
+
+    // Its team moved to district 374: 373's establishments are out of the
+    // caller's area now, and the same sync shows none of them.
+    let e1 = epoch();
+    w.app.exec(&format!(
+        "UPDATE teams SET org_unit_code = '374' WHERE id = '{t373}'"
+    ));
+    assert!(epoch() > e1);
+    let (s, moved) = w.app.get(&all(t373), &tok).await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    assert_eq!(moved["items"], json!([]));
+
+    // A unit's path written (even unchanged) moves the epoch as well.
+    let e2 = epoch();
+    w.app
+        .exec("UPDATE org_units SET path = path WHERE code = '374'");
+    assert!(epoch() > e2);
+    let (s, _) = w.app.get(&all(t373), &tok).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Disabled: 401 at once, with a valid token and a caller kept a moment ago.
+    w.app
+        .exec("UPDATE users SET is_active = FALSE WHERE username = 'keep372'");
+    let (s, _) = w.app.get(&all(t373), &tok).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
 #[actix_web::test]
 async fn risk_weighting_puts_flagged_and_recent_violators_first() {
     let app = spawn_app().await;

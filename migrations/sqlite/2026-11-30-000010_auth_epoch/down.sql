@@ -1,0 +1,10 @@
+DROP TRIGGER org_units_auth_epoch_upd;
+DROP TRIGGER org_units_auth_epoch_del;
+DROP TRIGGER org_units_auth_epoch_ins;
+DROP TRIGGER teams_auth_epoch_upd;
+DROP TRIGGER teams_auth_epoch_del;
+DROP TRIGGER teams_auth_epoch_ins;
+DROP TRIGGER users_auth_epoch_upd;
+DROP TRIGGER users_auth_epoch_del;
+DROP TRIGGER users_auth_epoch_ins;
+DROP TABLE auth_epoch;

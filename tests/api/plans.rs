@@ -135,6 +135,17 @@ async fn new_plan(w: &World, seed: Option<&str>) -> String {
     p["id"].as_str().unwrap().to_string()
 }
 
+/// [`new_plan`] with [`SEED`], drawn.
+async fn drawn_plan(w: &World) -> String {
+    let plan = new_plan(w, Some(SEED)).await;
+    let (s, d) = w
+        .app
+        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    plan
+}
+
 /// Checks quotas against the rule, computed here from the registry. After a
 /// top-up a team may end a little above its quota (nothing is ever taken
 /// back, "at or above target"), at most one per stratum of its jurisdiction.
@@ -289,10 +300,7 @@ async fn draw_meets_quotas_verifies_and_is_reproducible() {
 #[actix_web::test]
 async fn scope_of_plans_and_assignments() {
     let w = world(120).await;
-    let plan = new_plan(&w, Some(SEED)).await;
-    w.app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
+    let plan = drawn_plan(&w).await;
     let insp372 = w
         .app
         .create_user("insp372", "inspector", Some("372"), Some(&w.teams["372"]));
@@ -450,10 +458,7 @@ async fn scope_of_plans_and_assignments() {
 #[actix_web::test]
 async fn top_up_restores_quotas_without_moving_anything() {
     let mut w = world(200).await;
-    let plan = new_plan(&w, Some(SEED)).await;
-    w.app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
+    let plan = drawn_plan(&w).await;
     let before = all_assignments(&w.app, &w.admin, &plan).await;
     // 20 new establishments in one district, 5 closed (some of them assigned).
     let c = commune_district()
@@ -542,10 +547,7 @@ async fn top_up_restores_quotas_without_moving_anything() {
 #[actix_web::test]
 async fn teams_sync_deltas_and_schedule() {
     let w = world(120).await;
-    let plan = new_plan(&w, Some(SEED)).await;
-    w.app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
+    let plan = drawn_plan(&w).await;
     let team = &w.teams["372"];
     let leader = w.app.create_user("lead372", "inspector", Some("372"), None);
     let (s, _) = w
@@ -670,10 +672,7 @@ async fn teams_sync_deltas_and_schedule() {
 #[actix_web::test]
 async fn a_kept_caller_gives_way_to_any_change_about_callers() {
     let w = world(120).await;
-    let plan = new_plan(&w, Some(SEED)).await;
-    w.app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
+    let plan = drawn_plan(&w).await;
     let (t372, t373) = (&w.teams["372"], &w.teams["373"]);
     w.app
         .create_user("keep372", "inspector", Some("372"), Some(t372));
@@ -834,10 +833,7 @@ fn commune_of_372() -> String {
 #[actix_web::test]
 async fn coverage_matches_counts_made_here() {
     let w = world(150).await;
-    let plan = new_plan(&w, Some(SEED)).await;
-    w.app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
+    let plan = drawn_plan(&w).await;
     let team = &w.teams["372"];
     let lead = w
         .app
@@ -1245,10 +1241,7 @@ async fn inspected_counts_move_with_a_reparented_commune() {
 async fn reports_agree_in_json_csv_and_xlsx() {
     use calamine::{Data, Reader, Xlsx};
     let w = world(120).await;
-    let plan = new_plan(&w, Some(SEED)).await;
-    w.app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
+    let plan = drawn_plan(&w).await;
     let team = &w.teams["373"];
     let lead = w
         .app

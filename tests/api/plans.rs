@@ -547,7 +547,7 @@ async fn top_up_restores_quotas_without_moving_anything() {
 #[actix_web::test]
 async fn teams_sync_deltas_and_schedule() {
     let w = world(120).await;
-    let plan = drawn_plan(&w).await;
+    drawn_plan(&w).await;
     let team = &w.teams["372"];
     let leader = w.app.create_user("lead372", "inspector", Some("372"), None);
     let (s, _) = w
@@ -672,7 +672,7 @@ async fn teams_sync_deltas_and_schedule() {
 #[actix_web::test]
 async fn a_kept_caller_gives_way_to_any_change_about_callers() {
     let w = world(120).await;
-    let plan = drawn_plan(&w).await;
+    drawn_plan(&w).await;
     let (t372, t373) = (&w.teams["372"], &w.teams["373"]);
     w.app
         .create_user("keep372", "inspector", Some("372"), Some(t372));

@@ -153,7 +153,7 @@ pub struct Counts {
 
 /// The plan's unit as a `LIKE` pattern and the span of time counted: from
 /// the start of the plan's year to the end of `until` (default: the end of
-/// the year).
+/// the year), days as Vietnam counts them ([`crate::calendar`]).
 struct Window {
     like: String,
     start: chrono::NaiveDateTime,
@@ -162,17 +162,13 @@ struct Window {
 
 impl Window {
     fn of(year: i32, path: &str, until: Option<NaiveDate>) -> Window {
+        use crate::calendar::{day_end, day_start};
         let start = NaiveDate::from_ymd_opt(year, 1, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(day_start)
             .unwrap_or_default();
-        let end = match until {
-            Some(d) => d
-                .succ_opt()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .unwrap_or_default(),
-            None => NaiveDate::from_ymd_opt(year + 1, 1, 1)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .unwrap_or_default(),
+        let end = match until.or_else(|| NaiveDate::from_ymd_opt(year, 12, 31)) {
+            Some(d) => day_end(d),
+            None => chrono::NaiveDateTime::MAX,
         };
         Window {
             like: format!("{path}%"),
@@ -385,7 +381,7 @@ fn load_rest(
         path,
         shares,
         target,
-        today: until.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        today: until.unwrap_or_else(crate::calendar::today),
         eligible,
         assigned,
         inspected: Vec::new(),

@@ -1437,16 +1437,10 @@ pub async fn list(
                 query = query.filter(inspections::establishment_id.eq(e));
             }
             if let Some(f) = q.from {
-                query = query.filter(
-                    inspections::finished_at.ge(f.and_hms_opt(0, 0, 0).unwrap_or_default()),
-                );
+                query = query.filter(inspections::finished_at.ge(crate::calendar::day_start(f)));
             }
             if let Some(t) = q.to {
-                query = query.filter(
-                    inspections::finished_at.lt((t + Duration::days(1))
-                        .and_hms_opt(0, 0, 0)
-                        .unwrap_or_default()),
-                );
+                query = query.filter(inspections::finished_at.lt(crate::calendar::day_end(t)));
             }
             if let Some(a) = after {
                 query = query.filter(inspections::id.gt(a));

@@ -133,11 +133,8 @@ pub fn build(
     let by_team = counts.to_json("team");
     let by_type = counts.to_json("business_type");
     let like = format!("{path}%");
-    let start = from.and_hms_opt(0, 0, 0).unwrap_or_default();
-    let end = to
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .unwrap_or_default();
+    let start = crate::calendar::day_start(from);
+    let end = crate::calendar::day_end(to);
     let violations: Vec<ViolationLine> = diesel::sql_query(
         "SELECT v.code, t.title, COUNT(*) AS count, COUNT(DISTINCT i.establishment_id) AS establishments, \
          CAST(SUM(v.fine_vnd) AS BIGINT) AS fines_vnd \
@@ -282,7 +279,7 @@ fn tables(r: &Report) -> Vec<Table> {
                         Cell::Text(o.name.clone()),
                         Cell::Text(o.org_unit_code.clone()),
                         Cell::Text(outcome_vi(&o.outcome).into()),
-                        Cell::Text(o.finished_at.date().to_string()),
+                        Cell::Text(crate::calendar::date_of(o.finished_at).to_string()),
                         Cell::Text(o.team.clone()),
                     ]
                 })

@@ -359,6 +359,105 @@ async fn scope_surprise_and_flags() {
     let _ = &f.admin;
 }
 
+/// Days are Vietnam's (UTC+07:00): minutes finished at 06:00 on 1 April
+/// there (23:00 on 31 March in UTC) belong to 1 April and to Q2, in the
+/// list's `from`/`to`, in the report's periods and in its CSV; minutes
+/// finished at 23:30 on 31 March there belong to 31 March and Q1.
+#[actix_web::test]
+async fn days_and_quarters_are_counted_in_vietnam_time() {
+    let f = field().await;
+    let mut posted = Vec::new();
+    for (finished, outcome) in [
+        ("2016-04-01T06:00:00+07:00", "refused_entry"),
+        ("2016-03-31T23:30:00+07:00", "closed"),
+    ] {
+        let mut body = minutes(&f, &uuid::Uuid::new_v4().to_string());
+        body["assignment_id"] = Value::Null;
+        body["establishment_id"] = json!(f.surprise_target);
+        body["started_at"] = json!("2016-03-31T20:00:00+07:00");
+        body["finished_at"] = json!(finished);
+        body["outcome"] = json!(outcome);
+        body["violations"] = json!([]);
+        let (s, m) = f.app.post("/api/v1/inspections", &f.lead, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        posted.push(m["id"].as_str().unwrap().to_string());
+    }
+    let (april, march) = (&posted[0], &posted[1]);
+    let listed = |query: String| {
+        let f = &f;
+        async move {
+            let (s, list) = f
+                .app
+                .get(
+                    &format!("/api/v1/inspections?team_id={}&{query}", f.team),
+                    &f.sup,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{list}");
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("from=2016-04-01&to=2016-04-01".into()).await,
+        vec![april.clone()]
+    );
+    assert_eq!(
+        listed("from=2016-03-31&to=2016-03-31".into()).await,
+        vec![march.clone()]
+    );
+
+    let plan = f.assignment["plan_id"].as_str().unwrap();
+    let report = |period: &'static str| {
+        let f = &f;
+        async move {
+            let (s, r) = f
+                .app
+                .get(
+                    &format!("/api/v1/reports?plan_id={plan}&period={period}"),
+                    &f.sup,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+            r["closed_or_refused"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["outcome"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(report("Q1").await, vec!["closed"]);
+    assert_eq!(report("Q2").await, vec!["refused_entry"]);
+    let csv = f
+        .app
+        .client
+        .get(
+            f.app
+                .url(&format!("/api/v1/reports?plan_id={plan}&period=Q2")),
+        )
+        .bearer_auth(&f.sup)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The table of closed and refusing establishments dates its row by the
+    // day in Vietnam.
+    let rows: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("Đóng cửa - từ chối"))
+        .collect();
+    assert!(rows.iter().any(|l| l.contains(",2016-04-01,")), "{csv}");
+    assert!(!rows.iter().any(|l| l.contains("2016-03-31")), "{csv}");
+}
+
 /// Six copies of the same minutes posted at once, for each of the team's
 /// assignments: on PostgreSQL two writers take batches side by side, so
 /// copies of one minutes land in both, and the one that loses must answer

@@ -1,0 +1,72 @@
+//! Calendar days as the programme counts them: Vietnam's (UTC+07:00, no
+//! daylight saving). Times are stored in UTC (`finished_at` and the rest);
+//! a day, a quarter or a plan's year begins at midnight in Vietnam, 17:00
+//! UTC the day before. A report for Q2 therefore holds minutes finished at
+//! 06:00 on 1 April in Vietnam, and the list filtered `to=2016-06-30` those
+//! finished at 23:30 on 30 June there.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+
+/// Vietnam's offset from UTC, in hours.
+pub const UTC_OFFSET_HOURS: i64 = 7;
+
+/// The stored (UTC) time at which day `d` begins in Vietnam (the earliest
+/// time there is, for a day at the very start of the calendar).
+pub fn day_start(d: NaiveDate) -> NaiveDateTime {
+    d.and_time(NaiveTime::MIN)
+        .checked_sub_signed(Duration::hours(UTC_OFFSET_HOURS))
+        .unwrap_or(NaiveDateTime::MIN)
+}
+
+/// The stored (UTC) time at which day `d` ends in Vietnam: the start of the
+/// next day.
+pub fn day_end(d: NaiveDate) -> NaiveDateTime {
+    day_start(d)
+        .checked_add_signed(Duration::days(1))
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
+/// The day in Vietnam of a stored (UTC) time.
+pub fn date_of(t: NaiveDateTime) -> NaiveDate {
+    t.checked_add_signed(Duration::hours(UTC_OFFSET_HOURS))
+        .unwrap_or(t)
+        .date()
+}
+
+/// Today in Vietnam.
+pub fn today() -> NaiveDate {
+    date_of(chrono::Utc::now().naive_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn days_begin_at_midnight_in_vietnam() {
+        let d = NaiveDate::from_ymd_opt(2016, 4, 1).unwrap();
+        assert_eq!(day_start(d), at("2016-03-31 17:00"));
+        assert_eq!(day_end(d), at("2016-04-01 17:00"));
+        // 06:00 on 1 April in Vietnam is 23:00 on 31 March in UTC.
+        assert_eq!(date_of(at("2016-03-31 23:00")), d);
+        assert_eq!(
+            date_of(at("2016-03-31 16:59")),
+            NaiveDate::from_ymd_opt(2016, 3, 31).unwrap()
+        );
+        assert_eq!(date_of(day_start(d)), d);
+    }
+
+    #[test]
+    fn the_ends_of_the_calendar_saturate() {
+        assert_eq!(day_start(NaiveDate::MIN), NaiveDateTime::MIN);
+        assert_eq!(
+            day_end(NaiveDate::MAX),
+            NaiveDate::MAX.and_hms_opt(17, 0, 0).unwrap()
+        );
+        assert_eq!(date_of(NaiveDateTime::MAX), NaiveDate::MAX);
+    }
+}

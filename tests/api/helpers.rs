@@ -226,6 +226,19 @@ impl TestApp {
         body
     }
 
+    /// A GET asking for `accept` (CSV, XLSX): status and body bytes.
+    pub async fn get_as(&self, path: &str, token: &str, accept: &str) -> (StatusCode, Vec<u8>) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.bytes().await.unwrap().to_vec())
+    }
+
     /// Row counts of a table (independent of the API).
     pub fn count(&self, table: &str) -> i64 {
         self.scalar(&format!("SELECT COUNT(*) AS n FROM {table}"))

@@ -433,21 +433,16 @@ async fn days_and_quarters_are_counted_in_vietnam_time() {
     };
     assert_eq!(report("Q1").await, vec!["closed"]);
     assert_eq!(report("Q2").await, vec!["refused_entry"]);
-    let csv = f
+    let (s, csv) = f
         .app
-        .client
-        .get(
-            f.app
-                .url(&format!("/api/v1/reports?plan_id={plan}&period=Q2")),
+        .get_as(
+            &format!("/api/v1/reports?plan_id={plan}&period=Q2"),
+            &f.sup,
+            "text/csv",
         )
-        .bearer_auth(&f.sup)
-        .header("Accept", "text/csv")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
     // The table of closed and refusing establishments dates its row by the
     // day in Vietnam.
     let rows: Vec<&str> = csv

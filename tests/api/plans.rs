@@ -1307,18 +1307,9 @@ async fn reports_agree_in_json_csv_and_xlsx() {
     assert_eq!(year["summary"]["inspected"], 3);
 
     // CSV parses back with the same numbers.
-    let csv_text = w
-        .app
-        .client
-        .get(w.app.url(&url))
-        .bearer_auth(&w.admin)
-        .header("Accept", "text/csv")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (s, csv_bytes) = w.app.get_as(&url, &w.admin, "text/csv").await;
+    assert_eq!(s, StatusCode::OK);
+    let csv_text = String::from_utf8(csv_bytes).unwrap();
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -1338,20 +1329,15 @@ async fn reports_agree_in_json_csv_and_xlsx() {
     assert_eq!(fines_csv, 17_000_000);
 
     // XLSX opens, one sheet per table, typed cells, same numbers.
-    let resp = w
+    let (s, bytes) = w
         .app
-        .client
-        .get(w.app.url(&url))
-        .bearer_auth(&w.admin)
-        .header(
-            "Accept",
+        .get_as(
+            &url,
+            &w.admin,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let bytes = resp.bytes().await.unwrap().to_vec();
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(
         wb.sheet_names(),

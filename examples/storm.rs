@@ -91,6 +91,35 @@ fn main() {
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     assert!(!ests.is_empty(), "no establishments in the team's area");
+    // The team's open assignments: the first minutes complete them, so that
+    // repeats racing their first post through the other instance (or the
+    // other writer) find the assignment completed by that very post.
+    let mut assigned: Vec<(String, String)> = Vec::new();
+    let mut page = format!("{base}/api/v1/teams/{team}/assignments?limit=500");
+    loop {
+        let p: Value = http
+            .get(&page)
+            .bearer_auth(&token)
+            .send()
+            .and_then(|r| r.json())
+            .unwrap();
+        for a in p["items"].as_array().unwrap() {
+            if a["status"] == "pending" || a["status"] == "scheduled" {
+                assigned.push((
+                    a["id"].as_str().unwrap().to_string(),
+                    a["establishment"]["id"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        match p["next_cursor"].as_str() {
+            Some(c) => {
+                page = format!("{base}/api/v1/teams/{team}/assignments?limit=500&cursor={c}")
+            }
+            None => break,
+        }
+    }
+    assigned.truncate(n);
+    assert!(!assigned.is_empty(), "no open assignments for the team");
 
     let mut rng = Rng(0x05EE_D178_2016);
     let ids: Vec<String> = (0..n)
@@ -102,8 +131,12 @@ fn main() {
         })
         .collect();
     let body = |i: usize, changed: bool| -> Value {
+        let (assignment, establishment) = match assigned.get(i) {
+            Some((a, e)) => (json!(a), e),
+            None => (Value::Null, &ests[i % ests.len()]),
+        };
         json!({
-            "id": ids[i], "establishment_id": ests[i % ests.len()], "team_id": team,
+            "id": ids[i], "assignment_id": assignment, "establishment_id": establishment, "team_id": team,
             "started_at": "2016-11-01T09:00:00+07:00", "finished_at": "2016-11-01T09:45:00+07:00",
             "members_present": [user_id], "outcome": "violations_found",
             "notes": if changed { format!("đã sửa {i}") } else { format!("biên bản {i}") },
@@ -245,8 +278,24 @@ fn main() {
             .get_result::<i64>(conn)
             .unwrap();
     }
+    // Each assignment completed, by exactly its minutes.
+    use kiemtra::db::schema::assignments;
+    let assignment_ids: Vec<&str> = assigned.iter().map(|(a, _)| a.as_str()).collect();
+    let completed = assignments::table
+        .filter(assignments::id.eq_any(&assignment_ids))
+        .filter(assignments::status.eq("completed"))
+        .count()
+        .get_result::<i64>(conn)
+        .unwrap();
+    let completing = inspections::table
+        .filter(inspections::assignment_id.eq_any(&assignment_ids))
+        .count()
+        .get_result::<i64>(conn)
+        .unwrap();
     let changed_won = winner.values().filter(|c| **c).count();
     let pass = lost == 0
+        && completed == assigned.len() as i64
+        && completing == assigned.len() as i64
         && double_created == 0
         && changed_409 == changed_repeats
         && wrong == 0
@@ -256,6 +305,8 @@ fn main() {
         "instances": bases.len(), "clients": clients, "minutes": n, "sends": total, "repeats": repeats,
         "changed_repeats": changed_repeats, "changed_repeats_409": changed_409,
         "changed_bodies_that_won_the_race": changed_won,
+        "for_assignments": assigned.len(), "assignments_completed": completed,
+        "inspections_of_those_assignments": completing,
         "created_201": created, "lost": lost, "stored_twice": double_created,
         "rows_stored": stored, "versions_stored": versions, "wrong_answers": wrong,
         "wrong_examples": examples, "seconds": (secs * 100.0).round() / 100.0,

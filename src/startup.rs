@@ -85,6 +85,12 @@ impl Application {
                         .map(|r| r.map(|res| res.map_into_left_body()))
                         .boxed_local()
                 })
+                // Compressed when the client asks (`Accept-Encoding`): a
+                // full fetch of 500 assignments is 420 KiB of JSON, about a
+                // tenth of it as gzip, for a phone on a slow network. Inside
+                // the error handlers, so that its 406 for an encoding it
+                // cannot offer becomes problem+json too.
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(ErrorHandlers::new().default_handler(problemize))
                 .wrap_fn(move |req, srv| {
                     use actix_web::dev::Service;
@@ -101,6 +107,14 @@ impl Application {
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("kiemtra::http"))
                 .configure(routes::configure)
                 .default_service(web::to(routes::unrouted))
+        })
+        // No Nagle delay: a compressed response goes out in chunks, and its
+        // last small one would otherwise wait for the client's delayed ACK
+        // (measured: 24 instead of 5 ms for a full fetch as gzip, one client).
+        .on_connect(|conn, _| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
         })
         .listen(listener)
         .map_err(|e| e.to_string())?

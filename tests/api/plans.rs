@@ -755,6 +755,62 @@ async fn a_kept_caller_gives_way_to_any_change_about_callers() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
+/// A phone that asks for it (`Accept-Encoding: gzip`) gets its fetch
+/// compressed, the same JSON in about a quarter of the bytes; one that asks
+/// for no encoding the server has gets a problem+json 406.
+#[actix_web::test]
+async fn a_fetch_is_compressed_when_asked() {
+    use std::io::Read;
+    let w = world(120).await;
+    drawn_plan(&w).await;
+    let team = &w.teams["372"];
+    w.app
+        .create_user("gz372", "inspector", Some("372"), Some(team));
+    let tok = w.app.login("gz372").await;
+    let url = w
+        .app
+        .url(&format!("/api/v1/teams/{team}/assignments?limit=500"));
+    let fetch = |encoding: &'static str| {
+        w.app
+            .client
+            .get(&url)
+            .bearer_auth(&tok)
+            .header("Accept-Encoding", encoding)
+            .send()
+    };
+    let plain = fetch("identity").await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    let gz = fetch("gzip").await.unwrap();
+    assert_eq!(gz.status(), StatusCode::OK);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz = gz.bytes().await.unwrap();
+    assert!(
+        gz.len() * 2 < plain.len(),
+        "{} vs {}",
+        gz.len(),
+        plain.len()
+    );
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    let (plain, unzipped): (Value, Value) = (
+        serde_json::from_slice(&plain).unwrap(),
+        serde_json::from_slice(&unzipped).unwrap(),
+    );
+    assert!(!plain["items"].as_array().unwrap().is_empty());
+    assert_eq!(unzipped, plain);
+
+    let refused = fetch("identity;q=0, *;q=0").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
 #[actix_web::test]
 async fn risk_weighting_puts_flagged_and_recent_violators_first() {
     let app = spawn_app().await;

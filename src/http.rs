@@ -65,7 +65,18 @@ fn media_type(req: &HttpRequest) -> Option<String> {
 }
 
 /// Checks the request's media type against the accepted ones (415 otherwise).
+/// Bodies are read as sent: one with a `Content-Encoding` other than
+/// `identity` (gzip and the like) is 415 too, rather than bytes that do not
+/// parse.
 pub fn require_media_type(req: &HttpRequest, accepted: &[&str]) -> Result<(), ApiError> {
+    if let Some(coding) = req.headers().get(header::CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes());
+        if !coding.trim().eq_ignore_ascii_case("identity") {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Encoding {coding} is not accepted; send the body uncompressed"
+            )));
+        }
+    }
     match media_type(req) {
         Some(m) if accepted.contains(&m.as_str()) => Ok(()),
         Some(m) => Err(ApiError::UnsupportedMediaType(format!(

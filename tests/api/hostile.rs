@@ -104,6 +104,37 @@ async fn huge_deep_and_broken_bodies_are_clear_4xx() {
             .unwrap_or(StatusCode::PAYLOAD_TOO_LARGE),
         StatusCode::PAYLOAD_TOO_LARGE
     );
+    // A gzip bomb, 10 KiB that would inflate to 10 MiB: bodies are read as
+    // sent, and a compressed one is refused by its Content-Encoding.
+    let bomb = {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(b"{\"notes\": \"").unwrap();
+        gz.write_all(&vec![b'a'; 10 * 1024 * 1024]).unwrap();
+        gz.write_all(b"\"}").unwrap();
+        gz.finish().unwrap()
+    };
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    let r = app
+        .client
+        .post(app.url("/api/v1/inspections"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Encoding gzip"),
+        "{problem}"
+    );
     // JSON nested 10,000 deep.
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let r = post(

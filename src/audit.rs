@@ -62,7 +62,7 @@ pub fn entry_hash(e: &Entry) -> String {
 /// write transactions are already exclusive (`BEGIN IMMEDIATE`). Every
 /// minutes write holds it, so it also orders the copying of an
 /// establishment's unit and type onto its inspections against new minutes
-/// (see [`crate::routes::inspections::write_batch`]).
+/// (see [`crate::routes::inspections::post_batch`], which writes a batch).
 pub fn lock_tail(conn: &mut DbConnection) -> Result<(), ApiError> {
     if let DbConnection::Pg(c) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock(178178)").execute(c)?;

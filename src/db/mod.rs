@@ -145,7 +145,7 @@ impl r2d2::ManageConnection for ConnManager {
 }
 
 /// Takes a connection from `pool`. After a connection loss anywhere (see
-/// [`LOSSES`]) it pings the connection first and replaces one that fails.
+/// `LOSSES`) it pings the connection first and replaces one that fails.
 pub fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
     let losses = LOSSES.load(Ordering::Acquire);
     for _ in 0..=pool.max_size() {

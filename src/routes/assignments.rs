@@ -5,8 +5,9 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AuthCache;
-use crate::auth::{auth_users, unknown_user, with_auth_source, AuthRow, AuthUser, Caller, Role};
+use crate::auth::{
+    auth_users, unknown_user, with_auth_source, AuthCache, AuthRow, AuthUser, Caller, Role,
+};
 use crate::db::schema::{
     assignments, auth_epoch, change_counter, establishments, plans, team_members, users,
 };

@@ -142,7 +142,7 @@ pub fn load_visible(
 /// which take the audit tail's lock after their row. Then again, only where a
 /// row still differs, holding the audit tail's lock, under which minutes
 /// being written read the establishment again (see
-/// [`crate::routes::inspections::write_batch`]): minutes committed in between
+/// [`crate::routes::inspections::post_batch`]): minutes committed in between
 /// with the old values are caught here, later ones read the new values.
 pub fn copy_to_inspections(
     conn: &mut DbConnection,

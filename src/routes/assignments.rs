@@ -410,7 +410,7 @@ pub async fn team_assignments(
                     users::table.find(&user.id).filter(
                         users::last_sync_at
                             .is_null()
-                            .or(crate::db::schema::users::last_sync_at.lt(stale)),
+                            .or(users::last_sync_at.lt(stale)),
                     ),
                 )
                 .set(users::last_sync_at.eq(t))

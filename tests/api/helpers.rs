@@ -267,6 +267,16 @@ impl TestApp {
     }
 }
 
+/// The string `key` of every element of the JSON array `items`.
+pub fn strings(items: &Value, key: &str) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// First commune of a district in the bundled Ninh Bình file.
 pub fn commune_of(district: &str) -> String {
     NINH_BINH

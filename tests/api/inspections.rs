@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{commune_of, spawn_app, TestApp};
+use crate::helpers::{commune_of, spawn_app, strings, TestApp};
 
 struct Field {
     app: TestApp,
@@ -383,56 +383,24 @@ async fn days_and_quarters_are_counted_in_vietnam_time() {
         posted.push(m["id"].as_str().unwrap().to_string());
     }
     let (april, march) = (&posted[0], &posted[1]);
-    let listed = |query: String| {
-        let f = &f;
-        async move {
-            let (s, list) = f
-                .app
-                .get(
-                    &format!("/api/v1/inspections?team_id={}&{query}", f.team),
-                    &f.sup,
-                )
-                .await;
-            assert_eq!(s, StatusCode::OK, "{list}");
-            list["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["id"].as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(
-        listed("from=2016-04-01&to=2016-04-01".into()).await,
-        vec![april.clone()]
-    );
-    assert_eq!(
-        listed("from=2016-03-31&to=2016-03-31".into()).await,
-        vec![march.clone()]
-    );
-
     let plan = f.assignment["plan_id"].as_str().unwrap();
-    let report = |period: &'static str| {
-        let f = &f;
-        async move {
-            let (s, r) = f
-                .app
-                .get(
-                    &format!("/api/v1/reports?plan_id={plan}&period={period}"),
-                    &f.sup,
-                )
-                .await;
-            assert_eq!(s, StatusCode::OK, "{r}");
-            r["closed_or_refused"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| o["outcome"].as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(report("Q1").await, vec!["closed"]);
-    assert_eq!(report("Q2").await, vec!["refused_entry"]);
+    let listed = |day: &str| format!("inspections?team_id={}&from={day}&to={day}", f.team);
+    let report = |period: &str| format!("reports?plan_id={plan}&period={period}");
+    for (query, field, key, expected) in [
+        (listed("2016-04-01"), "items", "id", april.as_str()),
+        (listed("2016-03-31"), "items", "id", march),
+        (report("Q1"), "closed_or_refused", "outcome", "closed"),
+        (
+            report("Q2"),
+            "closed_or_refused",
+            "outcome",
+            "refused_entry",
+        ),
+    ] {
+        let (s, page) = f.app.get(&format!("/api/v1/{query}"), &f.sup).await;
+        assert_eq!(s, StatusCode::OK, "{query}: {page}");
+        assert_eq!(strings(&page[field], key), vec![expected], "{query}");
+    }
     let (s, csv) = f
         .app
         .get_as(

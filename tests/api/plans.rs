@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, NINH_BINH};
+use crate::helpers::{spawn_app, strings, TestApp, NINH_BINH};
 
 const TYPES: [&str; 4] = ["karaoke", "massage", "guest_house", "cafe"];
 const SEED: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -682,14 +682,7 @@ async fn a_kept_caller_gives_way_to_any_change_about_callers() {
         w.app
             .scalar("SELECT value AS n FROM auth_epoch WHERE id = 1")
     };
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["id"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let ids = |page: &Value| strings(&page["items"], "id");
     let synced = || {
         w.app.scalar(
             "SELECT COUNT(*) AS n FROM users WHERE username = 'keep372' AND last_sync_at IS NOT NULL",

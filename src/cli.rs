@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::api::establishments::{csv_rows, import_rows, xlsx_rows};
+use crate::api::org_units::{import_units, ImportSummary};
+use crate::api::users::{create_user, NewUser};
 use crate::config::{Secret, Settings};
 use crate::db::{build_pool, run_migrations, write_tx, DbConnection, Pool};
-use crate::routes::establishments::{csv_rows, import_rows, xlsx_rows};
-use crate::routes::org_units::{import_units, ImportSummary};
-use crate::routes::users::{create_user, NewUser};
 use crate::startup::Application;
 
 /// Default database: a SQLite file in the working directory.
@@ -252,7 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let pool = open(&cli.database_url)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            match crate::audit::verify(&mut conn).map_err(describe)? {
+            match crate::app::audit::verify(&mut conn).map_err(describe)? {
                 Ok(n) => {
                     println!("audit chain intact: {n} entries");
                     Ok(ExitCode::SUCCESS)
@@ -331,7 +331,7 @@ fn describe(e: crate::error::ApiError) -> String {
 /// progress lines otherwise.
 fn import_establishments(
     conn: &mut DbConnection,
-    rows: Vec<crate::routes::establishments::ImportRow>,
+    rows: Vec<crate::api::establishments::ImportRow>,
 ) -> Result<ImportSummary, String> {
     let total = rows.len();
     let started = std::time::Instant::now();

@@ -1,16 +1,16 @@
 //! Seeds the demo database: Ninh Bình's real units (2024 structure),
 //! synthetic establishments, the 178 teams, accounts.
 
-use crate::auth::AuthUser;
+use crate::api::establishments::{import_rows, ImportRow};
+use crate::api::inspections::{body_hash, insert_minutes, InspectionBody};
+use crate::api::org_units::import_units;
+use crate::api::plans::{create_plan, draw_in_tx, NewPlan};
+use crate::api::teams::{add_member_to, create_team, NewMember, NewTeam};
+use crate::api::users::{create_user, NewUser};
+use crate::app::auth::AuthUser;
 use crate::db::{write_tx, DbConnection};
 use crate::domain::synth;
 use crate::error::ApiError;
-use crate::routes::establishments::{import_rows, ImportRow};
-use crate::routes::inspections::{body_hash, insert_minutes, InspectionBody};
-use crate::routes::org_units::import_units;
-use crate::routes::plans::{create_plan, draw_in_tx, NewPlan};
-use crate::routes::teams::{add_member_to, create_team, NewMember, NewTeam};
-use crate::routes::users::{create_user, NewUser};
 
 /// Ninh Bình province and its districts and communes (2024 structure).
 pub const NINH_BINH_UNITS: &str = include_str!("../data/ninh-binh-2024.csv");
@@ -23,7 +23,7 @@ fn system() -> AuthUser {
     AuthUser {
         id: "demo".into(),
         username: "demo".into(),
-        role: crate::auth::Role::Admin,
+        role: crate::app::auth::Role::Admin,
         org_unit_code: None,
         team_id: None,
         scope_path: None,
@@ -236,7 +236,7 @@ fn complete_some(conn: &mut DbConnection) -> Result<(), ApiError> {
         .select((team_members::user_id, teams::id))
         .load(conn)?;
     for (leader, team) in leaders {
-        let user = crate::auth::load_auth_user(conn, &leader)?.ok_or(ApiError::NotFound)?;
+        let user = crate::app::auth::load_user(conn, &leader)?.ok_or(ApiError::NotFound)?;
         let members: Vec<String> = team_members::table
             .filter(team_members::team_id.eq(&team))
             .select(team_members::user_id)

@@ -1,19 +1,16 @@
 //! kiemtra: the yearly inspection programme of Vietnam's inter-agency "178"
 //! inspection teams — registry, verifiable draw, field minutes, coverage.
 
-pub mod audit;
-pub mod auth;
-pub mod calendar;
+pub mod api;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod http;
-pub mod ratelimit;
-pub mod routes;
 pub mod startup;
+pub mod state;
 
 /// Keeps the server's memory bounded under glibc's allocator: blocks of
 /// 1 MiB or more (argon2's 19 MiB per password check, large responses) are

@@ -11,12 +11,14 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 
-use crate::auth::tokens::TokenKeys;
+use crate::api as routes;
+use crate::api::error::problem_response;
+use crate::app::auth::tokens::TokenKeys;
+use crate::app::ratelimit::Limiter;
 use crate::config::Settings;
 use crate::db::{build_pool, run_migrations, Db};
-use crate::error::{problem_response, ApiError};
-use crate::ratelimit::Limiter;
-use crate::routes::{self, ops::Metrics, AppState};
+use crate::error::ApiError;
+use crate::state::{AppState, Metrics};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -42,7 +44,7 @@ impl Application {
         // step of posting minutes and must never queue behind the handlers
         // for the shared pool.
         let writer = web::Data::new(
-            crate::routes::minutes_writer::MinutesWriter::start(crate::db::build_writer_pool(
+            crate::app::minutes_writer::MinutesWriter::start(crate::db::build_writer_pool(
                 &settings.database_url,
             )?)
             .map_err(|e| format!("cannot start the minutes writer: {e}"))?,
@@ -71,12 +73,14 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(db_data.clone())
                 .app_data(writer.clone())
-                .app_data(web::QueryConfig::default().error_handler(crate::http::query_error))
-                .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
+                .app_data(
+                    web::QueryConfig::default().error_handler(crate::api::extract::query_error),
+                )
+                .app_data(web::PathConfig::default().error_handler(crate::api::extract::path_error))
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
                     use futures_util::future::FutureExt;
-                    if let Some(err) = crate::http::nul_in_target(req.request()) {
+                    if let Some(err) = crate::api::extract::nul_in_target(req.request()) {
                         let resp = actix_web::ResponseError::error_response(&err);
                         let res = req.into_response(resp).map_into_right_body();
                         return futures_util::future::ready(Ok(res)).boxed_local();

@@ -2,7 +2,13 @@
 //! time from the URL scheme by our own r2d2 manager (so a PostgreSQL that is
 //! down gives its real error instead of a silently created SQLite file).
 
+pub mod audit;
+pub mod callers;
+pub mod changes;
+pub mod error;
 pub mod schema;
+
+pub use error::{constraint_of, ResultExt};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -350,7 +356,7 @@ impl Db {
             .map_err(|_| ApiError::Unavailable("every database connection is busy".into()))?
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
+        tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = checkout(&pool)?;
             let outcome = f(&mut conn);

@@ -1,10 +1,14 @@
 //! Domain types and pure logic, with no I/O. Input is parsed into these types
 //! at the edge (parse, don't validate); the draw lives in [`draw`].
 
+pub mod calendar;
 pub mod draw;
 pub mod establishment;
+pub mod json;
+pub mod page;
 pub mod synth;
 pub mod text;
+pub mod values;
 
 /// Business types of API.md, in their wire spelling.
 pub const BUSINESS_TYPES: [&str; 14] = [

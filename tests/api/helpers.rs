@@ -159,9 +159,9 @@ impl TestApp {
     ) -> String {
         let mut conn = self.pool.get().unwrap();
         write_tx(&mut conn, |c| {
-            kiemtra::routes::users::create_user(
+            kiemtra::api::users::create_user(
                 c,
-                kiemtra::routes::users::NewUser {
+                kiemtra::api::users::NewUser {
                     username: username.into(),
                     password: PASSWORD.into(),
                     full_name: format!("User {username}"),

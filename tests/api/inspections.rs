@@ -227,14 +227,20 @@ async fn post_repeat_conflict_review_correct_audit() {
 
     // The audit chain holds, and an edit behind the service's back breaks it.
     let mut conn = f.app.pool.get().unwrap();
-    assert!(kiemtra::audit::verify(&mut conn).unwrap().is_ok());
+    assert!(kiemtra::app::audit::verify(&mut conn).unwrap().is_ok());
     {
         use diesel::RunQueryDsl;
         diesel::sql_query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
             .execute(&mut **conn)
             .unwrap();
     }
-    assert_eq!(kiemtra::audit::verify(&mut conn).unwrap().unwrap_err().0, 3);
+    assert_eq!(
+        kiemtra::app::audit::verify(&mut conn)
+            .unwrap()
+            .unwrap_err()
+            .0,
+        3
+    );
 }
 
 #[actix_web::test]
@@ -668,7 +674,7 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
             .unwrap();
         assert_eq!(created, 25);
     }
-    assert!(kiemtra::audit::verify(&mut conn).unwrap().is_ok());
+    assert!(kiemtra::app::audit::verify(&mut conn).unwrap().is_ok());
 }
 
 /// One batch of the group commit, run directly: a repeat of an id inside
@@ -677,7 +683,7 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
 /// checks get their own 422, and only the first minutes of each are written.
 #[actix_web::test]
 async fn one_batch_with_repeats_and_a_taken_assignment() {
-    use kiemtra::routes::inspections::{body_hash, post_batch, InspectionBody, Posting, Written};
+    use kiemtra::api::inspections::{body_hash, post_batch, InspectionBody, Posting, Written};
     let f = field().await;
     let mut conn = f.app.pool.get().unwrap();
     let id_a = uuid::Uuid::new_v4().to_string();
@@ -696,7 +702,7 @@ async fn one_batch_with_repeats_and_a_taken_assignment() {
             caller: f.lead_id.clone(),
             hash: body_hash(&body),
             body,
-            received: kiemtra::http::now(),
+            received: kiemtra::domain::values::now(),
         }
     })
     .collect();

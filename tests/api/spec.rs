@@ -26,7 +26,7 @@ fn spec_routes() -> BTreeSet<(String, String)> {
 
 #[test]
 fn spec_lists_exactly_the_served_routes() {
-    let served: BTreeSet<(String, String)> = kiemtra::routes::ROUTES
+    let served: BTreeSet<(String, String)> = kiemtra::api::ROUTES
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();

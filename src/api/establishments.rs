@@ -7,18 +7,18 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthUser, Role};
+use crate::api::extract::{if_match, read_body, require_media_type, ValidJson, IMPORT_LIMIT};
+use crate::api::org_units::{ImportSummary, RowError};
+use crate::app::auth::{AuthUser, Role};
 use crate::db::schema::{establishments, inspections, org_units};
+use crate::db::ResultExt;
 use crate::db::{Db, DbConnection};
 use crate::domain::establishment::{EstablishmentFields, EstablishmentInput};
+use crate::domain::page::{Page, PageParams};
 use crate::domain::text::{fold, nfc};
+use crate::domain::values::{check_version, new_id, now, path_uuid, rfc3339};
 use crate::domain::BUSINESS_TYPES;
-use crate::error::{ApiError, FieldError, ResultExt};
-use crate::http::{
-    check_version, if_match, new_id, now, path_uuid, read_body, require_media_type, rfc3339, Page,
-    PageParams, ValidJson, IMPORT_LIMIT,
-};
-use crate::routes::org_units::{ImportSummary, RowError};
+use crate::error::{ApiError, FieldError};
 
 /// A stored establishment.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -142,7 +142,7 @@ pub fn load_visible(
 /// which take the audit tail's lock after their row. Then again, only where a
 /// row still differs, holding the audit tail's lock, under which minutes
 /// being written read the establishment again (see
-/// [`crate::routes::inspections::post_batch`]): minutes committed in between
+/// [`crate::api::inspections::post_batch`]): minutes committed in between
 /// with the old values are caught here, later ones read the new values.
 pub fn copy_to_inspections(
     conn: &mut DbConnection,
@@ -166,7 +166,7 @@ pub fn copy_to_inspections(
     diesel::update(inspections::table.filter(of_this))
         .set(set)
         .execute(conn)?;
-    crate::audit::lock_tail(conn)?;
+    crate::app::audit::lock_tail(conn)?;
     diesel::update(
         inspections::table.filter(of_this).filter(
             inspections::unit_path
@@ -288,7 +288,7 @@ pub async fn create(
                 || duplicate_licence(&fields.licence_no),
             )?;
             let created = load_visible(conn, &user, &id)?;
-            crate::audit::record(
+            crate::app::audit::record(
                 conn,
                 &user.id,
                 "establishment.create",
@@ -417,13 +417,13 @@ pub struct PatchBody {
     business_type: Option<String>,
     org_unit_code: Option<String>,
     address: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     owner_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     latitude: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     longitude: Option<Option<f64>>,
     reinspect: Option<bool>,
 }
@@ -496,7 +496,7 @@ pub async fn patch(
             }
             copy_to_inspections(conn, &before, &path, &f.org_unit_code, &f.business_type)?;
             let after = load_visible(conn, &user, &id)?;
-            crate::audit::record(
+            crate::app::audit::record(
                 conn,
                 &user.id,
                 "establishment.update",
@@ -564,9 +564,9 @@ pub async fn close(
                     current_version: before.version + 1,
                 });
             }
-            crate::routes::plans::on_establishment_closed(conn, &id)?;
+            crate::api::plans::on_establishment_closed(conn, &id)?;
             let after = load_visible(conn, &user, &id)?;
-            crate::audit::record(
+            crate::app::audit::record(
                 conn,
                 &user.id,
                 "establishment.close",
@@ -648,7 +648,7 @@ fn row_input(
 /// or lacking a required one, is a 422 naming it.
 pub fn csv_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, ApiError> {
     if bytes.contains(&0) {
-        return Err(ApiError::field("body", crate::http::NUL_MESSAGE));
+        return Err(ApiError::field("body", crate::api::extract::NUL_MESSAGE));
     }
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers: Vec<String> = rdr
@@ -903,7 +903,7 @@ pub fn import_rows(
                         .find(&e.id)
                         .select(Establishment::as_select())
                         .first(conn)?;
-                    crate::audit::record(
+                    crate::app::audit::record(
                         conn,
                         actor,
                         "establishment.import_update",
@@ -916,7 +916,12 @@ pub fn import_rows(
         }
         // 19 columns a row: 1,000 rows (19,000 binds) a statement on SQLite.
         crate::bulk_insert!(conn, establishments::table, &inserts[..], 1000);
-        crate::audit::record_created(conn, actor, "establishment.import_create", &created_ids)?;
+        crate::app::audit::record_created(
+            conn,
+            actor,
+            "establishment.import_create",
+            &created_ids,
+        )?;
         done += batch.len();
         progress(done);
     }

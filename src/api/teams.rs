@@ -4,12 +4,15 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthUser, Role};
+use crate::api::extract::ValidJson;
+use crate::app::auth::{AuthUser, Role};
 use crate::db::schema::{org_units, team_members, teams, users};
+use crate::db::ResultExt;
 use crate::db::{Db, DbConnection};
+use crate::domain::page::{Page, PageParams};
 use crate::domain::text::nfc;
-use crate::error::{ApiError, FieldError, ResultExt};
-use crate::http::{new_id, now, parse_uuid, path_uuid, rfc3339, Page, PageParams, ValidJson};
+use crate::domain::values::{new_id, now, parse_uuid, path_uuid, rfc3339};
+use crate::error::{ApiError, FieldError};
 
 /// Agencies a member can come from (Decree 178 teams are inter-agency).
 pub const AGENCIES: [&str; 5] = [
@@ -226,7 +229,7 @@ pub fn create_team(
         ))
         .execute(conn)?;
     let (dto, _) = load_visible(conn, user, &id)?;
-    crate::audit::record(conn, &user.id, "team.create", &id, None, Some(&dto))?;
+    crate::app::audit::record(conn, &user.id, "team.create", &id, None, Some(&dto))?;
     Ok(dto)
 }
 
@@ -397,7 +400,7 @@ pub fn add_member_to(
         .into_iter()
         .find(|x| x.user_id == member_id)
         .ok_or_else(|| ApiError::Internal("member vanished".into()))?;
-    crate::audit::record(
+    crate::app::audit::record(
         conn,
         &user.id,
         "team.add_member",

@@ -4,12 +4,15 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::password::hash_password;
-use crate::auth::{AuthUser, Role};
+use crate::api::extract::ValidJson;
+use crate::app::auth::password::hash_password;
+use crate::app::auth::{AuthUser, Role};
 use crate::db::schema::{org_units, users};
+use crate::db::ResultExt;
 use crate::db::{Db, DbConnection};
-use crate::error::{ApiError, FieldError, ResultExt};
-use crate::http::{new_id, now, rfc3339, Page, PageParams, ValidJson};
+use crate::domain::page::{Page, PageParams};
+use crate::domain::values::{new_id, now, rfc3339};
+use crate::error::{ApiError, FieldError};
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize)]
@@ -161,8 +164,8 @@ pub fn create_user(conn: &mut DbConnection, u: NewUser) -> Result<UserDto, ApiEr
     }
     let team_id = match &u.team_id {
         None => None,
-        Some(t) => match crate::http::parse_uuid("team_id", t) {
-            Ok(t) if crate::routes::teams::team_exists(conn, &t)? => Some(t),
+        Some(t) => match crate::domain::values::parse_uuid("team_id", t) {
+            Ok(t) if crate::api::teams::team_exists(conn, &t)? => Some(t),
             Ok(_) => {
                 errs.push(FieldError::new("team_id", "no such team"));
                 None

@@ -5,18 +5,18 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{
-    auth_users, unknown_user, with_auth_source, AuthCache, AuthRow, AuthUser, Caller, Role,
-};
+use crate::api::establishments::{Establishment, EstablishmentDto};
+use crate::api::extract::{if_match, ValidJson};
+use crate::app::auth::{auth_users, unknown_user, AuthCache, AuthUser, Caller, Role};
+use crate::db::callers::{with_auth_source, AuthRow};
+use crate::db::changes::next_change_seq;
 use crate::db::schema::{
     assignments, auth_epoch, change_counter, establishments, plans, team_members, users,
 };
 use crate::db::{Db, DbConnection};
+use crate::domain::page::{decode_cursor, PageParams};
+use crate::domain::values::{check_version, now, path_uuid, rfc3339};
 use crate::error::ApiError;
-use crate::http::{
-    check_version, decode_cursor, if_match, now, path_uuid, rfc3339, PageParams, ValidJson,
-};
-use crate::routes::establishments::{Establishment, EstablishmentDto};
 
 /// Assignment statuses.
 pub const STATUSES: [&str; 4] = ["pending", "scheduled", "completed", "cancelled"];
@@ -31,20 +31,6 @@ pub fn check_status(s: &str) -> Result<(), ApiError> {
             format!("must be one of {}", STATUSES.join(", ")),
         ))
     }
-}
-
-/// Reserves `n` consecutive change numbers and returns the first. The
-/// counter's row lock (held to commit) orders writers, so a team that synced
-/// up to number k has seen every change numbered k or less.
-pub fn next_change_seq(conn: &mut DbConnection, n: i64) -> Result<i64, ApiError> {
-    diesel::update(change_counter::table.find(1))
-        .set(change_counter::value.eq(change_counter::value + n))
-        .execute(conn)?;
-    let last: i64 = change_counter::table
-        .find(1)
-        .select(change_counter::value)
-        .first(conn)?;
-    Ok(last - n + 1)
 }
 
 /// An assignment as teams fetch it, with its establishment.
@@ -354,7 +340,7 @@ fn caller_and_changes(
 pub async fn team_assignments(
     caller: Caller,
     db: web::Data<Db>,
-    state: web::Data<crate::routes::AppState>,
+    state: web::Data<crate::state::AppState>,
     id: web::Path<String>,
     q: web::Query<SyncParams>,
 ) -> Result<HttpResponse, ApiError> {
@@ -398,7 +384,7 @@ pub async fn team_assignments(
             match &user.team_unit_path {
                 Some(path) if own && (user.role == Role::Inspector || user.sees(path)) => {}
                 _ => {
-                    crate::routes::teams::load_visible(conn, &user, &team_id)?;
+                    crate::api::teams::load_visible(conn, &user, &team_id)?;
                 }
             }
             // Remember the device synced: at most one write per 5 minutes,
@@ -478,7 +464,7 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
     /// The visit day, or null to unschedule; required.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     scheduled_for: Option<Option<NaiveDate>>,
 }
 
@@ -556,7 +542,7 @@ pub async fn patch(
                 });
             }
             let after = load_one(conn, &user, &id)?;
-            crate::audit::record(
+            crate::app::audit::record(
                 conn,
                 &user.id,
                 "assignment.schedule",

@@ -30,9 +30,9 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
+use crate::api::inspections::{self, Posting, Written};
 use crate::db::{write_tx, Pool};
 use crate::error::ApiError;
-use crate::routes::inspections::{self, Posting, Written};
 
 /// The most minutes written in one transaction.
 pub const MAX_BATCH: usize = 256;

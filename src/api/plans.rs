@@ -8,16 +8,19 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthUser, Role};
+use crate::api::assignments::AssignmentDto;
+use crate::api::extract::ValidJson;
+use crate::app::auth::{AuthUser, Role};
+use crate::db::changes::next_change_seq;
 use crate::db::schema::{assignments, draw_rounds, establishments, org_units, plans, teams};
 use crate::db::{Db, DbConnection};
 use crate::domain::draw::{
     self, DrawInput, EligibleEstablishment, ExistingAssignment, ShareSpec, TeamSpec,
 };
+use crate::domain::page::{Page, PageParams};
 use crate::domain::text::nfc;
+use crate::domain::values::{new_id, now, path_uuid, rfc3339};
 use crate::error::{ApiError, FieldError};
-use crate::http::{new_id, now, path_uuid, rfc3339, Page, PageParams, ValidJson};
-use crate::routes::assignments::{next_change_seq, AssignmentDto};
 
 /// One share as the API writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -29,14 +32,14 @@ pub struct Share {
     pub percent: f64,
 }
 
-crate::http::objects_only!(Share);
+crate::domain::json::objects_only!(Share);
 
 /// `POST /plans` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlan {
     name: String,
-    #[serde(deserialize_with = "crate::http::integer")]
+    #[serde(deserialize_with = "crate::domain::json::integer")]
     year: i32,
     org_unit_code: String,
     #[serde(default = "default_shares")]
@@ -277,7 +280,7 @@ pub fn create_plan(conn: &mut DbConnection, user: &AuthUser, p: NewPlan) -> Resu
         ))
         .execute(conn)?;
     let (plan, _) = load_plan(conn, user, &id)?;
-    crate::audit::record(conn, &user.id, "plan.create", &id, None, Some(&plan))?;
+    crate::app::audit::record(conn, &user.id, "plan.create", &id, None, Some(&plan))?;
     Ok(plan)
 }
 
@@ -502,7 +505,7 @@ fn run_round(
         "plan drawn"
     );
     let summary = serde_json::json!({"round": round, "input_digest": digest, "assignments": out.selections.len()});
-    crate::audit::record(
+    crate::app::audit::record(
         conn,
         &user.id,
         if round == 1 {
@@ -730,10 +733,10 @@ pub async fn plan_assignments(
     let id = path_uuid(&id)?;
     let q = q.into_inner();
     if let Some(s) = &q.status {
-        crate::routes::assignments::check_status(s)?;
+        crate::api::assignments::check_status(s)?;
     }
     if let Some(t) = &q.team_id {
-        crate::http::parse_uuid("team_id", t)?;
+        crate::domain::values::parse_uuid("team_id", t)?;
     }
     let pp = PageParams {
         limit: q.limit,
@@ -761,10 +764,10 @@ pub async fn plan_assignments(
                 },
                 None => None,
             };
-            let items = crate::routes::assignments::query(
+            let items = crate::api::assignments::query(
                 conn,
                 &user,
-                crate::routes::assignments::Filter {
+                crate::api::assignments::Filter {
                     plan_id: Some(id),
                     team_id: q.team_id,
                     unit_path,

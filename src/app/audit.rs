@@ -2,42 +2,17 @@
 //! entry chained to the previous one by SHA-256 so that an edit made behind
 //! the service's back is found by `kiemtra audit verify`.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::audit_log;
+use crate::db::audit as store;
+pub use crate::db::audit::{lock_tail, Entry};
 use crate::db::DbConnection;
+use crate::domain::values::{now, rfc3339};
 use crate::error::ApiError;
-use crate::http::{now, rfc3339};
 
 /// Hash that stands before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// One entry as stored.
-#[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
-pub struct Entry {
-    /// Position in the chain, from 1.
-    pub seq: i64,
-    /// When (UTC).
-    pub at: NaiveDateTime,
-    /// User id, or `system`/`cli`.
-    pub actor: String,
-    /// What happened, as `entity.verb`.
-    pub action: String,
-    /// The entity's id.
-    pub entity_id: String,
-    /// JSON before the change.
-    pub before: Option<String>,
-    /// JSON after the change.
-    pub after: Option<String>,
-    /// Hash of the previous entry.
-    pub prev_hash: String,
-    /// This entry's hash.
-    pub hash: String,
-}
 
 /// The hash of an entry: SHA-256 over its fields, one per line, in order.
 pub fn entry_hash(e: &Entry) -> String {
@@ -56,18 +31,6 @@ pub fn entry_hash(e: &Entry) -> String {
         h.update(b"\n");
     }
     hex::encode(h.finalize())
-}
-
-/// Serialises access to the chain's tail until the transaction ends. SQLite
-/// write transactions are already exclusive (`BEGIN IMMEDIATE`). Every
-/// minutes write holds it, so it also orders the copying of an
-/// establishment's unit and type onto its inspections against new minutes
-/// (see [`crate::routes::inspections::post_batch`], which writes a batch).
-pub fn lock_tail(conn: &mut DbConnection) -> Result<(), ApiError> {
-    if let DbConnection::Pg(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(178178)").execute(c)?;
-    }
-    Ok(())
 }
 
 /// One change to record: `(actor, action, entity_id, before, after)`.
@@ -99,12 +62,7 @@ pub fn append_by(conn: &mut DbConnection, items: Vec<Change>) -> Result<(), ApiE
         return Ok(());
     }
     lock_tail(conn)?;
-    let tail: Option<(i64, String)> = audit_log::table
-        .select((audit_log::seq, audit_log::hash))
-        .order(audit_log::seq.desc())
-        .first(conn)
-        .optional()?;
-    let (mut seq, mut prev) = tail.unwrap_or((0, GENESIS.to_string()));
+    let (mut seq, mut prev) = store::tail(conn)?.unwrap_or((0, GENESIS.to_string()));
     let at = now();
     let mut rows = Vec::with_capacity(items.len());
     for (actor, action, entity_id, before, after) in items {
@@ -124,9 +82,7 @@ pub fn append_by(conn: &mut DbConnection, items: Vec<Change>) -> Result<(), ApiE
         prev = e.hash.clone();
         rows.push(e);
     }
-    // 9 columns a row: 3,000 rows a statement on SQLite.
-    crate::bulk_insert!(conn, audit_log::table, &rows[..], 3000);
-    Ok(())
+    store::insert(conn, &rows)
 }
 
 fn json<T: Serialize>(v: Option<&T>) -> Option<String> {
@@ -176,11 +132,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<Result<u64, (i64, String)>, Api
     let mut expected_seq = 1;
     let mut after = 0i64;
     loop {
-        let batch: Vec<Entry> = audit_log::table
-            .filter(audit_log::seq.gt(after))
-            .order(audit_log::seq)
-            .limit(5000)
-            .load(conn)?;
+        let batch = store::entries_after(conn, after, 5000)?;
         if batch.is_empty() {
             return Ok(Ok((expected_seq - 1) as u64));
         }

@@ -1,15 +1,16 @@
-//! Request plumbing shared by the handlers: strict JSON bodies, query errors,
-//! `If-Match`, and cursor pagination.
+//! Request plumbing shared by the handlers: strict JSON bodies, media types,
+//! query and path errors, `If-Match`, the caller.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, http::header, FromRequest, HttpRequest};
-use base64::Engine;
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
+use crate::app::auth::{AuthUser, Caller};
+use crate::db::Db;
+use crate::domain::json::ObjectsOnly;
 use crate::error::{ApiError, FieldError};
 
 /// Largest JSON body accepted (API.md: 1 MiB).
@@ -255,222 +256,53 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
         .ok_or_else(|| ApiError::field("If-Match", "must be the resource's version number"))
 }
 
-/// 412 when `If-Match` was given and differs from `current`.
-pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), ApiError> {
-    match expected {
-        Some(v) if v != current => Err(ApiError::PreconditionFailed {
-            current_version: current,
-        }),
-        _ => Ok(()),
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization header".into()))?
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::Unauthorized("expected a Bearer token".into()))?;
+    Ok(token.trim().to_string())
+}
+
+/// The subject of the request's verified access token.
+fn verified_subject(req: &HttpRequest) -> Result<String, ApiError> {
+    let token = bearer(req)?;
+    let keys = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|s| &s.keys)
+        .ok_or_else(|| ApiError::Internal("auth state not configured".into()))?;
+    let claims = keys
+        .verify(&token)
+        .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+    Ok(claims.sub)
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let sub = verified_subject(req);
+        let db = req.app_data::<web::Data<Db>>().cloned();
+        Box::pin(async move {
+            let sub = sub?;
+            let db = db.ok_or_else(|| ApiError::Internal("database not configured".into()))?;
+            db.run(move |conn| Caller::new(sub).load(conn)).await
+        })
     }
 }
 
-/// Default and maximum page sizes (API.md).
-pub const DEFAULT_LIMIT: i64 = 50;
-/// Largest page.
-pub const MAX_LIMIT: i64 = 500;
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
 
-/// `?limit=&cursor=` as they arrive.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct PageParams {
-    /// Page size; capped at 500.
-    pub limit: Option<i64>,
-    /// Opaque cursor from a previous page.
-    pub cursor: Option<String>,
-}
-
-impl PageParams {
-    /// The effective limit: default 50, capped at 500; below 1 is 422.
-    pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(l) if l < 1 => Err(ApiError::field("limit", "must be at least 1")),
-            Some(l) => Ok(l.min(MAX_LIMIT)),
-        }
-    }
-    /// The decoded cursor (the last key of the previous page).
-    pub fn after(&self) -> Result<Option<String>, ApiError> {
-        match &self.cursor {
-            None => Ok(None),
-            Some(c) => decode_cursor(c).map(Some),
-        }
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(verified_subject(req).map(Caller::new))
     }
 }
-
-/// Encodes a key as an opaque cursor.
-pub fn encode_cursor(key: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
-}
-
-/// Decodes a cursor: canonical unpadded base64url (the spec's pattern for
-/// `cursor`), else 422 naming `cursor`. A cursor is only a position (the
-/// last key of the previous page), so any well-formed one is answered: bytes
-/// that are not UTF-8, and NUL (which PostgreSQL text cannot hold), become
-/// U+FFFD and just position the page somewhere, like any forged key.
-pub fn decode_cursor(c: &str) -> Result<String, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c)
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', "\u{FFFD}"))
-        .map_err(|_| ApiError::field("cursor", "not a cursor this server issued"))
-}
-
-/// A page of a list: `{"items": [...], "next_cursor": ...}`.
-#[derive(Debug, Serialize)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Cursor of the next page, or null at the end.
-    pub next_cursor: Option<String>,
-}
-
-impl<T> Page<T> {
-    /// Builds a page from `limit + 1` fetched rows: the extra row only says
-    /// that there is more.
-    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
-        let more = rows.len() as i64 > limit;
-        if more {
-            rows.truncate(limit as usize);
-        }
-        let next_cursor = if more {
-            rows.last().map(|r| encode_cursor(&key(r)))
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next_cursor,
-        }
-    }
-}
-
-/// The current time, truncated to microseconds (what both databases keep).
-pub fn now() -> chrono::NaiveDateTime {
-    use chrono::{SubsecRound, Utc};
-    Utc::now().naive_utc().trunc_subsecs(6)
-}
-
-/// RFC 3339 (UTC, `Z`) rendering of a stored timestamp.
-pub fn rfc3339(t: &chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-/// A new random id (UUID v4, lower-case text).
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// Parses a UUID path or body id into canonical lower-case text.
-pub fn parse_uuid(field: &str, s: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(s)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::field(field, "must be a UUID"))
-}
-
-/// Like [`parse_uuid`] for path ids: an id that cannot exist is 404.
-pub fn path_uuid(s: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(s)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::NotFound)
-}
-
-/// For PATCH-like bodies: tells an absent field (`None`) from an explicit
-/// `null` (`Some(None)`). Use with `#[serde(default, deserialize_with = …)]`.
-pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// A deserializer that reads structs only from JSON objects. serde's derived
-/// structs also accept an array of the field values (`[null]` for
-/// `{"refresh_token": null}`), which the contract does not allow: every body
-/// and nested object is an object. Wraps the top level in [`parse_json`]; a
-/// nested type opts in with `#[serde(remote = "Self")]` and a `Deserialize`
-/// impl that calls the generated one through `ObjectsOnly`.
-pub struct ObjectsOnly<D>(pub D);
-
-impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectsOnly<D> {
-    type Error = D::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_any(visitor)
-    }
-
-    fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_map(visitor)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
-    }
-}
-
-/// Integers as JSON Schema counts them: `2016` and also `2016.0` (a number
-/// with a zero fraction *is* an integer there, and clients built from the
-/// spec may send one); `2016.5`, strings and out-of-range values are errors.
-/// Use with `#[serde(deserialize_with = "crate::http::integer")]`.
-pub fn integer<'de, T, D>(d: D) -> Result<T, D::Error>
-where
-    T: TryFrom<i64>,
-    D: serde::Deserializer<'de>,
-{
-    use serde::de::{Error, Unexpected};
-    let n = serde_json::Number::deserialize(d)?;
-    let whole = match (n.as_i64(), n.as_f64()) {
-        (Some(i), _) => Some(i),
-        // i64's range as floats: [-2^63, 2^63).
-        (None, Some(f))
-            if f.fract() == 0.0
-                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) =>
-        {
-            Some(f as i64)
-        }
-        _ => None,
-    };
-    let unexpected = || match n.as_f64() {
-        Some(f) => Unexpected::Float(f),
-        None => Unexpected::Other("number"),
-    };
-    let i = whole.ok_or_else(|| D::Error::invalid_type(unexpected(), &"an integer"))?;
-    T::try_from(i)
-        .map_err(|_| D::Error::invalid_value(Unexpected::Signed(i), &"an integer in range"))
-}
-
-/// [`integer`] for an optional (nullable) field; use with `#[serde(default)]`.
-pub fn opt_integer<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
-where
-    T: TryFrom<i64>,
-    D: serde::Deserializer<'de>,
-{
-    #[derive(Deserialize)]
-    struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
-    Ok(Option::<Wrap<T>>::deserialize(d)?.map(|w| w.0))
-}
-
-/// Implements `Deserialize` (through [`ObjectsOnly`]) and `Serialize` for
-/// types whose derives carry `#[serde(remote = "Self")]`.
-macro_rules! objects_only {
-    ($($t:ty),* $(,)?) => {$(
-        impl<'de> serde::Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                <$t>::deserialize($crate::http::ObjectsOnly(d))
-            }
-        }
-        impl serde::Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                <$t>::serialize(self, s)
-            }
-        }
-    )*};
-}
-pub(crate) use objects_only;

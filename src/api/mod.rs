@@ -1,12 +1,15 @@
-//! HTTP routes: one file per resource. The route table below is the single
-//! list of what the server serves; a test keeps it equal to the OpenAPI spec.
+//! The JSON front door: a handler extracts and parses the request, calls one
+//! use case of [`crate::app`] and maps its result to a response. The route
+//! table below is the single list of what the server serves; a test keeps it
+//! equal to the OpenAPI spec.
 
 pub mod assignments;
 pub mod auth;
 pub mod coverage;
+pub mod error;
 pub mod establishments;
+pub mod extract;
 pub mod inspections;
-pub mod minutes_writer;
 pub mod ops;
 pub mod org_units;
 pub mod plans;
@@ -15,30 +18,10 @@ pub mod teams;
 pub mod users;
 pub mod violation_types;
 
-use std::sync::Arc;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::error::problem_response;
-
-use crate::auth::tokens::TokenKeys;
-use crate::config::Settings;
-use crate::ratelimit::Limiter;
-
-/// Shared state of the handlers.
-pub struct AppState {
-    /// Settings.
-    pub settings: Settings,
-    /// Token keys.
-    pub keys: TokenKeys,
-    /// Login attempts per user and per address.
-    pub login_limiter: Limiter,
-    /// Request metrics.
-    pub metrics: Arc<ops::Metrics>,
-    /// Callers kept while the auth epoch stands (a team's delta sync).
-    pub auth_cache: crate::auth::AuthCache,
-}
+use crate::api::error::problem_response;
 
 /// Declares the routes once: `ROUTES` lists (method, path) for the spec test,
 /// `configure` registers them.

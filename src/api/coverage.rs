@@ -9,12 +9,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AuthUser;
+use crate::api::plans::{load_plan, Share};
+use crate::app::auth::AuthUser;
 use crate::db::schema::{assignments, org_units, teams};
 use crate::db::{Db, DbConnection};
+use crate::domain::values::path_uuid;
 use crate::error::ApiError;
-use crate::http::path_uuid;
-use crate::routes::plans::{load_plan, Share};
 
 /// Days without a sync after which a device is listed as silent.
 pub const STALE_DAYS: i64 = 14;
@@ -153,7 +153,7 @@ pub struct Counts {
 
 /// The plan's unit as a `LIKE` pattern and the span of time counted: from
 /// the start of the plan's year to the end of `until` (default: the end of
-/// the year), days as Vietnam counts them ([`crate::calendar`]).
+/// the year), days as Vietnam counts them ([`crate::domain::calendar`]).
 struct Window {
     like: String,
     start: chrono::NaiveDateTime,
@@ -162,7 +162,7 @@ struct Window {
 
 impl Window {
     fn of(year: i32, path: &str, until: Option<NaiveDate>) -> Window {
-        use crate::calendar::{day_end, day_start};
+        use crate::domain::calendar::{day_end, day_start};
         let start = NaiveDate::from_ymd_opt(year, 1, 1)
             .map(day_start)
             .unwrap_or_default();
@@ -287,7 +287,7 @@ fn load_inspected(
 /// Everything of [`Counts`] but the inspections' counts (`inspected`).
 fn load_rest(
     conn: &mut DbConnection,
-    plan: crate::routes::plans::Plan,
+    plan: crate::api::plans::Plan,
     path: String,
     w: &Window,
     until: Option<NaiveDate>,
@@ -339,7 +339,7 @@ fn load_rest(
         .select((teams::id, teams::name, teams::level, org_units::path))
         .load(conn)?;
     // Devices silent for 14 days: team members who never synced or not lately.
-    let silent_since = crate::http::now() - chrono::Duration::days(STALE_DAYS);
+    let silent_since = crate::domain::values::now() - chrono::Duration::days(STALE_DAYS);
     let stale: Vec<(
         String,
         String,
@@ -372,7 +372,7 @@ fn load_rest(
         .into_iter()
         .map(|(team_id, team_name, user_id, username, last)| {
             serde_json::json!({"team_id": team_id, "team_name": team_name, "user_id": user_id, "username": username,
-                               "last_sync_at": last.as_ref().map(crate::http::rfc3339)})
+                               "last_sync_at": last.as_ref().map(crate::domain::values::rfc3339)})
         })
         .collect();
     let mut counts = Counts {
@@ -381,7 +381,7 @@ fn load_rest(
         path,
         shares,
         target,
-        today: until.unwrap_or_else(crate::calendar::today),
+        today: until.unwrap_or_else(crate::domain::calendar::today),
         eligible,
         assigned,
         inspected: Vec::new(),

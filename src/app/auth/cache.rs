@@ -73,7 +73,7 @@ impl AuthCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Role;
+    use crate::app::auth::Role;
 
     fn user(id: &str) -> AuthUser {
         AuthUser {

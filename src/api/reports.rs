@@ -7,12 +7,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AuthUser;
+use crate::api::coverage::{self, Group};
+use crate::api::plans::load_plan;
+use crate::app::auth::AuthUser;
 use crate::db::{Db, DbConnection};
 use crate::domain::text::vi_cmp;
 use crate::error::ApiError;
-use crate::routes::coverage::{self, Group};
-use crate::routes::plans::load_plan;
 
 /// Media type of XLSX.
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -133,8 +133,8 @@ pub fn build(
     let by_team = counts.to_json("team");
     let by_type = counts.to_json("business_type");
     let like = format!("{path}%");
-    let start = crate::calendar::day_start(from);
-    let end = crate::calendar::day_end(to);
+    let start = crate::domain::calendar::day_start(from);
+    let end = crate::domain::calendar::day_end(to);
     let violations: Vec<ViolationLine> = diesel::sql_query(
         "SELECT v.code, t.title, COUNT(*) AS count, COUNT(DISTINCT i.establishment_id) AS establishments, \
          CAST(SUM(v.fine_vnd) AS BIGINT) AS fines_vnd \
@@ -279,7 +279,7 @@ fn tables(r: &Report) -> Vec<Table> {
                         Cell::Text(o.name.clone()),
                         Cell::Text(o.org_unit_code.clone()),
                         Cell::Text(outcome_vi(&o.outcome).into()),
-                        Cell::Text(crate::calendar::date_of(o.finished_at).to_string()),
+                        Cell::Text(crate::domain::calendar::date_of(o.finished_at).to_string()),
                         Cell::Text(o.team.clone()),
                     ]
                 })
@@ -358,7 +358,7 @@ pub async fn report(
     q: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
     let Params { plan_id, period } = q.into_inner();
-    let plan_id = crate::http::parse_uuid("plan_id", &plan_id)?;
+    let plan_id = crate::domain::values::parse_uuid("plan_id", &plan_id)?;
     if period_bounds(2000, &period).is_none() {
         return Err(ApiError::field(
             "period",

@@ -1,13 +1,13 @@
 //! Operations: health, readiness, metrics, the OpenAPI document.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::state::{AppState, BUCKETS};
 
 /// The spec, as written in `api-spec/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../../api-spec/openapi.yaml");
@@ -40,41 +40,11 @@ pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(openapi_json())
 }
 
-/// Request counters for `/metrics`.
-#[derive(Default)]
-pub struct Metrics {
-    /// Responses by status class 1xx..5xx (index 0..4).
-    pub by_class: [AtomicU64; 5],
-    /// Sum of request durations in microseconds.
-    pub duration_us: AtomicU64,
-    /// Requests whose duration was at most 5, 10, 25, 50, 100, 250, 1000 ms, and all.
-    pub buckets: [AtomicU64; 8],
-}
-
-/// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: [f64; 7] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
-
-impl Metrics {
-    /// Counts one finished request.
-    pub fn observe(&self, status: u16, micros: u64) {
-        let class = ((status / 100).clamp(1, 5) - 1) as usize;
-        self.by_class[class].fetch_add(1, Ordering::Relaxed);
-        self.duration_us.fetch_add(micros, Ordering::Relaxed);
-        let secs = micros as f64 / 1e6;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.buckets[7].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// `GET /metrics` (Prometheus text format 0.0.4).
 pub async fn metrics(
     state: web::Data<AppState>,
     db: web::Data<Db>,
-    writer: web::Data<crate::routes::minutes_writer::MinutesWriter>,
+    writer: web::Data<crate::app::minutes_writer::MinutesWriter>,
 ) -> HttpResponse {
     let m = &state.metrics;
     let mut out = String::new();

@@ -5,15 +5,16 @@ use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::password::{dummy_hash, verify_password};
-use crate::auth::tokens::{hash_refresh_token, new_refresh_token, TokenKeys};
-use crate::auth::AuthUser;
+use crate::api::extract::{read_body, ValidJson};
+use crate::api::users::UserDto;
+use crate::app::auth::password::{dummy_hash, verify_password};
+use crate::app::auth::tokens::{hash_refresh_token, new_refresh_token, TokenKeys};
+use crate::app::auth::AuthUser;
 use crate::db::schema::{refresh_tokens, users};
 use crate::db::{Db, DbConnection};
+use crate::domain::values::{new_id, now};
 use crate::error::ApiError;
-use crate::http::{new_id, now, read_body, ValidJson};
-use crate::routes::users::UserDto;
-use crate::routes::AppState;
+use crate::state::AppState;
 
 /// `POST /auth/login` body.
 #[derive(Deserialize)]
@@ -119,7 +120,7 @@ pub async fn login(
     };
     let result = db
         .write(move |conn| {
-            let user = crate::routes::users::load_user(conn, &id)?;
+            let user = crate::api::users::load_user(conn, &id)?;
             let refresh = store_refresh(conn, &id, &new_id(), ttl)?;
             Ok(pair(&keys, user, refresh))
         })
@@ -186,7 +187,7 @@ pub async fn refresh(
             if expires_at < t {
                 return Ok(RefreshOutcome::Rejected("refresh token expired"));
             }
-            let user = match crate::routes::users::load_user(conn, &user_id) {
+            let user = match crate::api::users::load_user(conn, &user_id) {
                 Ok(u) if u.is_active => u,
                 _ => return Ok(RefreshOutcome::Rejected("user disabled")),
             };
@@ -225,14 +226,14 @@ pub async fn logout(
     user: AuthUser,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, &mut payload, crate::http::JSON_LIMIT).await?;
+    let body = read_body(&req, &mut payload, crate::api::extract::JSON_LIMIT).await?;
     // No body at all means "every refresh token"; anything else, even white
     // space alone, must be a JSON object.
     let body: LogoutBody = if body.is_empty() {
         LogoutBody::default()
     } else {
-        crate::http::require_media_type(&req, &["application/json"])?;
-        crate::http::parse_json(&body)?
+        crate::api::extract::require_media_type(&req, &["application/json"])?;
+        crate::api::extract::parse_json(&body)?
     };
     db.write(move |conn| {
         match body.refresh_token {

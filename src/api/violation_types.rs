@@ -4,12 +4,13 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthUser, Role};
+use crate::app::auth::{AuthUser, Role};
 use crate::db::schema::violation_types;
 use crate::db::Db;
+use crate::db::ResultExt;
 use crate::domain::text::nfc;
-use crate::error::{ApiError, FieldError, ResultExt};
-use crate::http::now;
+use crate::domain::values::now;
+use crate::error::{ApiError, FieldError};
 
 /// A catalogue entry.
 #[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable)]
@@ -23,10 +24,10 @@ pub struct ViolationType {
     /// The legal text that defines it.
     pub legal_basis: String,
     /// Smallest fine, VND.
-    #[serde(default, deserialize_with = "crate::http::opt_integer")]
+    #[serde(default, deserialize_with = "crate::domain::json::opt_integer")]
     pub min_fine_vnd: Option<i64>,
     /// Largest fine, VND.
-    #[serde(default, deserialize_with = "crate::http::opt_integer")]
+    #[serde(default, deserialize_with = "crate::domain::json::opt_integer")]
     pub max_fine_vnd: Option<i64>,
 }
 
@@ -47,7 +48,7 @@ pub async fn list(_user: AuthUser, db: web::Data<Db>) -> Result<HttpResponse, Ap
 pub async fn create(
     user: AuthUser,
     db: web::Data<Db>,
-    body: crate::http::ValidJson<ViolationType>,
+    body: crate::api::extract::ValidJson<ViolationType>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let mut v = body.0;
@@ -104,7 +105,7 @@ pub async fn create(
             .on_unique("violation_types_pkey", "violation_types.code", || {
                 ApiError::Conflict(format!("code {} exists", v.code))
             })?;
-        crate::audit::record(
+        crate::app::audit::record(
             conn,
             &user.id,
             "violation_type.create",

@@ -6,12 +6,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthUser, Role};
+use crate::api::extract::{read_body, require_media_type, IMPORT_LIMIT};
+use crate::app::auth::{AuthUser, Role};
 use crate::db::schema::{establishments, inspections, org_units};
 use crate::db::{Db, DbConnection};
 use crate::domain::level_rank;
+use crate::domain::page::{Page, PageParams};
+use crate::domain::values::now;
 use crate::error::{ApiError, FieldError};
-use crate::http::{now, read_body, require_media_type, Page, PageParams, IMPORT_LIMIT};
 
 /// An org unit as the API shows it.
 #[derive(Debug, Clone, Serialize, Queryable)]
@@ -62,7 +64,7 @@ struct Unit {
 /// and establishments below a moved unit follow.
 pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSummary, ApiError> {
     if csv_text.contains(&0) {
-        return Err(ApiError::field("body", crate::http::NUL_MESSAGE));
+        return Err(ApiError::field("body", crate::api::extract::NUL_MESSAGE));
     }
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
@@ -313,7 +315,7 @@ pub fn import_units(conn: &mut DbConnection, csv_text: &[u8]) -> Result<ImportSu
     // Again holding the audit tail's lock, for minutes written meanwhile
     // with the old path: see establishments::copy_to_inspections.
     if !moved.is_empty() {
-        crate::audit::lock_tail(conn)?;
+        crate::app::audit::lock_tail(conn)?;
         for &(code, old, path) in &moved {
             copy_path(conn, code, old, path)?;
         }

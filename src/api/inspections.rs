@@ -9,16 +9,18 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{AuthUser, Caller, Role};
+use crate::api::extract::ValidJson;
+use crate::app::auth::{AuthUser, Caller, Role};
+use crate::db::changes::next_change_seq;
 use crate::db::schema::{
     assignments, establishments, inspection_attachments, inspection_versions, inspections,
     team_members, violation_types, violations,
 };
 use crate::db::{Db, DbConnection};
+use crate::domain::page::{Page, PageParams};
 use crate::domain::text::nfc;
+use crate::domain::values::{now, parse_uuid, path_uuid, rfc3339};
 use crate::error::{ApiError, FieldError};
-use crate::http::{now, parse_uuid, path_uuid, rfc3339, Page, PageParams, ValidJson};
-use crate::routes::assignments::next_change_seq;
 
 /// Outcomes of a visit.
 pub const OUTCOMES: [&str; 5] = [
@@ -55,11 +57,11 @@ pub struct ViolationIn {
     #[serde(default)]
     description: Option<String>,
     sanction: String,
-    #[serde(default, deserialize_with = "crate::http::opt_integer")]
+    #[serde(default, deserialize_with = "crate::domain::json::opt_integer")]
     fine_vnd: Option<i64>,
 }
 
-crate::http::objects_only!(Location, ViolationIn);
+crate::domain::json::objects_only!(Location, ViolationIn);
 
 /// `POST /inspections` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -714,7 +716,7 @@ fn uuid_or_none(s: &str) -> Option<String> {
 fn load_facts(conn: &mut DbConnection, posts: &[&Posting]) -> Result<Facts, ApiError> {
     let callers: BTreeSet<&str> = posts.iter().map(|p| p.caller.as_str()).collect();
     let callers: Vec<&str> = callers.into_iter().collect();
-    let users = crate::auth::load_auth_users(conn, &callers)?
+    let users = crate::app::auth::load_users(conn, &callers)?
         .into_iter()
         .map(|u| (u.id.clone(), u))
         .collect();
@@ -797,7 +799,7 @@ fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
     let user = facts
         .users
         .get(&p.caller)
-        .ok_or_else(crate::auth::unknown_user)?;
+        .ok_or_else(crate::app::auth::unknown_user)?;
     user.require(&[Role::Inspector])?;
     // Minutes with this id stored already are answered as a repeat, whatever
     // else the body says.
@@ -902,7 +904,7 @@ fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
 }
 
 /// Checks and writes posted minutes inside the caller's transaction: what
-/// the group commit of [`crate::routes::minutes_writer`] runs for every
+/// the group commit of [`crate::app::minutes_writer`] runs for every
 /// batch. One answer per posting, in order: refused, a repeat of stored
 /// minutes ([`Written::Stored`]) or stored now.
 pub fn post_batch(
@@ -1038,7 +1040,7 @@ fn write_batch(
     }
     // Every accepted minutes has its audit entry, so this took the audit
     // tail's lock, which the copies are refreshed under.
-    crate::audit::append_by(conn, audit)?;
+    crate::app::audit::append_by(conn, audit)?;
     refresh_establishment_copies(conn, &heads)?;
     Ok(answers)
 }
@@ -1083,7 +1085,7 @@ fn stored_among(conn: &mut DbConnection, ids: &[&str]) -> Result<HashSet<String>
 ///
 /// A write that moves an establishment or changes its type copies the new
 /// values onto its inspections again while holding the audit tail's lock
-/// ([`crate::routes::establishments::copy_to_inspections`], the org-unit
+/// ([`crate::api::establishments::copy_to_inspections`], the org-unit
 /// import). This runs after the batch's audit entries were appended, under
 /// the same lock (taken there, held to the commit), so either that write
 /// commits first and this read sees it, or these minutes commit first and
@@ -1155,7 +1157,7 @@ pub fn insert_minutes(
 pub async fn create(
     caller: Caller,
     db: web::Data<Db>,
-    writer: web::Data<crate::routes::minutes_writer::MinutesWriter>,
+    writer: web::Data<crate::app::minutes_writer::MinutesWriter>,
     body: ValidJson<InspectionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
@@ -1228,13 +1230,13 @@ pub struct CorrectionBody {
     reason: String,
     started_at: Option<String>,
     finished_at: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     location: Option<Option<Location>>,
     members_present: Option<Vec<String>>,
     outcome: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     notes: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::json::double_option")]
     checklist: Option<Option<serde_json::Value>>,
     violations: Option<Vec<ViolationIn>>,
 }
@@ -1249,7 +1251,7 @@ pub async fn correct(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Inspector])?;
     let id = path_uuid(&id)?;
-    let expected = crate::http::if_match(&req)?;
+    let expected = crate::api::extract::if_match(&req)?;
     let c = body.0;
     let reason = nfc(&c.reason);
     if reason.is_empty() {
@@ -1258,7 +1260,7 @@ pub async fn correct(
     let dto = db
         .write(move |conn| {
             let head = load_head(conn, &user, &id)?;
-            crate::http::check_version(expected, head.current_version)?;
+            crate::domain::values::check_version(expected, head.current_version)?;
             let cur = content_of(&load_version(conn, &id, head.current_version)?);
             let mut errs = Vec::new();
             let started_at = c
@@ -1303,7 +1305,7 @@ pub async fn correct(
                 ))
                 .execute(conn)?;
             let dto = load_dto(conn, &user, &id)?;
-            crate::audit::record(conn, &user.id, "inspection.correct", &id, None, Some(&dto))?;
+            crate::app::audit::record(conn, &user.id, "inspection.correct", &id, None, Some(&dto))?;
             Ok(dto)
         })
         .await?;
@@ -1329,7 +1331,7 @@ pub async fn review(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Supervisor, Role::Admin])?;
     let id = path_uuid(&id)?;
-    let expected = crate::http::if_match(&req)?;
+    let expected = crate::api::extract::if_match(&req)?;
     let ReviewBody { decision, comment } = body.0;
     if decision != "accepted" && decision != "returned" {
         return Err(ApiError::field("decision", "must be accepted or returned"));
@@ -1344,7 +1346,7 @@ pub async fn review(
     let dto = db
         .write(move |conn| {
             let head = load_head(conn, &user, &id)?;
-            crate::http::check_version(expected, head.current_version)?;
+            crate::domain::values::check_version(expected, head.current_version)?;
             let t = now();
             diesel::update(inspections::table.find(&id))
                 .set((
@@ -1356,7 +1358,7 @@ pub async fn review(
                 ))
                 .execute(conn)?;
             let dto = load_dto(conn, &user, &id)?;
-            crate::audit::record(
+            crate::app::audit::record(
                 conn,
                 &user.id,
                 "inspection.review",
@@ -1398,7 +1400,7 @@ pub async fn list(
         ("establishment_id", &mut q.establishment_id),
     ] {
         if let Some(id) = v.as_deref() {
-            *v = Some(crate::http::parse_uuid(field, id)?);
+            *v = Some(crate::domain::values::parse_uuid(field, id)?);
         }
     }
     let pp = PageParams {
@@ -1437,10 +1439,12 @@ pub async fn list(
                 query = query.filter(inspections::establishment_id.eq(e));
             }
             if let Some(f) = q.from {
-                query = query.filter(inspections::finished_at.ge(crate::calendar::day_start(f)));
+                query = query
+                    .filter(inspections::finished_at.ge(crate::domain::calendar::day_start(f)));
             }
             if let Some(t) = q.to {
-                query = query.filter(inspections::finished_at.lt(crate::calendar::day_end(t)));
+                query =
+                    query.filter(inspections::finished_at.lt(crate::domain::calendar::day_end(t)));
             }
             if let Some(a) = after {
                 query = query.filter(inspections::id.gt(a));
@@ -1501,7 +1505,7 @@ pub async fn put_attachment(
     mut payload: web::Payload,
     user: AuthUser,
     db: web::Data<Db>,
-    state: web::Data<crate::routes::AppState>,
+    state: web::Data<crate::state::AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Inspector])?;
@@ -1517,7 +1521,7 @@ pub async fn put_attachment(
             "must be 64 lower-case hex digits",
         ));
     }
-    crate::http::require_media_type(&req, &["image/jpeg", "image/png"])?;
+    crate::api::extract::require_media_type(&req, &["image/jpeg", "image/png"])?;
     let declared = req
         .headers()
         .get("content-type")
@@ -1531,7 +1535,7 @@ pub async fn put_attachment(
     let (u2, id2) = (user.clone(), id.clone());
     db.run(move |conn| load_head(conn, &u2, &id2).map(|_| ()))
         .await?;
-    let bytes = crate::http::read_body(&req, &mut payload, PHOTO_LIMIT).await?;
+    let bytes = crate::api::extract::read_body(&req, &mut payload, PHOTO_LIMIT).await?;
     match sniff(&bytes) {
         Some(kind) if kind == declared => {}
         Some(kind) => {
@@ -1585,7 +1589,14 @@ pub async fn put_attachment(
                     .on_conflict_do_nothing()
                     .execute(c))?;
             if linked > 0 {
-                crate::audit::record(conn, &user.id, "inspection.attach", &id, None, Some(&sha))?;
+                crate::app::audit::record(
+                    conn,
+                    &user.id,
+                    "inspection.attach",
+                    &id,
+                    None,
+                    Some(&sha),
+                )?;
             }
             Ok(linked > 0)
         })
@@ -1602,7 +1613,7 @@ pub async fn put_attachment(
 pub async fn get_attachment(
     user: AuthUser,
     db: web::Data<Db>,
-    state: web::Data<crate::routes::AppState>,
+    state: web::Data<crate::state::AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, sha) = path.into_inner();

@@ -1,0 +1,8 @@
+//! The use cases, one function each, called by the JSON API, the command line
+//! and the demo alike. They own transactions, the authorisation policy, the
+//! audit log, the change counter, the minutes group commit and the imports.
+
+pub mod audit;
+pub mod auth;
+pub mod minutes_writer;
+pub mod ratelimit;

@@ -5,4 +5,5 @@
 pub mod audit;
 pub mod auth;
 pub mod minutes_writer;
+pub mod policy;
 pub mod ratelimit;

@@ -6,6 +6,7 @@ pub mod draw;
 pub mod establishment;
 pub mod json;
 pub mod page;
+pub mod status;
 pub mod synth;
 pub mod text;
 pub mod values;

@@ -1,0 +1,60 @@
+//! Who may do what, and see what: the one place where roles and area scope
+//! are decided. Every use case asks here; a record outside the caller's area
+//! is answered as if it did not exist (404), a role that may not act is 403.
+
+use crate::app::auth::{AuthUser, Role};
+use crate::error::ApiError;
+
+/// Roles that manage the programme: the registry, teams, plans, review.
+pub const MANAGERS: [Role; 2] = [Role::Admin, Role::Supervisor];
+
+/// 403 unless the caller manages the programme (admin or supervisor).
+pub fn require_manager(user: &AuthUser) -> Result<(), ApiError> {
+    user.require(&MANAGERS)
+}
+
+/// 403 unless the caller is an administrator.
+pub fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
+    user.require(&[Role::Admin])
+}
+
+/// 403 unless the caller is an inspector (only teams write minutes).
+pub fn require_inspector(user: &AuthUser) -> Result<(), ApiError> {
+    user.require(&[Role::Inspector])
+}
+
+/// Whether the caller may see a plan of the unit at `plan_path`: plans in
+/// the caller's area, and the plans above it that cover its jurisdiction.
+pub fn sees_plan(user: &AuthUser, plan_path: &str) -> bool {
+    user.sees(plan_path)
+        || user
+            .scope_path
+            .as_deref()
+            .is_some_and(|s| s.starts_with(plan_path))
+}
+
+/// Whether the caller may see a team's record (the team, its minutes): an
+/// inspector only its own team's, others those in their area.
+pub fn sees_team_record(user: &AuthUser, team_id: &str, unit_path: &str) -> bool {
+    match user.role {
+        Role::Inspector => user.team_id.as_deref() == Some(team_id),
+        _ => user.sees(unit_path),
+    }
+}
+
+/// Whether the caller may see an assignment: its establishment in the
+/// caller's area and, for an inspector, of its own team.
+pub fn sees_assignment(user: &AuthUser, team_id: &str, unit_path: &str) -> bool {
+    user.sees(unit_path)
+        && (user.role != Role::Inspector || user.team_id.as_deref() == Some(team_id))
+}
+
+/// 404 unless `visible`: a record the caller may not see does not exist
+/// for it.
+pub fn found_if(visible: bool) -> Result<(), ApiError> {
+    if visible {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}

@@ -51,9 +51,7 @@ pub(crate) use with_auth_source;
 /// query text for [`load_auth_user`] (`users.id = $1`) and
 /// [`load_auth_users`] (`users.id = ANY($1)`). They stay two statements:
 /// PostgreSQL plans the `ANY` form afresh at every execution (its generic
-/// plan, costed for ten ids, never beats a custom plan for one), measured as
-/// 1.0 instead of 0.4 ms a delta sync when the sync still read its caller
-/// this way.
+/// plan, costed for ten ids, never beats a custom plan for one).
 macro_rules! auth_rows {
     ($conn:expr, $filter:expr) => {
         with_auth_source!(|from, cols| from.filter($filter).select(cols).load::<AuthRow>($conn))

@@ -13,10 +13,13 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 ApiError::Conflict(format!("already exists ({})", constraint_of(info.as_ref())))
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::Unavailable(e.to_string())
-            }
-            Error::DatabaseError(_, info) if is_connection_message(info.message()) => {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => ApiError::Unavailable(e.to_string()),
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_unclassified_loss(info.message()) =>
+            {
                 ApiError::Unavailable(e.to_string())
             }
             // A connection lost inside a transaction leaves diesel's
@@ -27,7 +30,11 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-fn is_connection_message(m: &str) -> bool {
+/// Losses that diesel reports with `DatabaseErrorKind::Unknown`: libpq's
+/// own read failures and a server shutting down or starting (SQLSTATE class
+/// 57P, which diesel does not classify), and SQLite's busy database. Only
+/// these texts are matched; every classified error goes by its kind.
+fn is_unclassified_loss(m: &str) -> bool {
     let m = m.to_ascii_lowercase();
     [
         "server closed the connection",

@@ -195,9 +195,7 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
 /// Writer threads of the minutes group commit on PostgreSQL, each with a
 /// connection of its own. With two, one batch reads and copies its rows
 /// while the one before it appends to the audit chain and commits (the
-/// audit tail's lock orders that part). Measured with 64 clients posting
-/// minutes on the demo data, alternating: 1,539 → 1,759 minutes/s on
-/// average. SQLite writes one transaction at a time, so it gets one.
+/// audit tail's lock orders that part). SQLite writes one transaction at a time, so it gets one.
 pub const PG_MINUTES_WRITERS: u32 = 2;
 
 /// The minutes writer's pool: one connection per writer thread.
@@ -328,9 +326,7 @@ pub struct Db {
     /// One permit per pooled connection: a request waits for a connection
     /// as a parked task on its worker and takes a blocking thread only once
     /// a connection is free for it, instead of every waiting request
-    /// blocking a thread inside the pool. Measured with 64 clients posting
-    /// minutes on the demo data, four runs each, alternating: 1,990 → 2,170
-    /// minutes/s on average.
+    /// blocking a thread inside the pool.
     permits: Arc<tokio::sync::Semaphore>,
 }
 

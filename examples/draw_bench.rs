@@ -10,7 +10,10 @@
 //!   `VN` (no team at that level): one draw for the whole country;
 //! - `per_province_sum`: 63 draws, one per province plan, each over that
 //!   province's establishments and teams (what the service does for 63 plans);
-//! - `largest_province`: the single biggest of those 63 draws.
+//! - `largest_province`: the single biggest of those 63 draws;
+//! - `national_top_up`: the national draw again after 1,000 of its
+//!   establishments closed and 1,000 new ones registered, keeping every
+//!   assignment that still stands (what `POST /plans/{id}/top-up` computes).
 //!
 //! `input_digest` (which the service computes next to every draw) is timed for
 //! the national input too. Run it with
@@ -21,7 +24,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kiemtra::domain::draw::{
-    draw, input_digest, DrawInput, EligibleEstablishment, ShareSpec, TeamSpec,
+    draw, input_digest, DrawInput, EligibleEstablishment, ExistingAssignment, ShareSpec, TeamSpec,
 };
 use kiemtra::domain::synth::{communes_of, generate, load_units_csv};
 use rand::{Rng, SeedableRng};
@@ -181,6 +184,40 @@ fn main() {
         std::hint::black_box(draw(largest));
         t_largest.push(t.elapsed());
     }
+    // Top-up: the first 1,000 close, 1,000 new ones open in the first
+    // establishment's commune, the rest keep their assignments.
+    let mut top_up = national.clone();
+    let gone: std::collections::HashSet<String> = top_up.establishments[..1000]
+        .iter()
+        .map(|e| e.id.clone())
+        .collect();
+    let commune = top_up.establishments[0].unit_path.clone();
+    top_up.establishments.drain(..1000);
+    for i in 0..1000u32 {
+        top_up.establishments.push(EligibleEstablishment {
+            id: format!("00000000-0000-4000-9000-{i:012x}"),
+            unit_path: commune.clone(),
+            business_type: "bar".into(),
+            priority: false,
+        });
+    }
+    top_up.existing = out
+        .selections
+        .iter()
+        .filter(|s| !gone.contains(&s.establishment_id))
+        .map(|s| ExistingAssignment {
+            establishment_id: s.establishment_id.clone(),
+            team_id: s.team_id.clone(),
+        })
+        .collect();
+    let mut t_top = Vec::new();
+    let mut top_selections = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        top_selections = draw(&top_up).selections.len();
+        t_top.push(t.elapsed());
+    }
+    let top = median(t_top);
     let (nat, dig, sum, big) = (
         median(t_nat),
         median(t_digest),
@@ -202,6 +239,11 @@ fn main() {
         largest.establishments.len(),
         ms(big)
     );
+    println!(
+        "national top-up (1,000 out, 1,000 in): {:6.1} ms median, {top_selections} new selections over {} kept",
+        ms(top),
+        top_up.existing.len()
+    );
     println!("RESULT establishments={}", establishments.len());
     println!("RESULT national_selections={selections}");
     println!("RESULT national_draw_ms={:.1}", ms(nat));
@@ -213,4 +255,5 @@ fn main() {
         largest.establishments.len()
     );
     println!("RESULT largest_province_ms={:.1}", ms(big));
+    println!("RESULT national_top_up_ms={:.1}", ms(top));
 }

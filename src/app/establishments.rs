@@ -11,7 +11,9 @@ use crate::app::policy;
 use crate::db::establishments::{self as store, Copies, NewEstablishment};
 use crate::db::{Db, DbConnection};
 use crate::domain::establishment::{EstablishmentFields, EstablishmentInput};
-use crate::domain::imports::{csv_rows, row_input, xlsx_rows, ImportRow, ImportSummary, RowError};
+use crate::domain::imports::{
+    csv_rows, row_input, xlsx_rows, ImportRow, ImportSummary, RowError, UNREADABLE,
+};
 use crate::domain::page::{Page, PageParams};
 use crate::domain::status::EstablishmentStatus;
 use crate::domain::text::{fold, nfc};
@@ -420,7 +422,7 @@ fn check_row(
     scope: Option<&str>,
     seen: &mut HashSet<String>,
 ) -> Result<(EstablishmentFields, String), Vec<RowError>> {
-    if let Some(msg) = cells.get("\u{0}error") {
+    if let Some(msg) = cells.get(UNREADABLE) {
         return Err(vec![RowError {
             row,
             field: None,

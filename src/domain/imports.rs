@@ -46,6 +46,10 @@ pub const IMPORT_COLUMNS: [&str; 9] = [
     "longitude",
 ];
 
+/// The cell under which an unreadable row carries its error (no header can
+/// name it: a file holding NUL is refused).
+pub const UNREADABLE: &str = "\u{0}error";
+
 /// One import row: its spreadsheet row number and its cells by column name.
 pub type ImportRow = (usize, HashMap<String, String>);
 
@@ -122,7 +126,7 @@ pub fn csv_rows(bytes: &[u8]) -> Result<Vec<ImportRow>, ApiError> {
                 }
             }
             Err(e) => {
-                cells.insert("\u{0}error".into(), format!("unreadable row: {e}"));
+                cells.insert(UNREADABLE.into(), format!("unreadable row: {e}"));
             }
         }
         rows.push((row, cells));

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::establishments::{csv_rows, import_rows, xlsx_rows};
-use crate::api::org_units::{import_units, ImportSummary};
 use crate::api::users::{create_user, NewUser};
+use crate::app::establishments::import_rows;
+use crate::app::org_units::import_units;
 use crate::config::{Secret, Settings};
 use crate::db::{build_pool, run_migrations, write_tx, DbConnection, Pool};
+use crate::domain::imports::{csv_rows, xlsx_rows, ImportRow, ImportSummary};
 use crate::startup::Application;
 
 /// Default database: a SQLite file in the working directory.
@@ -331,7 +332,7 @@ fn describe(e: crate::error::ApiError) -> String {
 /// progress lines otherwise.
 fn import_establishments(
     conn: &mut DbConnection,
-    rows: Vec<crate::api::establishments::ImportRow>,
+    rows: Vec<ImportRow>,
 ) -> Result<ImportSummary, String> {
     let total = rows.len();
     let started = std::time::Instant::now();

@@ -138,8 +138,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Why text holding U+0000 is refused.
-pub const NUL_MESSAGE: &str = "may not contain U+0000 (NUL)";
+pub use crate::domain::text::NUL_MESSAGE;
 
 /// The JSON path (`violations[0].code`) of the first string or key holding
 /// U+0000, which PostgreSQL text cannot store: such input is 422 on either

@@ -4,6 +4,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod establishments;
+pub mod inspection_copies;
 pub mod minutes_writer;
+pub mod org_units;
 pub mod policy;
 pub mod ratelimit;

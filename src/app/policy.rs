@@ -33,6 +33,15 @@ pub fn sees_plan(user: &AuthUser, plan_path: &str) -> bool {
             .is_some_and(|s| s.starts_with(plan_path))
 }
 
+/// Whether the caller may see an org unit at `unit_path`: its subtree, and
+/// the units above it (so that it can name where its area lies).
+pub fn sees_org_unit(user: &AuthUser, unit_path: &str) -> bool {
+    match &user.scope_path {
+        None => true,
+        Some(scope) => unit_path.starts_with(scope.as_str()) || scope.starts_with(unit_path),
+    }
+}
+
 /// Whether the caller may see a team's record (the team, its minutes): an
 /// inspector only its own team's, others those in their area.
 pub fn sees_team_record(user: &AuthUser, team_id: &str, unit_path: &str) -> bool {

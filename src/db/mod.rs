@@ -6,6 +6,8 @@ pub mod audit;
 pub mod callers;
 pub mod changes;
 pub mod error;
+pub mod establishments;
+pub mod org_units;
 pub mod schema;
 
 pub use error::{constraint_of, ResultExt};

@@ -4,7 +4,9 @@
 pub mod calendar;
 pub mod draw;
 pub mod establishment;
+pub mod imports;
 pub mod json;
+pub mod org_unit;
 pub mod page;
 pub mod status;
 pub mod synth;

@@ -21,6 +21,9 @@ use std::cmp::Ordering;
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 use unicode_normalization::UnicodeNormalization;
 
+/// Why text holding U+0000 is refused (PostgreSQL text cannot store it).
+pub const NUL_MESSAGE: &str = "may not contain U+0000 (NUL)";
+
 /// NFC-normalised, trimmed, inner whitespace runs collapsed to one space.
 pub fn nfc(s: &str) -> String {
     s.nfc()

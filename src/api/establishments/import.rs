@@ -1,0 +1,30 @@
+//! `POST /establishments/import`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api::extract::{read_body, require_media_type, IMPORT_LIMIT};
+use crate::app::auth::AuthUser;
+use crate::app::policy;
+use crate::db::Db;
+use crate::domain::imports::XLSX;
+use crate::error::ApiError;
+
+/// `POST /establishments/import` (admin, supervisor; `text/csv` or XLSX).
+pub async fn import(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    user: AuthUser,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, ApiError> {
+    // The role first: a caller without it gets 403 before its upload is read.
+    policy::require_manager(&user)?;
+    require_media_type(&req, &["text/csv", XLSX])?;
+    let is_xlsx = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(XLSX));
+    let body = read_body(&req, &mut payload, IMPORT_LIMIT).await?;
+    let summary = crate::app::establishments::import(&db, user, body, is_xlsx).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod inspections;
 pub mod minutes_writer;
 pub mod policy;
 pub mod ratelimit;

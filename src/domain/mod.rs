@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod draw;
 pub mod establishment;
 pub mod json;
+pub mod minutes;
 pub mod page;
 pub mod status;
 pub mod synth;

@@ -533,8 +533,7 @@ pub fn insert_new(
 ///
 /// A write that moves an establishment or changes its type copies the new
 /// values onto its inspections again while holding the audit tail's lock
-/// ([`crate::api::establishments::copy_to_inspections`], the org-unit
-/// import). This runs after the batch's audit entries were appended, under
+/// (the establishments' `copy_to_inspections`, the org-unit import). This runs after the batch's audit entries were appended, under
 /// the same lock (taken there, held to the commit), so either that write
 /// commits first and this read sees it, or these minutes commit first and
 /// its copy updates them. Nearly always nothing differs and nothing is

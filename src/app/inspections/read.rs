@@ -4,7 +4,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{load_dto, load_head, to_dto, InspectionDto};
-use crate::app::auth::{AuthUser, Role};
+use crate::app::auth::AuthUser;
+use crate::app::policy;
 use crate::db::inspections::{self as rows, ListFilter};
 use crate::db::Db;
 use crate::domain::calendar::{day_end, day_start};
@@ -74,7 +75,7 @@ pub async fn list(
     let limit = pp.limit()?;
     let after = pp.after()?;
     let filter = ListFilter {
-        team_only: (user.role == Role::Inspector).then(|| user.team_id.clone().unwrap_or_default()),
+        team_only: policy::listed_team(&user),
         scope: user.scope_path.clone(),
         plan_id: q.plan_id,
         team_id: q.team_id,

@@ -6,9 +6,9 @@
 //! behind each other's commit and disk flush. Instead, handlers verify only
 //! the caller's token and hand the minutes to a writer thread, with a
 //! database connection of its own (it never queues behind the handlers for
-//! the shared pool; measured: p99 at 64 clients 46–49 ms instead of
-//! 54–56 ms), which takes whatever has queued up (at most [`MAX_BATCH`]) and
-//! checks and writes it in one transaction ([`inspections::post_batch`]):
+//! the shared pool), which takes whatever has queued up (at most
+//! [`MAX_BATCH`]) and checks and writes it in one transaction
+//! ([`inspections::post_batch`]):
 //! one statement per table for the whole batch to read what the checks
 //! need, one for each table written, one flush and one pass through the
 //! locks. Checking in the batch instead of in each handler saves every post
@@ -30,7 +30,7 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
-use crate::api::inspections::{self, Posting, Written};
+use crate::app::inspections::{self, Posting, Written};
 use crate::db::{write_tx, Pool};
 use crate::error::ApiError;
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod establishments;
 pub mod inspection_copies;
+pub mod inspections;
 pub mod minutes_writer;
 pub mod org_units;
 pub mod policy;

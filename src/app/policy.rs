@@ -51,6 +51,13 @@ pub fn sees_team_record(user: &AuthUser, team_id: &str, unit_path: &str) -> bool
     }
 }
 
+/// The one team whose records a list shows the caller: an inspector's own
+/// (none matches when it has no team), for the other roles `None`, their
+/// area deciding.
+pub fn listed_team(user: &AuthUser) -> Option<String> {
+    (user.role == Role::Inspector).then(|| user.team_id.clone().unwrap_or_default())
+}
+
 /// Whether the caller may see an assignment: its establishment in the
 /// caller's area and, for an inspector, of its own team.
 pub fn sees_assignment(user: &AuthUser, team_id: &str, unit_path: &str) -> bool {

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod error;
 pub mod establishments;
 pub mod org_units;
+pub mod inspections;
 pub mod schema;
 
 pub use error::{constraint_of, ResultExt};

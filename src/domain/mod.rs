@@ -7,6 +7,7 @@ pub mod establishment;
 pub mod imports;
 pub mod json;
 pub mod org_unit;
+pub mod minutes;
 pub mod page;
 pub mod status;
 pub mod synth;

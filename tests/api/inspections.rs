@@ -683,7 +683,8 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
 /// checks get their own 422, and only the first minutes of each are written.
 #[actix_web::test]
 async fn one_batch_with_repeats_and_a_taken_assignment() {
-    use kiemtra::api::inspections::{body_hash, post_batch, InspectionBody, Posting, Written};
+    use kiemtra::app::inspections::{post_batch, Posting, Written};
+    use kiemtra::domain::minutes::{body_hash, InspectionBody};
     let f = field().await;
     let mut conn = f.app.pool.get().unwrap();
     let id_a = uuid::Uuid::new_v4().to_string();

@@ -14,5 +14,6 @@ mod migrations;
 mod org_units;
 mod pg_restart;
 mod plans;
+mod schema_agreement;
 mod scope;
 mod spec;

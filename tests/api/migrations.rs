@@ -61,3 +61,60 @@ async fn the_record_is_never_deleted() {
     drop(conn);
     assert_eq!(app.count("establishments"), 1);
 }
+
+/// Migration 000011 rebuilds `assignments` on SQLite, the table minutes
+/// point at: up and down keep the rows, and the minutes still point at them
+/// (an empty database cannot tell, since the checks are deferred to commit).
+#[test]
+fn the_assignments_rebuild_keeps_rows_and_the_minutes_on_them() {
+    use diesel::RunQueryDsl;
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path());
+    let pool = build_pool(&db, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    run_migrations(&mut conn).unwrap();
+    let revert_through_000011 = |conn: &mut DbConnection| loop {
+        let version = match conn {
+            DbConnection::Pg(c) => c.revert_last_migration(PG_MIGRATIONS),
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        }
+        .unwrap()
+        .to_string();
+        if version.ends_with("000011") {
+            break;
+        }
+    };
+    revert_through_000011(&mut conn);
+
+    let t = "'2026-01-01 00:00:00'";
+    for sql in [
+        format!("INSERT INTO org_units (code, name, level, parent_code, path, created_at, updated_at) VALUES ('37', 'Ninh Bình', 'province', NULL, '/37/', {t}, {t})"),
+        format!("INSERT INTO users (id, username, password_hash, full_name, role, created_at) VALUES ('u1', 'admin', 'x', 'Admin', 'admin', {t})"),
+        format!("INSERT INTO establishments (id, licence_no, name, name_fold, business_type, org_unit_code, unit_path, address, status, version, created_at, updated_at) VALUES ('e1', 'L1', 'Bar', 'bar', 'bar', '37', '/37/', 'Số 1', 'active', 1, {t}, {t})"),
+        format!("INSERT INTO teams (id, name, level, org_unit_code, version, created_at, updated_at) VALUES ('t1', 'Đội 37', 'province', '37', 1, {t}, {t})"),
+        format!("INSERT INTO plans (id, name, year, org_unit_code, shares, stratify_by, risk_weighting, status, version, created_by, created_at, updated_at) VALUES ('p1', '2026', 2026, '37', '[]', 'none', FALSE, 'drawn', 1, 'u1', {t}, {t})"),
+        format!("INSERT INTO assignments (id, plan_id, team_id, establishment_id, level, round, status, due_by, version, change_seq, created_at, updated_at) VALUES ('a1', 'p1', 't1', 'e1', 'province', 1, 'completed', '2026-12-31', 1, 1, {t}, {t})"),
+        format!("INSERT INTO inspections (id, establishment_id, team_id, assignment_id, plan_id, body_hash, current_version, outcome, finished_at, violation_count, review_status, clock_skew, far_from_site, received_at, created_by, updated_at, unit_path, org_unit_code, business_type) VALUES ('i1', 'e1', 't1', 'a1', 'p1', 'h', 1, 'compliant', {t}, 0, 'pending', FALSE, FALSE, {t}, 'u1', {t}, '/37/', '37', 'bar')"),
+    ] {
+        diesel::sql_query(&sql).execute(&mut **conn).expect(&sql);
+    }
+    let on_their_assignment = |conn: &mut DbConnection| {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM inspections i JOIN assignments a ON a.id = i.assignment_id \
+             WHERE a.status = 'completed' AND a.due_by = '2026-12-31'",
+        )
+        .get_result::<N>(conn)
+        .unwrap()
+        .n
+    };
+
+    run_migrations(&mut conn).unwrap();
+    assert_eq!(on_their_assignment(&mut conn), 1);
+    revert_through_000011(&mut conn);
+    assert_eq!(on_their_assignment(&mut conn), 1);
+}

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::api::plans::{load_plan, Share};
+use crate::app::plans::{load_plan, Share};
 use crate::app::auth::AuthUser;
 use crate::db::schema::{assignments, org_units, teams};
 use crate::db::{Db, DbConnection};
@@ -287,7 +287,7 @@ fn load_inspected(
 /// Everything of [`Counts`] but the inspections' counts (`inspected`).
 fn load_rest(
     conn: &mut DbConnection,
-    plan: crate::api::plans::Plan,
+    plan: crate::app::plans::Plan,
     path: String,
     w: &Window,
     until: Option<NaiveDate>,

@@ -564,7 +564,7 @@ pub async fn close(
                     current_version: before.version + 1,
                 });
             }
-            crate::api::plans::on_establishment_closed(conn, &id)?;
+            crate::app::plans::on_establishment_closed(conn, &id)?;
             let after = load_visible(conn, &user, &id)?;
             crate::app::audit::record(
                 conn,

@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::api::coverage::{self, Group};
-use crate::api::plans::load_plan;
+use crate::app::plans::load_plan;
 use crate::app::auth::AuthUser;
 use crate::db::{Db, DbConnection};
 use crate::domain::text::vi_cmp;

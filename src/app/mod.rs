@@ -5,5 +5,6 @@
 pub mod audit;
 pub mod auth;
 pub mod minutes_writer;
+pub mod plans;
 pub mod policy;
 pub mod ratelimit;

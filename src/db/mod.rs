@@ -6,6 +6,7 @@ pub mod audit;
 pub mod callers;
 pub mod changes;
 pub mod error;
+pub mod plans;
 pub mod schema;
 
 pub use error::{constraint_of, ResultExt};

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::api::coverage::{self, Group};
+use crate::app::coverage::{self, Group};
 use crate::app::plans::load_plan;
 use crate::app::auth::AuthUser;
 use crate::db::{Db, DbConnection};

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod coverage;
 pub mod minutes_writer;
 pub mod plans;
 pub mod policy;

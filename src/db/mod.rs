@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod callers;
 pub mod changes;
+pub mod coverage;
 pub mod error;
 pub mod plans;
 pub mod schema;

@@ -4,10 +4,10 @@
 use crate::api::establishments::{import_rows, ImportRow};
 use crate::api::inspections::{body_hash, insert_minutes, InspectionBody};
 use crate::api::org_units::import_units;
-use crate::app::plans::{create_plan, draw_in_tx, NewPlan};
 use crate::api::teams::{add_member_to, create_team, NewMember, NewTeam};
 use crate::api::users::{create_user, NewUser};
 use crate::app::auth::AuthUser;
+use crate::app::plans::{create_plan, draw_in_tx, NewPlan};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::synth;
 use crate::error::ApiError;

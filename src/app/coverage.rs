@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::app::auth::AuthUser;
 use crate::app::plans::{load_plan, Plan, Share};
-use crate::db::coverage::{self as rows, AssignedRow, EligibleRow, Inspected, InspectedRow, Window};
+use crate::db::coverage::{
+    self as rows, AssignedRow, EligibleRow, Inspected, InspectedRow, Window,
+};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 

@@ -9,3 +9,4 @@ pub mod minutes_writer;
 pub mod plans;
 pub mod policy;
 pub mod ratelimit;
+pub mod reports;

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod coverage;
 pub mod error;
 pub mod plans;
+pub mod reports;
 pub mod schema;
 
 pub use error::{constraint_of, ResultExt};

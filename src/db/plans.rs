@@ -7,7 +7,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{assignments, draw_rounds, establishments, inspections, org_units, plans, teams};
+use crate::db::schema::{
+    assignments, draw_rounds, establishments, inspections, org_units, plans, teams,
+};
 use crate::db::{DbConnection, ResultExt};
 use crate::domain::draw::Selection;
 use crate::domain::status::{AssignmentStatus, EstablishmentStatus, PlanStatus};

@@ -336,7 +336,12 @@ fn store(
 
 /// Reads, computes and stores a round, reading and computing again while the
 /// registry changes under it (at most [`ATTEMPTS`] times).
-async fn run_round(db: &Db, user: AuthUser, id: String, kind: Kind) -> Result<DrawResult, ApiError> {
+async fn run_round(
+    db: &Db,
+    user: AuthUser,
+    id: String,
+    kind: Kind,
+) -> Result<DrawResult, ApiError> {
     for _ in 0..ATTEMPTS {
         let (u, i) = (user.clone(), id.clone());
         let prepared = db

@@ -350,9 +350,9 @@ async fn run_round(
                 Kind::TopUp => prepare_top_up(conn, &u, &i),
             })
             .await?;
-        // Computed with no connection held and outside any transaction (the
-        // draw spawns threads on large inputs): the write transaction only
-        // re-reads and writes.
+        // Drawn outside the write transaction, with no connection held,
+        // because the draw spawns threads on large inputs (`store` re-checks
+        // the input's digest, so the stored round is the registry's draw).
         let computed = tokio::task::spawn_blocking(move || compute(prepared))
             .await
             .map_err(|e| ApiError::Internal(format!("draw task failed: {e}")))??;

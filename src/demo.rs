@@ -1,12 +1,12 @@
 //! Seeds the demo database: Ninh Bình's real units (2024 structure),
 //! synthetic establishments, the 178 teams, accounts.
 
-use crate::api::plans::{create_plan, draw_in_tx, NewPlan};
 use crate::api::teams::{add_member_to, create_team, NewMember, NewTeam};
 use crate::api::users::{create_user, NewUser};
 use crate::app::auth::AuthUser;
 use crate::app::establishments::import_rows;
 use crate::app::org_units::import_units;
+use crate::app::plans::{create_plan, draw_in_tx, NewPlan};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::imports::ImportRow;
 use crate::app::inspections::insert_minutes;

@@ -83,9 +83,9 @@ route_table! {
     post "/api/v1/plans" => plans::create,
     get "/api/v1/plans" => plans::list,
     get "/api/v1/plans/{id}" => plans::get,
-    post "/api/v1/plans/{id}/draw" => plans::draw_plan,
-    get "/api/v1/plans/{id}/verify" => plans::verify,
-    post "/api/v1/plans/{id}/top-up" => plans::top_up,
+    post "/api/v1/plans/{id}/draw" => plans::draw::draw_plan,
+    get "/api/v1/plans/{id}/verify" => plans::draw::verify,
+    post "/api/v1/plans/{id}/top-up" => plans::draw::top_up,
     get "/api/v1/plans/{id}/assignments" => plans::plan_assignments,
     get "/api/v1/plans/{id}/coverage" => coverage::coverage,
 

@@ -9,5 +9,8 @@ pub mod inspection_copies;
 pub mod inspections;
 pub mod minutes_writer;
 pub mod org_units;
+pub mod coverage;
+pub mod plans;
 pub mod policy;
 pub mod ratelimit;
+pub mod reports;

@@ -5,10 +5,13 @@
 pub mod audit;
 pub mod callers;
 pub mod changes;
+pub mod coverage;
 pub mod error;
 pub mod establishments;
 pub mod org_units;
 pub mod inspections;
+pub mod plans;
+pub mod reports;
 pub mod schema;
 
 pub use error::{constraint_of, ResultExt};

@@ -44,6 +44,13 @@ pub enum ApiError {
     /// 409.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 409: the database already holds a row with this key; `constraint`
+    /// names the key (PostgreSQL's constraint, or SQLite's `table.column`).
+    #[error("already exists ({constraint})")]
+    Duplicate {
+        /// The unique constraint that refused the row.
+        constraint: String,
+    },
     /// 412: stale `If-Match`.
     #[error("precondition failed")]
     PreconditionFailed { current_version: i32 },
@@ -81,7 +88,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
-            ApiError::Conflict(_) => "conflict",
+            ApiError::Conflict(_) | ApiError::Duplicate { .. } => "conflict",
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -106,6 +113,7 @@ impl ApiError {
             | ApiError::PayloadTooLarge(m)
             | ApiError::UnsupportedMediaType(m)
             | ApiError::NotAcceptable(m) => m.clone(),
+            ApiError::Duplicate { constraint } => format!("already exists ({constraint})"),
             ApiError::Forbidden => "your role does not allow this".into(),
             ApiError::NotFound => "no such resource".into(),
             ApiError::PreconditionFailed { current_version } => {

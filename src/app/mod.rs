@@ -4,12 +4,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod coverage;
 pub mod establishments;
 pub mod inspection_copies;
 pub mod inspections;
 pub mod minutes_writer;
 pub mod org_units;
-pub mod coverage;
 pub mod plans;
 pub mod policy;
 pub mod ratelimit;

@@ -10,9 +10,9 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
             Error::NotFound => ApiError::NotFound,
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                ApiError::Conflict(format!("already exists ({})", constraint_of(info.as_ref())))
-            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => ApiError::Duplicate {
+                constraint: constraint_of(info.as_ref()),
+            },
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,

@@ -690,3 +690,10 @@ pub fn attachment_type(
         .first::<String>(conn)
         .optional()?)
 }
+
+/// Whether a unique violation's constraint is the minutes' own key: the
+/// same minutes id stored first by another writer (PostgreSQL names the
+/// constraint, SQLite the column).
+pub fn is_minutes_key(constraint: &str) -> bool {
+    constraint == "inspections_pkey" || constraint.ends_with("inspections.id")
+}

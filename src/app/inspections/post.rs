@@ -434,7 +434,11 @@ pub async fn post(
     };
     let written = match writer.submit(Box::new(posting)).await {
         // Another server stored the same id first.
-        Err(ApiError::Conflict(m)) if m.starts_with("already exists") => Written::Stored,
+        Err(ApiError::Duplicate { constraint })
+            if crate::db::inspections::is_minutes_key(&constraint) =>
+        {
+            Written::Stored
+        }
         other => other?,
     };
     match written {

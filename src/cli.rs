@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::api::establishments::{csv_rows, import_rows, xlsx_rows};
 use crate::api::org_units::{import_units, ImportSummary};
-use crate::api::users::{create_user, NewUser};
+use crate::app::users::{create_user, NewUser};
 use crate::config::{Secret, Settings};
 use crate::db::{build_pool, run_migrations, write_tx, DbConnection, Pool};
 use crate::startup::Application;
@@ -210,7 +210,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 role,
                 org_unit_code: org_unit,
                 team_id: team,
-            };
+            }
+            .hashed();
             let user = write_tx(&mut conn, |c| create_user(c, new)).map_err(describe)?;
             println!(
                 "created user {} ({}) id {}",

@@ -2,8 +2,13 @@
 //! and the demo alike. They own transactions, the authorisation policy, the
 //! audit log, the change counter, the minutes group commit and the imports.
 
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod minutes_writer;
 pub mod policy;
 pub mod ratelimit;
+pub mod sessions;
+pub mod teams;
+pub mod users;
+pub mod violation_types;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::establishments::{Establishment, EstablishmentDto};
 use crate::app::auth::{auth_users, unknown_user, AuthCache, AuthUser, Caller, Role};
-use crate::app::policy::{found_if, sees_assignment, sees_team_record};
+use crate::app::policy::{found_if, require_leader_or_manager, sees_assignment, sees_team_record};
 use crate::db::assignments::{Assignment, ChangeRow, ListFilter};
 use crate::db::changes::next_change_seq;
 use crate::db::{Db, DbConnection};
@@ -101,6 +101,7 @@ pub fn query(
     f: Filter,
     limit: i64,
 ) -> Result<Vec<AssignmentDto>, ApiError> {
+    // What `sees_assignment` allows, as SQL conditions.
     let filter = ListFilter {
         own_team: (user.role == Role::Inspector).then(|| user.team_id.clone().unwrap_or_default()),
         scope_path: user
@@ -353,11 +354,9 @@ pub fn schedule(
     when: Option<NaiveDate>,
 ) -> Result<AssignmentDto, ApiError> {
     let before = load_one(conn, user, id)?;
-    if user.role == Role::Inspector
-        && !crate::db::teams::is_leader(conn, &before.team_id, &user.id)?
-    {
-        return Err(ApiError::Forbidden);
-    }
+    require_leader_or_manager(user, || {
+        crate::db::teams::is_leader(conn, &before.team_id, &user.id)
+    })?;
     check_version(expected, before.version)?;
     if matches!(
         AssignmentStatus::parse(&before.status),
@@ -420,7 +419,6 @@ pub async fn patch(
         .await
 }
 
-/// The version of an assignment, for its ETag.
 impl AssignmentDto {
     /// Its version (the ETag's value).
     pub fn version(&self) -> i32 {

@@ -145,10 +145,8 @@ pub fn create_user(conn: &mut DbConnection, u: HashedUser) -> Result<UserDto, Ap
             "org_unit_code",
             "is required for this role",
         )),
-        (Some(code), _) => {
-            if !crate::db::users::org_unit_exists(conn, code)? {
-                errs.push(FieldError::new("org_unit_code", "no such org unit"));
-            }
+        (Some(code), _) if !crate::db::users::org_unit_exists(conn, code)? => {
+            errs.push(FieldError::new("org_unit_code", "no such org unit"))
         }
         _ => {}
     }

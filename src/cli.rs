@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::users::{create_user, NewUser};
 use crate::app::establishments::import_rows;
 use crate::app::org_units::import_units;
+use crate::app::users::{create_user, NewUser};
 use crate::config::{Secret, Settings};
 use crate::db::{build_pool, run_migrations, write_tx, DbConnection, Pool};
 use crate::domain::imports::{csv_rows, xlsx_rows, ImportRow, ImportSummary};
@@ -211,7 +211,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 role,
                 org_unit_code: org_unit,
                 team_id: team,
-            };
+            }
+            .hashed();
             let user = write_tx(&mut conn, |c| create_user(c, new)).map_err(describe)?;
             println!(
                 "created user {} ({}) id {}",

@@ -1,13 +1,14 @@
 //! Seeds the demo database: Ninh Bình's real units (2024 structure),
 //! synthetic establishments, the 178 teams, accounts.
 
-use crate::api::teams::{add_member_to, create_team, NewMember, NewTeam};
-use crate::api::users::{create_user, NewUser};
 use crate::app::auth::AuthUser;
 use crate::app::establishments::import_rows;
 use crate::app::inspections::insert_minutes;
 use crate::app::org_units::import_units;
 use crate::app::plans::{create_plan, draw_in_tx, NewPlan};
+use crate::app::auth::password::hash_password;
+use crate::app::teams::{add_member_to, create_team, NewMember, NewTeam};
+use crate::app::users::{create_user, NewUser};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::imports::ImportRow;
 use crate::domain::minutes::{body_hash, InspectionBody};
@@ -35,30 +36,55 @@ fn system() -> AuthUser {
     }
 }
 
+/// Password hashes computed before the seeding transaction (argon2 inside
+/// it would hold SQLite's one write lock), one per account, each salted
+/// afresh.
+struct Hashes(std::vec::IntoIter<String>);
+
+impl Hashes {
+    fn next(&mut self) -> Result<String, ApiError> {
+        self.0
+            .next()
+            .ok_or_else(|| ApiError::Internal("demo: more accounts than hashes".into()))
+    }
+}
+
 fn user(
     conn: &mut DbConnection,
+    hashes: &mut Hashes,
     username: &str,
     full_name: &str,
     role: &str,
     unit: Option<&str>,
     password: &str,
 ) -> Result<String, ApiError> {
-    Ok(create_user(
-        conn,
-        NewUser {
-            username: username.into(),
-            password: password.into(),
-            full_name: full_name.into(),
-            role: role.into(),
-            org_unit_code: unit.map(str::to_string),
-            team_id: None,
-        },
-    )?
-    .id)
+    let new = NewUser {
+        username: username.into(),
+        password: password.into(),
+        full_name: full_name.into(),
+        role: role.into(),
+        org_unit_code: unit.map(str::to_string),
+        team_id: None,
+    };
+    Ok(create_user(conn, new.with_hash(hashes.next()?))?.id)
+}
+
+/// The districts of the province, each with a team of two accounts.
+fn is_province_district(u: &synth::UnitRow) -> bool {
+    u.level == "district" && u.parent_code.as_deref() == Some(PROVINCE)
 }
 
 /// Seeds everything; returns (username, what it is) for the banner.
 pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let units = synth::load_units_csv(NINH_BINH_UNITS).map_err(ApiError::Internal)?;
+    // The admin, the supervisor, the provincial inspector and two per district.
+    let accounts = 3 + 2 * units.iter().filter(|u| is_province_district(u)).count();
+    let mut hashes = Hashes(
+        std::iter::repeat_with(|| hash_password(password))
+            .take(accounts)
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
     write_tx(conn, |conn| {
         let sys = system();
         let summary = import_units(conn, NINH_BINH_UNITS.as_bytes())?;
@@ -68,7 +94,6 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
                 summary.errors
             )));
         }
-        let units = synth::load_units_csv(NINH_BINH_UNITS).map_err(ApiError::Internal)?;
         let communes = synth::communes_of(&units, Some(PROVINCE));
         let rows: Vec<ImportRow> = synth::generate(&communes, ESTABLISHMENTS, 2016)
             .into_iter()
@@ -102,10 +127,19 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
         }
 
         let mut logins = Vec::new();
-        user(conn, "admin", "Quản trị hệ thống", "admin", None, password)?;
+        user(
+            conn,
+            &mut hashes,
+            "admin",
+            "Quản trị hệ thống",
+            "admin",
+            None,
+            password,
+        )?;
         logins.push(("admin".to_string(), "administrator".to_string()));
         user(
             conn,
+            &mut hashes,
             "giamsat",
             "Trần Thị Giám Sát",
             "supervisor",
@@ -128,6 +162,7 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
         )?;
         let inspector = user(
             conn,
+            &mut hashes,
             "doi-tinh",
             "Nguyễn Văn Tỉnh",
             "inspector",
@@ -149,10 +184,7 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
             "inspector, provincial team (leader)".to_string(),
         ));
 
-        for u in units
-            .iter()
-            .filter(|u| u.level == "district" && u.parent_code.as_deref() == Some(PROVINCE))
-        {
+        for u in units.iter().filter(|u| is_province_district(u)) {
             let team = create_team(
                 conn,
                 &sys,
@@ -161,6 +193,7 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
             let username = format!("doi-{}", u.code);
             let id = user(
                 conn,
+                &mut hashes,
                 &username,
                 &format!("Tổ trưởng {}", u.name),
                 "inspector",
@@ -180,6 +213,7 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
             let police = format!("cand-{}", u.code);
             let pid = user(
                 conn,
+                &mut hashes,
                 &police,
                 &format!("Công an {}", u.name),
                 "inspector",

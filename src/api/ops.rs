@@ -3,7 +3,6 @@
 use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
-use diesel::prelude::*;
 
 use crate::db::Db;
 use crate::error::ApiError;
@@ -27,11 +26,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// `GET /readyz`: the database answers.
 pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
-    db.run(|conn| {
-        diesel::sql_query("SELECT 1").execute(conn)?;
-        Ok(())
-    })
-    .await?;
+    db.run(crate::db::ping).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 

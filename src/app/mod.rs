@@ -2,6 +2,7 @@
 //! and the demo alike. They own transactions, the authorisation policy, the
 //! audit log, the change counter, the minutes group commit and the imports.
 
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod coverage;
@@ -14,3 +15,7 @@ pub mod plans;
 pub mod policy;
 pub mod ratelimit;
 pub mod reports;
+pub mod sessions;
+pub mod teams;
+pub mod users;
+pub mod violation_types;

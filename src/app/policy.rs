@@ -65,6 +65,18 @@ pub fn sees_assignment(user: &AuthUser, team_id: &str, unit_path: &str) -> bool 
         && (user.role != Role::Inspector || user.team_id.as_deref() == Some(team_id))
 }
 
+/// 403 for an inspector who does not lead the team (`leads` is read only
+/// for inspectors): a team's schedule is its leader's call, or a manager's.
+pub fn require_leader_or_manager(
+    user: &AuthUser,
+    leads: impl FnOnce() -> Result<bool, ApiError>,
+) -> Result<(), ApiError> {
+    if user.role == Role::Inspector && !leads()? {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(())
+}
+
 /// 404 unless `visible`: a record the caller may not see does not exist
 /// for it.
 pub fn found_if(visible: bool) -> Result<(), ApiError> {

@@ -2,6 +2,7 @@
 //! time from the URL scheme by our own r2d2 manager (so a PostgreSQL that is
 //! down gives its real error instead of a silently created SQLite file).
 
+pub mod assignments;
 pub mod audit;
 pub mod callers;
 pub mod changes;
@@ -12,7 +13,11 @@ pub mod inspections;
 pub mod org_units;
 pub mod plans;
 pub mod reports;
+pub mod refresh_tokens;
 pub mod schema;
+pub mod teams;
+pub mod users;
+pub mod violation_types;
 
 pub use error::{constraint_of, ResultExt};
 
@@ -377,4 +382,10 @@ impl Db {
     {
         self.run(move |conn| write_tx(conn, f)).await
     }
+}
+
+/// Whether the database answers (`SELECT 1`), for readiness.
+pub fn ping(conn: &mut DbConnection) -> Result<(), ApiError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
 }

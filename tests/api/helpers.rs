@@ -157,22 +157,20 @@ impl TestApp {
         unit: Option<&str>,
         team: Option<&str>,
     ) -> String {
+        // Hashed before the transaction, as every caller of create_user does.
+        let new = kiemtra::app::users::NewUser {
+            username: username.into(),
+            password: PASSWORD.into(),
+            full_name: format!("User {username}"),
+            role: role.into(),
+            org_unit_code: unit.map(str::to_string),
+            team_id: team.map(str::to_string),
+        }
+        .hashed();
         let mut conn = self.pool.get().unwrap();
-        write_tx(&mut conn, |c| {
-            kiemtra::api::users::create_user(
-                c,
-                kiemtra::api::users::NewUser {
-                    username: username.into(),
-                    password: PASSWORD.into(),
-                    full_name: format!("User {username}"),
-                    role: role.into(),
-                    org_unit_code: unit.map(str::to_string),
-                    team_id: team.map(str::to_string),
-                },
-            )
-        })
-        .expect("create user")
-        .id
+        write_tx(&mut conn, |c| kiemtra::app::users::create_user(c, new))
+            .expect("create user")
+            .id
     }
 
     /// Logs in and returns the access token.

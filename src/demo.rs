@@ -1,12 +1,12 @@
 //! Seeds the demo database: Ninh Bình's real units (2024 structure),
 //! synthetic establishments, the 178 teams, accounts.
 
+use crate::app::auth::password::hash_password;
 use crate::app::auth::AuthUser;
 use crate::app::establishments::import_rows;
 use crate::app::inspections::insert_minutes;
 use crate::app::org_units::import_units;
 use crate::app::plans::{create_plan, draw_in_tx, NewPlan};
-use crate::app::auth::password::hash_password;
 use crate::app::teams::{add_member_to, create_team, NewMember, NewTeam};
 use crate::app::users::{create_user, NewUser};
 use crate::db::{write_tx, DbConnection};
@@ -263,31 +263,10 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
 
 /// Files minutes for a third of every district team's assignments.
 fn complete_some(conn: &mut DbConnection) -> Result<(), ApiError> {
-    use crate::db::schema::{assignments, establishments, team_members, teams};
-    use diesel::prelude::*;
-    let leaders: Vec<(String, String)> = team_members::table
-        .inner_join(teams::table)
-        .filter(team_members::is_leader.eq(true))
-        .filter(teams::level.eq("district"))
-        .select((team_members::user_id, teams::id))
-        .load(conn)?;
-    for (leader, team) in leaders {
+    for (leader, team) in crate::db::teams::leaders_at_level(conn, "district")? {
         let user = crate::app::auth::load_user(conn, &leader)?.ok_or(ApiError::NotFound)?;
-        let members: Vec<String> = team_members::table
-            .filter(team_members::team_id.eq(&team))
-            .select(team_members::user_id)
-            .load(conn)?;
-        let todo: Vec<(String, String, Option<f64>, Option<f64>)> = assignments::table
-            .inner_join(establishments::table)
-            .filter(assignments::team_id.eq(&team))
-            .select((
-                assignments::id,
-                assignments::establishment_id,
-                establishments::latitude,
-                establishments::longitude,
-            ))
-            .order(assignments::id)
-            .load(conn)?;
+        let members = crate::db::teams::member_ids(conn, &team)?;
+        let todo = crate::db::assignments::sites_of_team(conn, &team)?;
         for (i, (assignment, establishment, lat, lon)) in
             todo.iter().enumerate().filter(|(i, _)| i % 3 == 0)
         {

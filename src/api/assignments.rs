@@ -12,9 +12,6 @@ use crate::domain::values::path_uuid;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-// Still named here by the plans' handlers.
-pub use crate::app::assignments::{check_status, query, AssignmentDto, Filter};
-
 /// `GET /teams/{id}/assignments`: everything open, or with `since` every
 /// change after that token (cancellations included), in change order.
 pub async fn team_assignments(

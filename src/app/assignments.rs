@@ -3,11 +3,12 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::api::establishments::{Establishment, EstablishmentDto};
 use crate::app::auth::{auth_users, unknown_user, AuthCache, AuthUser, Caller, Role};
+use crate::app::establishments::EstablishmentDto;
 use crate::app::policy::{found_if, require_leader_or_manager, sees_assignment, sees_team_record};
 use crate::db::assignments::{Assignment, ChangeRow, ListFilter};
 use crate::db::changes::next_change_seq;
+use crate::db::establishments::Establishment;
 use crate::db::{Db, DbConnection};
 use crate::domain::page::{decode_cursor, PageParams};
 use crate::domain::status::AssignmentStatus;

@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::api::establishments::Establishment;
 use crate::db::callers::{with_auth_source, AuthRow};
+use crate::db::establishments::Establishment;
 use crate::db::schema::{assignments, auth_epoch, change_counter, establishments, plans};
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -247,4 +247,23 @@ pub fn schedule(
     ))
     .execute(conn)?;
     Ok(n > 0)
+}
+
+/// A team's assignments with where their establishments are, by id:
+/// `(assignment id, establishment id, latitude, longitude)`.
+pub fn sites_of_team(
+    conn: &mut DbConnection,
+    team_id: &str,
+) -> Result<Vec<(String, String, Option<f64>, Option<f64>)>, ApiError> {
+    Ok(assignments::table
+        .inner_join(establishments::table)
+        .filter(assignments::team_id.eq(team_id))
+        .select((
+            assignments::id,
+            assignments::establishment_id,
+            establishments::latitude,
+            establishments::longitude,
+        ))
+        .order(assignments::id)
+        .load(conn)?)
 }

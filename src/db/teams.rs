@@ -192,3 +192,24 @@ pub fn insert_member(
         })?;
     Ok(())
 }
+
+/// The leaders of the teams at `level`, as `(user id, team id)`.
+pub fn leaders_at_level(
+    conn: &mut DbConnection,
+    level: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(team_members::table
+        .inner_join(teams::table)
+        .filter(team_members::is_leader.eq(true))
+        .filter(teams::level.eq(level))
+        .select((team_members::user_id, teams::id))
+        .load(conn)?)
+}
+
+/// The user ids of a team's members.
+pub fn member_ids(conn: &mut DbConnection, team_id: &str) -> Result<Vec<String>, ApiError> {
+    Ok(team_members::table
+        .filter(team_members::team_id.eq(team_id))
+        .select(team_members::user_id)
+        .load(conn)?)
+}

@@ -284,7 +284,7 @@ pub async fn plan_assignments(
     user: AuthUser,
     id: String,
     q: AssignmentQuery,
-) -> Result<Page<crate::api::assignments::AssignmentDto>, ApiError> {
+) -> Result<Page<crate::app::assignments::AssignmentDto>, ApiError> {
     db.run(move |conn| {
         load_plan(conn, &user, &id)?;
         let unit_path = match &q.org_unit {
@@ -299,10 +299,10 @@ pub async fn plan_assignments(
             },
             None => None,
         };
-        let items = crate::api::assignments::query(
+        let items = crate::app::assignments::query(
             conn,
             &user,
-            crate::api::assignments::Filter {
+            crate::app::assignments::Filter {
                 plan_id: Some(id),
                 team_id: q.team_id,
                 unit_path,
@@ -315,7 +315,7 @@ pub async fn plan_assignments(
         Ok(Page::from_rows(
             items,
             q.limit,
-            |a: &crate::api::assignments::AssignmentDto| a.id.clone(),
+            |a: &crate::app::assignments::AssignmentDto| a.id.clone(),
         ))
     })
     .await

@@ -249,12 +249,12 @@ pub fn schedule(
     Ok(n > 0)
 }
 
-/// A team's assignments with where their establishments are, by id:
+/// An assignment and where its establishment is:
 /// `(assignment id, establishment id, latitude, longitude)`.
-pub fn sites_of_team(
-    conn: &mut DbConnection,
-    team_id: &str,
-) -> Result<Vec<(String, String, Option<f64>, Option<f64>)>, ApiError> {
+pub type Site = (String, String, Option<f64>, Option<f64>);
+
+/// A team's assignments with where their establishments are, by id.
+pub fn sites_of_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<Site>, ApiError> {
     Ok(assignments::table
         .inner_join(establishments::table)
         .filter(assignments::team_id.eq(team_id))

@@ -1,11 +1,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, PASSWORD};
+use crate::helpers::{TestApp, PASSWORD};
 
 #[actix_web::test]
 async fn login_returns_tokens_and_user() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     app.create_user("admin", "admin", None, None);
     let (status, body) = app
         .send(
@@ -31,7 +31,7 @@ async fn login_returns_tokens_and_user() {
 
 #[actix_web::test]
 async fn wrong_credentials_are_401_problem() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     app.create_user("admin", "admin", None, None);
     for body in [
         json!({"username": "admin", "password": "nope-nope-nope"}),
@@ -54,16 +54,9 @@ async fn wrong_credentials_are_401_problem() {
 
 #[actix_web::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     app.create_user("admin", "admin", None, None);
-    let (_, login) = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": "admin", "password": PASSWORD})),
-        )
-        .await;
+    let login = app.login_answer("admin").await;
     let r1 = login["refresh_token"].as_str().unwrap().to_string();
     let (status, second) = app
         .send(
@@ -99,16 +92,9 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 
 #[actix_web::test]
 async fn logout_revokes_refresh_tokens() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     app.create_user("admin", "admin", None, None);
-    let (_, login) = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": "admin", "password": PASSWORD})),
-        )
-        .await;
+    let login = app.login_answer("admin").await;
     let access = login["access_token"].as_str().unwrap();
     let refresh = login["refresh_token"].as_str().unwrap();
     let (status, _) = app
@@ -129,8 +115,7 @@ async fn logout_revokes_refresh_tokens() {
 #[actix_web::test]
 async fn bad_tokens_are_401() {
     use base64::Engine;
-    let app = spawn_app().await;
-    let token = app.admin().await;
+    let (app, token) = TestApp::init().with_admin().await;
     let b64 = |v: serde_json::Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
@@ -153,15 +138,7 @@ async fn bad_tokens_are_401() {
     tampered["sub"] = json!("someone-else");
     let parts: Vec<&str> = token.split('.').collect();
     let forged = format!("{}.{}.{}", parts[0], b64(tampered), parts[2]);
-    let refresh = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": "admin", "password": PASSWORD})),
-        )
-        .await
-        .1["refresh_token"]
+    let refresh = app.login_answer("admin").await["refresh_token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -174,20 +151,31 @@ async fn bad_tokens_are_401() {
 }
 
 #[actix_web::test]
-async fn admin_creates_users_others_cannot() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+async fn an_admin_creates_a_user_once() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let body = json!({"username": "giamsat", "password": PASSWORD, "full_name": "Giám Sát", "role": "supervisor", "org_unit_code": "37"});
-    let (status, created) = app.post("/api/v1/users", &admin, body.clone()).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = app
+        .post_created("/api/v1/users", &admin, body.clone())
+        .await;
     assert_eq!(created["org_unit_code"], "37");
     let (status, _) = app.post("/api/v1/users", &admin, body).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let sup = app.login("giamsat").await;
+    app.login("giamsat").await;
+}
+
+#[actix_web::test]
+async fn a_supervisor_cannot_create_users() {
+    let (app, _) = TestApp::init().with_ninh_binh().with_admin().await;
+    let sup = app.supervisor("giamsat", "37").await;
     let (status, _) = app
         .post("/api/v1/users", &sup, json!({"username": "x1", "password": "long-enough-pw", "full_name": "X", "role": "admin"}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn user_errors_name_their_fields() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, p) = app
         .post("/api/v1/users", &admin, json!({"username": "xx2", "password": "short", "full_name": "X", "role": "inspector", "org_unit_code": "99999", "extra": 1}))
         .await;
@@ -208,20 +196,12 @@ async fn admin_creates_users_others_cannot() {
 
 #[actix_web::test]
 async fn login_is_rate_limited_per_user() {
-    use kiemtra::config::{Secret, Settings};
-    let dir = tempfile::tempdir().unwrap();
-    let url = crate::helpers::fresh_database(dir.path());
-    let mut s = Settings::new(&*url, Secret::new("test-secret-test-secret-test-secret!")).unwrap();
-    s.bind = "127.0.0.1:0".into();
-    s.login_attempts_per_minute = 3;
-    let app = kiemtra::startup::Application::build(s).unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    let app = TestApp::init().login_attempts_per_minute(3).empty().await;
     let mut last = None;
     for _ in 0..4 {
-        let r = client
-            .post(format!("{base}/api/v1/auth/login"))
+        let r = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
             .json(&json!({"username": "victim", "password": "guess-guess"}))
             .send()
             .await

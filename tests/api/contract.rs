@@ -6,11 +6,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{commune_of, TestApp};
 
 #[actix_web::test]
 async fn a_served_path_with_another_method_is_405_with_allow() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     for (method, path, allow) in [
         ("TRACE", "/readyz", "GET"),
         ("DELETE", "/api/v1/establishments", "GET, POST"),
@@ -50,8 +50,7 @@ async fn a_served_path_with_another_method_is_405_with_allow() {
 
 #[actix_web::test]
 async fn bodies_and_nested_objects_must_be_objects() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     // serde would read a struct from an array of its field values.
     let (status, body) = app.post("/api/v1/auth/logout", &admin, json!([null])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -87,8 +86,7 @@ async fn bodies_and_nested_objects_must_be_objects() {
 
 #[actix_web::test]
 async fn an_integer_may_be_written_with_a_zero_fraction() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, body) = app
         .post(
             "/api/v1/plans",
@@ -120,10 +118,9 @@ async fn an_integer_may_be_written_with_a_zero_fraction() {
 
 #[actix_web::test]
 async fn if_match_cursors_and_ids_are_read_as_the_spec_says() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let e = app
-        .establishment(&admin, "37-C-1", &crate::helpers::commune_of("372"), "bar")
+        .establishment(&admin, "37-C-1", &commune_of("372"), "bar")
         .await;
     let id = e["id"].as_str().unwrap();
     for (if_match, want) in [

@@ -95,15 +95,39 @@ pub fn audit_verifies(db: &str) {
     );
 }
 
+/// The JSON body of a response that must be 200.
+#[track_caller]
+pub fn json_ok(r: reqwest::blocking::Response) -> serde_json::Value {
+    let status = r.status();
+    let text = r.text().unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Logs a demo account in (`base` ends in `/api/v1`); the login answer.
 pub fn demo_login(client: &reqwest::blocking::Client, base: &str, user: &str) -> serde_json::Value {
-    client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": user, "password": "kiemtra-demo-2016"}))
-        .send()
+    json_ok(
+        client
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"username": user, "password": "kiemtra-demo-2016"}))
+            .send()
+            .unwrap(),
+    )
+}
+
+/// Logs the admin the test created in (`base` ends in `/api/v1`); its
+/// access token.
+fn admin_login(client: &reqwest::blocking::Client, base: &str) -> String {
+    json_ok(
+        client
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .unwrap(),
+    )["access_token"]
+        .as_str()
         .unwrap()
-        .json()
-        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -151,16 +175,7 @@ fn acknowledged_writes_survive_sigkill() {
     let mut ids = Vec::new();
     for round in 0..3 {
         let mut server = start(&db, port);
-        let token: String = client
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"username": "admin", "password": PASSWORD}))
-            .send()
-            .unwrap()
-            .json::<serde_json::Value>()
-            .unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let token = admin_login(&client, &base);
         // Everything acknowledged before earlier kills is still there.
         for id in &ids {
             let r = client
@@ -191,23 +206,14 @@ fn acknowledged_writes_survive_sigkill() {
         server.wait().unwrap();
     }
     let mut server = start(&db, port);
-    let token: String = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .unwrap()
-        .json::<serde_json::Value>()
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let page: serde_json::Value = client
-        .get(format!("{base}/establishments?limit=500"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let token = admin_login(&client, &base);
+    let page = json_ok(
+        client
+            .get(format!("{base}/establishments?limit=500"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(page["items"].as_array().unwrap().len(), 15);
     audit_verifies(&db);
     server.kill().unwrap();
@@ -253,13 +259,13 @@ fn retried_minutes_after_sigkill_are_not_duplicated() {
     let me = login(&client);
     let token = me["access_token"].as_str().unwrap().to_string();
     let team = me["user"]["team_id"].as_str().unwrap().to_string();
-    let page: serde_json::Value = client
-        .get(format!("{base}/teams/{team}/assignments?limit=500"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let page = json_ok(
+        client
+            .get(format!("{base}/teams/{team}/assignments?limit=500"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    );
     let open = page["items"]
         .as_array()
         .unwrap()
@@ -294,16 +300,16 @@ fn retried_minutes_after_sigkill_are_not_duplicated() {
         200,
         "a retry after the kill must find the stored minutes"
     );
-    let list: serde_json::Value = client
-        .get(format!(
-            "{base}/inspections?establishment_id={}",
-            open["establishment"]["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let list = json_ok(
+        client
+            .get(format!(
+                "{base}/inspections?establishment_id={}",
+                open["establishment"]["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     server.kill().unwrap();
     server.wait().unwrap();
@@ -334,13 +340,13 @@ fn minutes_survive_a_storm_of_sigkills() {
     let token = me["access_token"].as_str().unwrap().to_string();
     let team = me["user"]["team_id"].as_str().unwrap().to_string();
     let user_id = me["user"]["id"].as_str().unwrap().to_string();
-    let ests: Vec<String> = client
-        .get(format!("{base}/establishments?limit=50"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json::<serde_json::Value>()
-        .unwrap()["items"]
+    let ests: Vec<String> = json_ok(
+        client
+            .get(format!("{base}/establishments?limit=50"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    )["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -439,15 +445,15 @@ fn minutes_survive_a_storm_of_sigkills() {
     let mut ids = Vec::<String>::new();
     let mut cursor = String::new();
     loop {
-        let page: serde_json::Value = client
-            .get(format!(
-                "{base}/inspections?team_id={team}&limit=500{cursor}"
-            ))
-            .bearer_auth(&token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let page = json_ok(
+            client
+                .get(format!(
+                    "{base}/inspections?team_id={team}&limit=500{cursor}"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .unwrap(),
+        );
         ids.extend(
             page["items"]
                 .as_array()
@@ -499,14 +505,14 @@ fn two_instances_on_one_database() {
     let login = |user: &str| demo_login(&client, &bases[0], user);
     let admin = login("admin")["access_token"].as_str().unwrap().to_string();
     for round in 0..3 {
-        let plan: serde_json::Value = client
+        let plan = client
             .post(format!("{}/plans", bases[0]))
             .bearer_auth(&admin)
             .json(&json!({"name": format!("song song {round}"), "year": 2020 + round, "org_unit_code": "37"}))
             .send()
-            .unwrap()
-            .json()
             .unwrap();
+        assert_eq!(plan.status(), 201);
+        let plan: serde_json::Value = plan.json().unwrap();
         let id = plan["id"].as_str().unwrap().to_string();
         let targets: Vec<&str> = bases.iter().map(String::as_str).collect();
         let statuses = at_once(&targets, |b| {
@@ -521,24 +527,24 @@ fn two_instances_on_one_database() {
         let mut sorted = statuses.clone();
         sorted.sort();
         assert_eq!(sorted, vec![200, 409], "one draw per plan: {statuses:?}");
-        let v: serde_json::Value = client
-            .get(format!("{}/plans/{id}/verify", bases[1]))
-            .bearer_auth(&admin)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let v = json_ok(
+            client
+                .get(format!("{}/plans/{id}/verify", bases[1]))
+                .bearer_auth(&admin)
+                .send()
+                .unwrap(),
+        );
         assert_eq!(v["matches"], true, "{v}");
     }
     let me = login("doi-372");
     let token = me["access_token"].as_str().unwrap().to_string();
-    let est = client
-        .get(format!("{}/establishments?limit=1", bases[0]))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json::<serde_json::Value>()
-        .unwrap()["items"][0]["id"]
+    let est = json_ok(
+        client
+            .get(format!("{}/establishments?limit=1", bases[0]))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    )["items"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();

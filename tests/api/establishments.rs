@@ -1,12 +1,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{commune_of, spawn_app};
+use crate::helpers::{commune_of, Expect, TestApp};
 
 #[actix_web::test]
-async fn create_read_and_duplicate() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+async fn an_establishment_is_created_and_read_back() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let commune = commune_of("372");
     let e = app
         .establishment(&admin, "37-0001", &commune, "karaoke")
@@ -15,11 +14,18 @@ async fn create_read_and_duplicate() {
     assert_eq!(e["version"], 1);
     assert_eq!(e["org_unit_code"], commune);
     let id = e["id"].as_str().unwrap();
-    let (status, got) = app
-        .get(&format!("/api/v1/establishments/{id}"), &admin)
+    let got = app
+        .get_ok(&format!("/api/v1/establishments/{id}"), &admin)
         .await;
-    assert_eq!(status, StatusCode::OK);
     assert_eq!(got["licence_no"], "37-0001");
+}
+
+#[actix_web::test]
+async fn a_second_establishment_with_the_same_licence_is_409() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
+    let commune = commune_of("372");
+    app.establishment(&admin, "37-0001", &commune, "karaoke")
+        .await;
     let (status, p) = app
         .post(
             "/api/v1/establishments",
@@ -30,6 +36,11 @@ async fn create_read_and_duplicate() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(p["code"], "conflict");
     assert_eq!(app.count("establishments"), 1);
+}
+
+#[actix_web::test]
+async fn an_unknown_or_malformed_establishment_id_is_404() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, _) = app
         .get(
             "/api/v1/establishments/00000000-0000-4000-8000-000000000000",
@@ -43,8 +54,7 @@ async fn create_read_and_duplicate() {
 
 #[actix_web::test]
 async fn bad_input_names_the_field() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, p) = app
         .post(
             "/api/v1/establishments",
@@ -97,10 +107,10 @@ async fn bad_input_names_the_field() {
     assert_eq!(app.count("establishments"), 0);
 }
 
-#[actix_web::test]
-async fn list_filters_search_and_pages() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+/// Seven establishments: five karaoke in 372, a massage parlour and the
+/// guest house "Nhà nghỉ Hà Nội" in 373.
+async fn seven() -> (TestApp, String) {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let c372 = commune_of("372");
     let c373 = commune_of("373");
     for i in 0..5 {
@@ -108,24 +118,37 @@ async fn list_filters_search_and_pages() {
             .await;
     }
     app.establishment(&admin, "B-1", &c373, "massage").await;
-    let (status, _) = app
-        .post(
-            "/api/v1/establishments",
-            &admin,
-            json!({"licence_no": "HN-1", "name": "Nhà nghỉ Hà Nội", "business_type": "guest_house", "org_unit_code": c373, "address": "x"}),
-        )
+    app.post_created(
+        "/api/v1/establishments",
+        &admin,
+        json!({"licence_no": "HN-1", "name": "Nhà nghỉ Hà Nội", "business_type": "guest_house", "org_unit_code": c373, "address": "x"}),
+    )
+    .await;
+    (app, admin)
+}
+
+#[actix_web::test]
+async fn the_list_filters_by_unit_and_type_and_searches_names() {
+    let (app, admin) = seven().await;
+    let p = app
+        .get_ok("/api/v1/establishments?org_unit=372", &admin)
         .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, p) = app.get("/api/v1/establishments?org_unit=372", &admin).await;
     assert_eq!(p["items"].as_array().unwrap().len(), 5);
-    let (_, p) = app
-        .get("/api/v1/establishments?business_type=massage", &admin)
+    let p = app
+        .get_ok("/api/v1/establishments?business_type=massage", &admin)
         .await;
     assert_eq!(p["items"].as_array().unwrap().len(), 1);
-    let (_, p) = app.get("/api/v1/establishments?q=ha%20noi", &admin).await;
+    let p = app
+        .get_ok("/api/v1/establishments?q=ha%20noi", &admin)
+        .await;
     assert_eq!(p["items"].as_array().unwrap().len(), 1);
     assert_eq!(p["items"][0]["name"], "Nhà nghỉ Hà Nội");
-    // Pages of 2 cover all 7 exactly once.
+}
+
+/// Pages of 2 cover all 7 exactly once.
+#[actix_web::test]
+async fn pages_cover_the_list_exactly_once() {
+    let (app, admin) = seven().await;
     let mut seen = std::collections::HashSet::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -133,8 +156,7 @@ async fn list_filters_search_and_pages() {
             Some(c) => format!("/api/v1/establishments?limit=2&cursor={c}"),
             None => "/api/v1/establishments?limit=2".to_string(),
         };
-        let (status, p) = app.get(&path, &admin).await;
-        assert_eq!(status, StatusCode::OK);
+        let p = app.get_ok(&path, &admin).await;
         for it in p["items"].as_array().unwrap() {
             assert!(seen.insert(it["id"].as_str().unwrap().to_string()));
         }
@@ -144,6 +166,11 @@ async fn list_filters_search_and_pages() {
         }
     }
     assert_eq!(seen.len(), 7);
+}
+
+#[actix_web::test]
+async fn a_bad_limit_or_sort_is_422() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, p) = app.get("/api/v1/establishments?limit=0", &admin).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["errors"][0]["field"], "limit");
@@ -152,14 +179,19 @@ async fn list_filters_search_and_pages() {
     assert_eq!(p["errors"][0]["field"], "sort");
 }
 
-#[actix_web::test]
-async fn patch_with_if_match_and_close() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+/// One bar in 372; the path of its record.
+async fn one_bar() -> (TestApp, String, String) {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let e = app
         .establishment(&admin, "P-1", &commune_of("372"), "bar")
         .await;
     let path = format!("/api/v1/establishments/{}", e["id"].as_str().unwrap());
+    (app, admin, path)
+}
+
+#[actix_web::test]
+async fn a_patch_needs_the_current_version() {
+    let (app, admin, path) = one_bar().await;
     let patch = |version: &str, body: serde_json::Value| {
         app.client
             .patch(app.url(&path))
@@ -178,16 +210,20 @@ async fn patch_with_if_match_and_close() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
-    let (_, now) = app.get(&path, &admin).await;
+    let now = app.get_ok(&path, &admin).await;
     assert_eq!(now["name"], "Bar Mới");
-    let (status, closed) = app
-        .post(
+}
+
+#[actix_web::test]
+async fn an_establishment_is_closed_once() {
+    let (app, admin, path) = one_bar().await;
+    let closed = app
+        .post_ok(
             &format!("{path}/close"),
             &admin,
             json!({"closed_on": "2016-09-01", "reason": "ngừng kinh doanh"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["closed_on"], "2016-09-01");
     let (status, _) = app
@@ -198,18 +234,16 @@ async fn patch_with_if_match_and_close() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (_, p) = app
-        .get("/api/v1/establishments?status=closed", &admin)
+    let p = app
+        .get_ok("/api/v1/establishments?status=closed", &admin)
         .await;
     assert_eq!(p["items"].as_array().unwrap().len(), 1);
 }
 
-#[actix_web::test]
-async fn csv_import_reports_bad_rows_and_is_idempotent() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
-    let c = commune_of("374");
-    let csv = format!(
+/// A registry CSV for commune `c`: two good rows (I-1, I-2) and four bad
+/// ones (a bad type, unit and latitude, and I-1 again).
+fn registry_csv(c: &str) -> String {
+    format!(
         "licence_no,name,business_type,org_unit_code,address,owner_name,phone,latitude,longitude\n\
          I-1,Karaoke Hoàng Gia,karaoke,{c},Số 1,Nguyễn Văn A,0912345678,20.2,105.9\n\
          I-2,Massage Thảo Nguyên,massage,{c},Số 2,,,,\n\
@@ -217,11 +251,29 @@ async fn csv_import_reports_bad_rows_and_is_idempotent() {
          I-4,Bad unit,bar,99999,Số 4,,,,\n\
          I-5,Bad lat,bar,{c},Số 5,,,north,105\n\
          I-1,Twice,bar,{c},Số 6,,,,\n"
-    );
-    let (status, body) = app
+    )
+}
+
+/// The units, and [`registry_csv`] imported once; the CSV.
+async fn imported() -> (TestApp, String, String) {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
+    let csv = registry_csv(&commune_of("374"));
+    let body = app
         .post_csv("/api/v1/establishments/import", &admin, &csv)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(body["created"], 2);
+    (app, admin, csv)
+}
+
+#[actix_web::test]
+async fn a_csv_import_reports_bad_rows_and_lands_good_ones() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
+    let csv = registry_csv(&commune_of("374"));
+    let body = app
+        .post_csv("/api/v1/establishments/import", &admin, &csv)
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(body["created"], 2);
     let errs: Vec<(u64, &str)> = body["errors"]
         .as_array()
@@ -239,18 +291,35 @@ async fn csv_import_reports_bad_rows_and_is_idempotent() {
         ]
     );
     assert_eq!(app.count("establishments"), 2);
-    let (_, again) = app
+}
+
+#[actix_web::test]
+async fn a_csv_import_run_again_changes_nothing() {
+    let (app, admin, csv) = imported().await;
+    let again = app
         .post_csv("/api/v1/establishments/import", &admin, &csv)
-        .await;
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(again["created"], 0);
     assert_eq!(again["updated"], 0);
     assert_eq!(again["unchanged"], 2);
     assert_eq!(app.count("establishments"), 2);
+}
+
+#[actix_web::test]
+async fn a_csv_import_updates_a_changed_row() {
+    let (app, admin, csv) = imported().await;
     let changed = csv.replace("Massage Thảo Nguyên", "Massage Thảo Nguyên 2");
-    let (_, third) = app
+    let third = app
         .post_csv("/api/v1/establishments/import", &admin, &changed)
-        .await;
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(third["updated"], 1);
+}
+
+#[actix_web::test]
+async fn a_csv_import_with_an_unknown_column_is_422() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, p) = app
         .post_csv(
             "/api/v1/establishments/import",
@@ -264,6 +333,11 @@ async fn csv_import_reports_bad_rows_and_is_idempotent() {
         .unwrap()
         .iter()
         .any(|e| e["field"] == "colour"));
+}
+
+#[actix_web::test]
+async fn an_import_in_json_is_415() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, _) = app
         .send(
             Method::POST,

@@ -5,16 +5,14 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::TestApp;
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
 #[actix_web::test]
 async fn forged_and_stale_tokens_are_401() {
-    let app = spawn_app().await;
-    app.admin().await;
-    let me = app.login("admin").await;
-    let (_, who) = app.get("/api/v1/users/me", &me).await;
+    let (app, me) = TestApp::init().with_admin().await;
+    let who = app.get_ok("/api/v1/users/me", &me).await;
     let sub = who["id"].as_str().unwrap();
     let now = chrono::Utc::now().timestamp();
     let claims = |patch: serde_json::Value| {
@@ -82,8 +80,7 @@ async fn forged_and_stale_tokens_are_401() {
 
 #[actix_web::test]
 async fn huge_deep_and_broken_bodies_are_clear_4xx() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let post = |path: &str, ctype: &str, body: Vec<u8>| {
         app.client
             .post(app.url(path))

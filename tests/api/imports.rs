@@ -6,7 +6,7 @@ use std::process::Command;
 use reqwest::StatusCode;
 use rust_xlsxwriter::Workbook;
 
-use crate::helpers::{commune_of, fresh_database, spawn_app, NINH_BINH};
+use crate::helpers::{commune_of, fresh_database, strings, Expect, TestApp, NINH_BINH};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kiemtra");
 
@@ -97,53 +97,53 @@ fn cli_imports_xlsx_reports_bad_rows_and_reruns_cleanly() {
         .contains("created 0, updated 0, unchanged 30, errors 3"));
 }
 
-#[actix_web::test]
-async fn api_accepts_xlsx_and_search_ignores_diacritics() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
-    let resp = app
-        .client
+/// Posts `body` as an XLSX registry.
+async fn post_xlsx(app: &TestApp, admin: &str, body: Vec<u8>) -> reqwest::Response {
+    app.client
         .post(app.url("/api/v1/establishments/import"))
-        .bearer_auth(&admin)
+        .bearer_auth(admin)
         .header(
             "content-type",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        .body(workbook(&commune_of("373")))
+        .body(body)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The units and [`workbook`] of commune 373 imported through the API.
+async fn xlsx_imported() -> (TestApp, String) {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
+    let resp = post_xlsx(&app, &admin, workbook(&commune_of("373"))).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["created"], 30);
     assert_eq!(body["errors"].as_array().unwrap().len(), 3);
-    let (_, found) = app
-        .get("/api/v1/establishments?q=hoang%20gia%207&limit=500", &admin)
+    (app, admin)
+}
+
+#[actix_web::test]
+async fn the_api_accepts_an_xlsx_registry() {
+    let (app, admin) = xlsx_imported().await;
+    let resp = post_xlsx(&app, &admin, b"not a workbook".to_vec()).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[actix_web::test]
+async fn search_ignores_case_and_diacritics() {
+    let (app, admin) = xlsx_imported().await;
+    let found = app
+        .get_ok("/api/v1/establishments?q=hoang%20gia%207&limit=500", &admin)
         .await;
-    let names: Vec<&str> = found["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, vec!["Karaoke Hoàng Gia 7"]);
-    let (_, found) = app
-        .get("/api/v1/establishments?q=HOÀNG%20GIA&limit=500", &admin)
+    assert_eq!(
+        strings(&found["items"], "name"),
+        vec!["Karaoke Hoàng Gia 7"]
+    );
+    let found = app
+        .get_ok("/api/v1/establishments?q=HOÀNG%20GIA&limit=500", &admin)
         .await;
     assert_eq!(found["items"].as_array().unwrap().len(), 30);
-    let resp = app
-        .client
-        .post(app.url("/api/v1/establishments/import"))
-        .bearer_auth(&admin)
-        .header(
-            "content-type",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        .body("not a workbook")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// The 2025 reform: districts disappear, communes hang from the province.
@@ -151,8 +151,7 @@ async fn api_accepts_xlsx_and_search_ignores_diacritics() {
 /// commune-level teams (Hà Nội-style 60% at commune level).
 #[actix_web::test]
 async fn two_level_structure_after_the_2025_reform() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let units_2025: String = include_str!("../../data/vn-admin-units-2025.csv")
         .lines()
         .enumerate()
@@ -187,26 +186,26 @@ async fn two_level_structure_after_the_2025_reform() {
         )
         .await;
     }
-    let (_, before) = app
-        .get(
+    let before = app
+        .get_ok(
             &format!("/api/v1/establishments?org_unit={old_district}"),
             &admin,
         )
         .await;
     assert_eq!(before["items"].as_array().unwrap().len(), 10);
 
-    let (s, r) = app
+    let r = app
         .post_csv("/api/v1/org-units/import", &admin, &units_2025)
-        .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(r["errors"], serde_json::json!([]));
-    let (_, unit) = app
-        .get(&format!("/api/v1/org-units/{shared}"), &admin)
+    let unit = app
+        .get_ok(&format!("/api/v1/org-units/{shared}"), &admin)
         .await;
     assert_eq!(unit["parent_code"], "37");
     // The establishments kept their commune and now sit directly under the province.
-    let (_, moved) = app
-        .get(&format!("/api/v1/establishments?org_unit={shared}"), &admin)
+    let moved = app
+        .get_ok(&format!("/api/v1/establishments?org_unit={shared}"), &admin)
         .await;
     assert_eq!(moved["items"].as_array().unwrap().len(), 10);
     assert!(moved["items"]
@@ -214,8 +213,8 @@ async fn two_level_structure_after_the_2025_reform() {
         .unwrap()
         .iter()
         .all(|e| e["org_unit_code"] == shared.as_str()));
-    let (_, old) = app
-        .get(
+    let old = app
+        .get_ok(
             &format!("/api/v1/establishments?org_unit={old_district}"),
             &admin,
         )
@@ -223,25 +222,16 @@ async fn two_level_structure_after_the_2025_reform() {
     assert_eq!(old["items"].as_array().unwrap().len(), 0);
 
     // A commune-level team and a 60% commune-level plan.
-    let (s, t) = app
-        .post(
-            "/api/v1/teams",
-            &admin,
-            serde_json::json!({"name": "Đội xã", "level": "commune", "org_unit_code": shared}),
-        )
+    app.post_created(
+        "/api/v1/teams",
+        &admin,
+        serde_json::json!({"name": "Đội xã", "level": "commune", "org_unit_code": shared}),
+    )
+    .await;
+    let p = app
+        .create_plan(&admin, serde_json::json!({"name": "2026", "year": 2026, "org_unit_code": "37", "shares": [{"level": "commune", "percent": 60}]}))
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{t}");
-    let (_, p) = app
-        .post("/api/v1/plans", &admin, serde_json::json!({"name": "2026", "year": 2026, "org_unit_code": "37", "shares": [{"level": "commune", "percent": 60}]}))
-        .await;
-    let (s, d) = app
-        .post(
-            &format!("/api/v1/plans/{}/draw", p["id"].as_str().unwrap()),
-            &admin,
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
+    let d = app.draw(&admin, p["id"].as_str().unwrap()).await;
     assert_eq!(d["quotas"][0]["eligible"], 10);
     assert_eq!(d["quotas"][0]["quota"], 6);
     assert_eq!(d["assignments"], 6);

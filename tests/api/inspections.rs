@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{commune_of, spawn_app, strings, TestApp};
+use crate::helpers::{commune_of, strings, BatchAnswer, TestApp};
 
 struct Field {
     app: TestApp,
@@ -21,11 +21,21 @@ struct Field {
     outside: String,
 }
 
+impl std::ops::Deref for Field {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
 /// Units, teams 372 and 373 with inspectors, 10 establishments in 372 and
 /// one in 373, a drawn plan.
 async fn field() -> Field {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init()
+        .with_team("372")
+        .with_team("373")
+        .with_admin()
+        .await;
     let c = commune_of("372");
     let mut ids = Vec::new();
     for i in 0..10 {
@@ -43,44 +53,21 @@ async fn field() -> Field {
         .as_str()
         .unwrap()
         .to_string();
-    let (_, t) = app
-        .post(
-            "/api/v1/teams",
-            &admin,
-            json!({"name": "Đội 372", "level": "district", "org_unit_code": "372"}),
-        )
-        .await;
-    let team = t["id"].as_str().unwrap().to_string();
-    let (_, t2) = app
-        .post(
-            "/api/v1/teams",
-            &admin,
-            json!({"name": "Đội 373", "level": "district", "org_unit_code": "373"}),
-        )
-        .await;
-    let team373 = t2["id"].as_str().unwrap().to_string();
+    let team = app.teams["372"].clone();
     let lead_id = app.create_user("lead", "inspector", Some("372"), None);
-    app.post(
+    app.post_created(
         &format!("/api/v1/teams/{team}/members"),
         &admin,
         json!({"user_id": lead_id, "agency": "labour_social_affairs", "is_leader": true}),
     )
     .await;
     let member_id = app.create_user("police", "inspector", Some("372"), Some(&team));
-    app.create_user("other", "inspector", Some("373"), Some(&team373));
-    app.create_user("sup", "supervisor", Some("37"), None);
-    let (_, p) = app.post("/api/v1/plans", &admin, json!({"name": "2016", "year": 2016, "org_unit_code": "37", "shares": [{"level": "district", "percent": 40}]})).await;
-    let (s, _) = app
-        .post(
-            &format!("/api/v1/plans/{}/draw", p["id"].as_str().unwrap()),
-            &admin,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    app.create_user("other", "inspector", Some("373"), Some(&app.teams["373"]));
+    let p = app.create_plan(&admin, json!({"name": "2016", "year": 2016, "org_unit_code": "37", "shares": [{"level": "district", "percent": 40}]})).await;
+    app.draw(&admin, p["id"].as_str().unwrap()).await;
     let lead = app.login("lead").await;
-    let (_, mine) = app
-        .get(&format!("/api/v1/teams/{team}/assignments"), &lead)
+    let mine = app
+        .get_ok(&format!("/api/v1/teams/{team}/assignments"), &lead)
         .await;
     let assignment = mine["items"][0].clone();
     let assigned: Vec<&str> = mine["items"]
@@ -94,7 +81,7 @@ async fn field() -> Field {
         .find(|i| !assigned.contains(&i.as_str()))
         .unwrap()
         .clone();
-    let sup = app.login("sup").await;
+    let sup = app.supervisor("sup", "37").await;
     let other = app.login("other").await;
     Field {
         app,
@@ -131,40 +118,50 @@ fn minutes(f: &Field, id: &str) -> Value {
     })
 }
 
-#[actix_web::test]
-async fn post_repeat_conflict_review_correct_audit() {
-    let f = field().await;
+/// The minutes of [`minutes`] posted by the leader (201); their id, the
+/// body posted and the answer.
+async fn posted(f: &Field) -> (String, Value, Value) {
     let id = uuid::Uuid::new_v4().to_string();
-    let body = minutes(&f, &id);
-    let (s, first) = f
-        .app
-        .post("/api/v1/inspections", &f.lead, body.clone())
+    let body = minutes(f, &id);
+    let first = f
+        .post_created("/api/v1/inspections", &f.lead, body.clone())
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{first}");
+    (id, body, first)
+}
+
+#[actix_web::test]
+async fn minutes_are_stored_once_and_an_identical_repeat_is_200() {
+    let f = field().await;
+    let (_id, body, first) = posted(&f).await;
     assert_eq!(first["version"], 1);
     assert_eq!(first["violations"].as_array().unwrap().len(), 2);
     assert_eq!(first["flags"]["far_from_establishment"], false);
     assert_eq!(first["review"]["status"], "pending");
     assert_eq!(first["started_at"], "2016-07-01T09:00:00+07:00");
     // The very same body: 200, still one record.
-    let (s, again) = f
-        .app
-        .post("/api/v1/inspections", &f.lead, body.clone())
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    let again = f.post_ok("/api/v1/inspections", &f.lead, body).await;
     assert_eq!(again["id"], first["id"]);
-    assert_eq!(f.app.count("inspections"), 1);
-    assert_eq!(f.app.count("violations"), 2);
-    // One field changed: 409, nothing stored.
-    let mut changed = body.clone();
+    assert_eq!(f.count("inspections"), 1);
+    assert_eq!(f.count("violations"), 2);
+}
+
+#[actix_web::test]
+async fn a_repeat_with_one_field_changed_is_409_and_stores_nothing() {
+    let f = field().await;
+    let (_id, body, _) = posted(&f).await;
+    let mut changed = body;
     changed["notes"] = json!("khác");
-    let (s, p) = f.app.post("/api/v1/inspections", &f.lead, changed).await;
+    let (s, p) = f.post("/api/v1/inspections", &f.lead, changed).await;
     assert_eq!(s, StatusCode::CONFLICT, "{p}");
-    assert_eq!(f.app.count("inspections"), 1);
-    // The assignment is completed, and the team's delta says so.
-    let (_, a) = f
-        .app
-        .get(
+    assert_eq!(f.count("inspections"), 1);
+}
+
+#[actix_web::test]
+async fn minutes_complete_their_assignment() {
+    let f = field().await;
+    posted(&f).await;
+    let a = f
+        .get_ok(
             &format!(
                 "/api/v1/assignments/{}",
                 f.assignment["id"].as_str().unwrap()
@@ -173,74 +170,74 @@ async fn post_repeat_conflict_review_correct_audit() {
         )
         .await;
     assert_eq!(a["status"], "completed");
+}
 
-    // The inspector cannot review; the supervisor returns it.
+/// The inspector cannot review; the supervisor returns the minutes, with a
+/// comment.
+#[actix_web::test]
+async fn a_supervisor_returns_minutes_with_a_comment() {
+    let f = field().await;
+    let (id, _, _) = posted(&f).await;
     let rv = format!("/api/v1/inspections/{id}/review");
-    let (s, _) = f
-        .app
-        .post(&rv, &f.lead, json!({"decision": "accepted"}))
-        .await;
+    let (s, _) = f.post(&rv, &f.lead, json!({"decision": "accepted"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, p) = f
-        .app
-        .post(&rv, &f.sup, json!({"decision": "returned"}))
-        .await;
+    let (s, p) = f.post(&rv, &f.sup, json!({"decision": "returned"})).await;
     assert_eq!(
         (s, p["errors"][0]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("comment"))
     );
-    let (s, r) = f
-        .app
-        .post(
+    let r = f
+        .post_ok(
             &rv,
             &f.sup,
             json!({"decision": "returned", "comment": "Thiếu mức phạt cho vi phạm 1"}),
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
     assert_eq!(r["review"]["status"], "returned");
+}
 
-    // A correction is a new version; the original stays readable.
-    let (s, c) = f.app.post(&format!("/api/v1/inspections/{id}/corrections"), &f.lead, json!({
+/// A correction of returned minutes is a new version, pending review
+/// again; the original stays readable.
+#[actix_web::test]
+async fn a_correction_is_a_new_version_and_the_original_stays_readable() {
+    let f = field().await;
+    let (id, _, _) = posted(&f).await;
+    f.post_ok(
+        &format!("/api/v1/inspections/{id}/review"),
+        &f.sup,
+        json!({"decision": "returned", "comment": "Thiếu mức phạt cho vi phạm 1"}),
+    )
+    .await;
+    let c = f.post_created(&format!("/api/v1/inspections/{id}/corrections"), &f.lead, json!({
         "reason": "bổ sung mức phạt",
         "violations": [
             {"code": "GUEST_REGISTER", "sanction": "fine", "fine_vnd": 800000},
             {"code": "KARAOKE_DOOR", "description": "chốt cài trong", "sanction": "fine", "fine_vnd": 12000000}
         ]})).await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
     assert_eq!(c["version"], 2);
     assert_eq!(c["review"]["status"], "pending");
-    let (_, v) = f
-        .app
-        .get(&format!("/api/v1/inspections/{id}/versions"), &f.sup)
+    let v = f
+        .get_ok(&format!("/api/v1/inspections/{id}/versions"), &f.sup)
         .await;
     let v = v["items"].as_array().unwrap();
     assert_eq!(v.len(), 2);
     assert_eq!(v[0]["violations"][0]["sanction"], "warning");
     assert_eq!(v[1]["violations"][0]["fine_vnd"], 800000);
     assert_eq!(v[1]["reason"], "bổ sung mức phạt");
-    let (_, now) = f
-        .app
-        .get(&format!("/api/v1/inspections/{id}"), &f.lead)
+    let now = f
+        .get_ok(&format!("/api/v1/inspections/{id}"), &f.lead)
         .await;
     assert_eq!(now["version"], 2);
+}
 
-    // The audit chain holds, and an edit behind the service's back breaks it.
-    let mut conn = f.app.pool.get().unwrap();
-    assert!(kiemtra::app::audit::verify(&mut conn).unwrap().is_ok());
-    {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
-            .execute(&mut **conn)
-            .unwrap();
-    }
-    assert_eq!(
-        kiemtra::app::audit::verify(&mut conn)
-            .unwrap()
-            .unwrap_err()
-            .0,
-        3
-    );
+/// The audit chain holds, and an edit behind the service's back breaks it.
+#[actix_web::test]
+async fn the_audit_chain_breaks_where_it_is_edited_by_hand() {
+    let f = field().await;
+    posted(&f).await;
+    assert!(f.audit_chain().is_ok());
+    f.exec("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3");
+    assert_eq!(f.audit_chain(), Err(3));
 }
 
 #[actix_web::test]
@@ -289,7 +286,7 @@ async fn field_input_is_validated() {
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let (s, p) = f.app.post("/api/v1/inspections", &f.lead, body).await;
+        let (s, p) = f.post("/api/v1/inspections", &f.lead, body).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {p}");
         assert!(
             p["errors"]
@@ -300,69 +297,79 @@ async fn field_input_is_validated() {
             "{field}: {p}"
         );
     }
-    assert_eq!(f.app.count("inspections"), 0);
+    assert_eq!(f.count("inspections"), 0);
+}
+
+/// Another team's inspector: 404 for this assignment.
+#[actix_web::test]
+async fn another_teams_inspector_cannot_post_for_the_assignment() {
+    let f = field().await;
+    let body = minutes(&f, &uuid::Uuid::new_v4().to_string());
+    let (s, _) = f.post("/api/v1/inspections", &f.other, body).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
 #[actix_web::test]
-async fn scope_surprise_and_flags() {
+async fn a_supervisor_does_not_post_minutes() {
     let f = field().await;
-    // Another team's inspector: 404 for this assignment, and cannot read.
-    let mut body = minutes(&f, &uuid::Uuid::new_v4().to_string());
-    let (s, _) = f
-        .app
-        .post("/api/v1/inspections", &f.other, body.clone())
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    // A supervisor does not post minutes.
-    let (s, _) = f
-        .app
-        .post("/api/v1/inspections", &f.sup, body.clone())
-        .await;
+    let body = minutes(&f, &uuid::Uuid::new_v4().to_string());
+    let (s, _) = f.post("/api/v1/inspections", &f.sup, body).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, created) = f
-        .app
-        .post("/api/v1/inspections", &f.lead, body.clone())
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (s, _) = f
-        .app
-        .get(
-            &format!("/api/v1/inspections/{}", created["id"].as_str().unwrap()),
-            &f.other,
-        )
-        .await;
+}
+
+/// Another team's inspector neither reads the minutes nor sees them
+/// listed; the supervisor does.
+#[actix_web::test]
+async fn minutes_are_read_inside_the_area_only() {
+    let f = field().await;
+    let (id, _, _) = posted(&f).await;
+    let (s, _) = f.get(&format!("/api/v1/inspections/{id}"), &f.other).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (_, list) = f.app.get("/api/v1/inspections", &f.other).await;
+    let list = f.get_ok("/api/v1/inspections", &f.other).await;
     assert_eq!(list["items"], json!([]));
-    let (_, list) = f
-        .app
-        .get(&format!("/api/v1/inspections?team_id={}", f.team), &f.sup)
+    let list = f
+        .get_ok(&format!("/api/v1/inspections?team_id={}", f.team), &f.sup)
         .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
 
-    // A surprise inspection inside the jurisdiction, 3 km away and with a
-    // clock 30 minutes ahead: accepted, flagged.
+/// Surprise minutes (no assignment) of `establishment`, 3 km away from it
+/// and with a clock 30 minutes ahead.
+fn surprise(f: &Field, establishment: &str) -> Value {
     let ahead = (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339();
-    body["id"] = json!(uuid::Uuid::new_v4().to_string());
+    let mut body = minutes(f, &uuid::Uuid::new_v4().to_string());
     body["assignment_id"] = Value::Null;
-    body["establishment_id"] = json!(f.surprise_target);
+    body["establishment_id"] = json!(establishment);
     body["finished_at"] = json!(ahead);
     body["location"] = json!({"latitude": 20.277, "longitude": 105.97});
-    let (s, sur) = f
-        .app
-        .post("/api/v1/inspections", &f.lead, body.clone())
+    body
+}
+
+/// A surprise inspection inside the jurisdiction, 3 km away and with a
+/// clock 30 minutes ahead: accepted, flagged.
+#[actix_web::test]
+async fn a_surprise_inspection_far_away_with_a_clock_ahead_is_flagged() {
+    let f = field().await;
+    let sur = f
+        .post_created(
+            "/api/v1/inspections",
+            &f.lead,
+            surprise(&f, &f.surprise_target),
+        )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{sur}");
     assert_eq!(sur["assignment_id"], Value::Null);
     assert_eq!(sur["flags"]["clock_skew"], true);
     assert_eq!(sur["flags"]["far_from_establishment"], true);
     assert!(sur["flags"]["distance_m"].as_f64().unwrap() > 2900.0);
-    // Outside the jurisdiction: 404.
-    body["id"] = json!(uuid::Uuid::new_v4().to_string());
-    body["establishment_id"] = json!(f.outside);
-    let (s, _) = f.app.post("/api/v1/inspections", &f.lead, body).await;
+}
+
+#[actix_web::test]
+async fn a_surprise_inspection_outside_the_area_is_404() {
+    let f = field().await;
+    let (s, _) = f
+        .post("/api/v1/inspections", &f.lead, surprise(&f, &f.outside))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let _ = &f.admin;
 }
 
 /// Days are Vietnam's (UTC+07:00): minutes finished at 06:00 on 1 April
@@ -384,7 +391,7 @@ async fn days_and_quarters_are_counted_in_vietnam_time() {
         body["finished_at"] = json!(finished);
         body["outcome"] = json!(outcome);
         body["violations"] = json!([]);
-        let (s, m) = f.app.post("/api/v1/inspections", &f.lead, body).await;
+        let (s, m) = f.post("/api/v1/inspections", &f.lead, body).await;
         assert_eq!(s, StatusCode::CREATED, "{m}");
         posted.push(m["id"].as_str().unwrap().to_string());
     }
@@ -403,12 +410,11 @@ async fn days_and_quarters_are_counted_in_vietnam_time() {
             "refused_entry",
         ),
     ] {
-        let (s, page) = f.app.get(&format!("/api/v1/{query}"), &f.sup).await;
+        let (s, page) = f.get(&format!("/api/v1/{query}"), &f.sup).await;
         assert_eq!(s, StatusCode::OK, "{query}: {page}");
         assert_eq!(strings(&page[field], key), vec![expected], "{query}");
     }
     let (s, csv) = f
-        .app
         .get_as(
             &format!("/api/v1/reports?plan_id={plan}&period=Q2"),
             &f.sup,
@@ -434,9 +440,8 @@ async fn days_and_quarters_are_counted_in_vietnam_time() {
 #[actix_web::test]
 async fn identical_posts_racing_store_one_record() {
     let f = field().await;
-    let (_, mine) = f
-        .app
-        .get(&format!("/api/v1/teams/{}/assignments", f.team), &f.lead)
+    let mine = f
+        .get_ok(&format!("/api/v1/teams/{}/assignments", f.team), &f.lead)
         .await;
     let bodies: Vec<Value> = mine["items"]
         .as_array()
@@ -453,7 +458,7 @@ async fn identical_posts_racing_store_one_record() {
     // One race per assignment, one after another: each is a fresh chance
     // for a copy to be read between the other writer's check and commit.
     for body in &bodies {
-        let posts = (0..6).map(|_| f.app.post("/api/v1/inspections", &f.lead, body.clone()));
+        let posts = (0..6).map(|_| f.post("/api/v1/inspections", &f.lead, body.clone()));
         let copies = futures_util::future::join_all(posts).await;
         let created = copies
             .iter()
@@ -468,27 +473,22 @@ async fn identical_posts_racing_store_one_record() {
         );
         assert!(copies.iter().all(|(_, b)| b["id"] == body["id"]));
     }
-    assert_eq!(f.app.count("inspections"), bodies.len() as i64);
-    assert_eq!(f.app.count("inspection_versions"), bodies.len() as i64);
+    assert_eq!(f.count("inspections"), bodies.len() as i64);
+    assert_eq!(f.count("inspection_versions"), bodies.len() as i64);
 }
 
 #[actix_web::test]
 async fn photos_are_verified_and_idempotent() {
     let f = field().await;
     let id = uuid::Uuid::new_v4().to_string();
-    f.app
-        .post("/api/v1/inspections", &f.lead, minutes(&f, &id))
+    f.post_created("/api/v1/inspections", &f.lead, minutes(&f, &id))
         .await;
     let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     png.extend((0..5000u32).map(|i| (i * 7 % 251) as u8));
     let sha = hex::encode(Sha256::digest(&png));
     let put = |sha: String, ctype: &'static str, body: Vec<u8>| {
-        f.app
-            .client
-            .put(
-                f.app
-                    .url(&format!("/api/v1/inspections/{id}/attachments/{sha}")),
-            )
+        f.client
+            .put(f.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
             .bearer_auth(&f.lead)
             .header("content-type", ctype)
             .body(body)
@@ -537,23 +537,19 @@ async fn photos_are_verified_and_idempotent() {
             .status(),
         StatusCode::PAYLOAD_TOO_LARGE
     );
-    assert_eq!(f.app.count("attachments"), 1);
-    let (_, got) = f
-        .app
-        .get(&format!("/api/v1/inspections/{id}"), &f.lead)
+    assert_eq!(f.count("attachments"), 1);
+    let got = f
+        .get_ok(&format!("/api/v1/inspections/{id}"), &f.lead)
         .await;
     assert_eq!(got["attachments"], json!([sha]));
     let back = f
-        .app
         .client
-        .get(
-            f.app
-                .url(&format!("/api/v1/inspections/{id}/attachments/{sha}")),
-        )
+        .get(f.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
         .bearer_auth(&f.sup)
         .send()
         .await
         .unwrap();
+    assert_eq!(back.status(), StatusCode::OK);
     assert_eq!(back.headers()["content-type"], "image/png");
     assert_eq!(back.bytes().await.unwrap().to_vec(), png);
 }
@@ -561,23 +557,21 @@ async fn photos_are_verified_and_idempotent() {
 #[actix_web::test]
 async fn violation_catalogue() {
     let f = field().await;
-    let (s, list) = f.app.get("/api/v1/violation-types", &f.lead).await;
+    let (s, list) = f.get("/api/v1/violation-types", &f.lead).await;
     assert_eq!(s, StatusCode::OK);
     assert!(list["items"].as_array().unwrap().len() >= 10);
     let body = json!({"code": "FIRE_SAFETY", "title": "PCCC", "legal_basis": "NĐ 136/2020", "min_fine_vnd": 100000, "max_fine_vnd": 500000});
     let (s, _) = f
-        .app
         .post("/api/v1/violation-types", &f.sup, body.clone())
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = f
-        .app
         .post("/api/v1/violation-types", &f.admin, body.clone())
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, _) = f.app.post("/api/v1/violation-types", &f.admin, body).await;
+    let (s, _) = f.post("/api/v1/violation-types", &f.admin, body).await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (s, p) = f.app.post("/api/v1/violation-types", &f.admin, json!({"code": "X", "title": "t", "legal_basis": "b", "min_fine_vnd": 5, "max_fine_vnd": 1})).await;
+    let (s, p) = f.post("/api/v1/violation-types", &f.admin, json!({"code": "X", "title": "t", "legal_basis": "b", "min_fine_vnd": 5, "max_fine_vnd": 1})).await;
     assert_eq!(
         (s, p["errors"][0]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("max_fine_vnd"))
@@ -614,7 +608,7 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
     bodies.push((101, a2));
     let posts = bodies
         .iter()
-        .map(|(_, b)| f.app.post("/api/v1/inspections", &f.lead, b.clone()));
+        .map(|(_, b)| f.post("/api/v1/inspections", &f.lead, b.clone()));
     let results = futures_util::future::join_all(posts).await;
     let mut winner: std::collections::HashMap<String, Value> = Default::default();
     for ((_, b), (s, r)) in bodies.iter().zip(&results) {
@@ -659,22 +653,15 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
             }
         }
     }
-    assert_eq!(f.app.count("inspections"), 25);
-    assert_eq!(f.app.count("inspection_versions"), 25);
-    assert_eq!(f.app.count("violations"), 50);
+    assert_eq!(f.count("inspections"), 25);
+    assert_eq!(f.count("inspection_versions"), 25);
+    assert_eq!(f.count("violations"), 50);
     // One audit entry per stored minutes, and the chain holds.
-    let mut conn = f.app.pool.get().unwrap();
-    {
-        use diesel::prelude::*;
-        use kiemtra::db::schema::audit_log;
-        let created: i64 = audit_log::table
-            .filter(audit_log::action.eq("inspection.create"))
-            .count()
-            .get_result(&mut **conn)
-            .unwrap();
-        assert_eq!(created, 25);
-    }
-    assert!(kiemtra::app::audit::verify(&mut conn).unwrap().is_ok());
+    assert_eq!(
+        f.scalar("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'inspection.create'"),
+        25
+    );
+    assert!(f.audit_chain().is_ok());
 }
 
 /// One batch of the group commit, run directly: a repeat of an id inside
@@ -683,59 +670,41 @@ async fn storm_of_posts_and_repeats_through_the_group_commit() {
 /// checks get their own 422, and only the first minutes of each are written.
 #[actix_web::test]
 async fn one_batch_with_repeats_and_a_taken_assignment() {
-    use kiemtra::app::inspections::{post_batch, Posting, Written};
-    use kiemtra::domain::minutes::{body_hash, InspectionBody};
     let f = field().await;
-    let mut conn = f.app.pool.get().unwrap();
     let id_a = uuid::Uuid::new_v4().to_string();
     let mut stranger = minutes(&f, &uuid::Uuid::new_v4().to_string());
     stranger["members_present"] = json!([uuid::Uuid::new_v4().to_string()]);
-    let postings: Vec<Posting> = [
-        stranger,
-        minutes(&f, &id_a),
-        minutes(&f, &id_a),
-        minutes(&f, &uuid::Uuid::new_v4().to_string()),
-    ]
-    .into_iter()
-    .map(|v| {
-        let body: InspectionBody = serde_json::from_value(v).unwrap();
-        Posting {
-            caller: f.lead_id.clone(),
-            hash: body_hash(&body),
-            body,
-            received: kiemtra::domain::values::now(),
-        }
-    })
-    .collect();
-    let items: Vec<&Posting> = postings.iter().collect();
-    let answers = kiemtra::db::write_tx(&mut conn, |c| post_batch(c, &items)).unwrap();
+    let answers = f.post_batch(
+        &f.lead_id,
+        vec![
+            stranger,
+            minutes(&f, &id_a),
+            minutes(&f, &id_a),
+            minutes(&f, &uuid::Uuid::new_v4().to_string()),
+        ],
+    );
     match &answers[0] {
-        Err(kiemtra::error::ApiError::Validation(errs)) => {
-            assert_eq!(errs.len(), 1, "{errs:?}");
-            assert_eq!(errs[0].field, "members_present[0]");
-        }
+        BatchAnswer::Invalid(fields) => assert_eq!(fields, &["members_present[0]"]),
         other => panic!("expected 422, got {other:?}"),
     }
     assert!(
-        matches!(answers[1], Ok(Written::Created(_))),
+        matches!(answers[1], BatchAnswer::Created),
         "{:?}",
         answers[1]
     );
     assert!(
-        matches!(answers[2], Ok(Written::Stored)),
+        matches!(answers[2], BatchAnswer::Stored),
         "{:?}",
         answers[2]
     );
     match &answers[3] {
-        Err(kiemtra::error::ApiError::Conflict(m)) => assert!(m.contains("completed"), "{m}"),
+        BatchAnswer::Conflict(m) => assert!(m.contains("completed"), "{m}"),
         other => panic!("expected 409, got {other:?}"),
     }
-    drop(conn);
-    assert_eq!(f.app.count("inspections"), 1);
-    assert_eq!(f.app.count("violations"), 2);
-    let (_, a) = f
-        .app
-        .get(
+    assert_eq!(f.count("inspections"), 1);
+    assert_eq!(f.count("violations"), 2);
+    let a = f
+        .get_ok(
             &format!(
                 "/api/v1/assignments/{}",
                 f.assignment["id"].as_str().unwrap()

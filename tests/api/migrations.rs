@@ -1,25 +1,17 @@
 //! Migrations are reversible: up, all the way down, and up again, on the
 //! backend under test.
 
-use diesel_migrations::MigrationHarness;
-use kiemtra::db::{build_pool, run_migrations, DbConnection, PG_MIGRATIONS, SQLITE_MIGRATIONS};
-
-use crate::helpers::fresh_database;
+use crate::helpers::{commune_of, fresh_database, Migrations, TestApp};
 
 #[test]
 fn migrations_redo_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path());
-    let pool = build_pool(&db, 1).unwrap();
-    let mut conn = pool.get().unwrap();
-    let first = run_migrations(&mut conn).unwrap();
+    let mut migrations = Migrations::on(&db);
+    let first = migrations.run();
     assert!(first.len() >= 6, "{first:?}");
-    let reverted = match &mut **conn {
-        DbConnection::Pg(c) => c.revert_all_migrations(PG_MIGRATIONS).unwrap(),
-        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).unwrap(),
-    };
-    assert_eq!(reverted.len(), first.len());
-    let again = run_migrations(&mut conn).unwrap();
+    assert_eq!(migrations.revert_all(), first.len());
+    let again = migrations.run();
     assert_eq!(again.len(), first.len());
 }
 
@@ -27,38 +19,24 @@ fn migrations_redo_cleanly() {
 /// programme; assignments point at them): the database refuses it.
 #[actix_web::test]
 async fn the_record_is_never_deleted() {
-    use diesel::RunQueryDsl;
-    let app = crate::helpers::spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+    let (app, admin) = TestApp::init().with_team("372").with_admin().await;
     let e = app
-        .establishment(&admin, "DEL-1", &crate::helpers::commune_of("372"), "bar")
+        .establishment(&admin, "DEL-1", &commune_of("372"), "bar")
         .await;
-    let (_, t) = app
-        .post(
-            "/api/v1/teams",
-            &admin,
-            serde_json::json!({"name": "Đội 372", "level": "district", "org_unit_code": "372"}),
-        )
-        .await;
-    let (_, p) = app
-        .post(
-            "/api/v1/plans",
+    let p = app
+        .create_plan(
             &admin,
             serde_json::json!({"name": "2016", "year": 2016, "org_unit_code": "37"}),
         )
         .await;
-    let mut conn = app.pool.get().unwrap();
     for (table, id) in [
         ("establishments", e["id"].as_str().unwrap()),
-        ("teams", t["id"].as_str().unwrap()),
+        ("teams", app.teams["372"].as_str()),
         ("plans", p["id"].as_str().unwrap()),
     ] {
-        let err = diesel::sql_query(format!("DELETE FROM {table} WHERE id = '{id}'"))
-            .execute(&mut **conn)
-            .expect_err(table);
-        assert!(err.to_string().contains("never deleted"), "{table}: {err}");
+        let err = app.exec_err(&format!("DELETE FROM {table} WHERE id = '{id}'"));
+        assert!(err.contains("never deleted"), "{table}: {err}");
     }
-    drop(conn);
     assert_eq!(app.count("establishments"), 1);
 }
 
@@ -67,24 +45,11 @@ async fn the_record_is_never_deleted() {
 /// (an empty database cannot tell, since the checks are deferred to commit).
 #[test]
 fn the_assignments_rebuild_keeps_rows_and_the_minutes_on_them() {
-    use diesel::RunQueryDsl;
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path());
-    let pool = build_pool(&db, 1).unwrap();
-    let mut conn = pool.get().unwrap();
-    run_migrations(&mut conn).unwrap();
-    let revert_through_000011 = |conn: &mut DbConnection| loop {
-        let version = match conn {
-            DbConnection::Pg(c) => c.revert_last_migration(PG_MIGRATIONS),
-            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
-        }
-        .unwrap()
-        .to_string();
-        if version.ends_with("000011") {
-            break;
-        }
-    };
-    revert_through_000011(&mut conn);
+    let mut migrations = Migrations::on(&db);
+    migrations.run();
+    migrations.revert_through("000011");
 
     let t = "'2026-01-01 00:00:00'";
     for sql in [
@@ -96,25 +61,13 @@ fn the_assignments_rebuild_keeps_rows_and_the_minutes_on_them() {
         format!("INSERT INTO assignments (id, plan_id, team_id, establishment_id, level, round, status, due_by, version, change_seq, created_at, updated_at) VALUES ('a1', 'p1', 't1', 'e1', 'province', 1, 'completed', '2026-12-31', 1, 1, {t}, {t})"),
         format!("INSERT INTO inspections (id, establishment_id, team_id, assignment_id, plan_id, body_hash, current_version, outcome, finished_at, violation_count, review_status, clock_skew, far_from_site, received_at, created_by, updated_at, unit_path, org_unit_code, business_type) VALUES ('i1', 'e1', 't1', 'a1', 'p1', 'h', 1, 'compliant', {t}, 0, 'pending', FALSE, FALSE, {t}, 'u1', {t}, '/37/', '37', 'bar')"),
     ] {
-        diesel::sql_query(&sql).execute(&mut **conn).expect(&sql);
+        migrations.exec(&sql);
     }
-    let on_their_assignment = |conn: &mut DbConnection| {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        diesel::sql_query(
-            "SELECT COUNT(*) AS n FROM inspections i JOIN assignments a ON a.id = i.assignment_id \
-             WHERE a.status = 'completed' AND a.due_by = '2026-12-31'",
-        )
-        .get_result::<N>(conn)
-        .unwrap()
-        .n
-    };
+    let on_their_assignment = "SELECT COUNT(*) AS n FROM inspections i JOIN assignments a \
+         ON a.id = i.assignment_id WHERE a.status = 'completed' AND a.due_by = '2026-12-31'";
 
-    run_migrations(&mut conn).unwrap();
-    assert_eq!(on_their_assignment(&mut conn), 1);
-    revert_through_000011(&mut conn);
-    assert_eq!(on_their_assignment(&mut conn), 1);
+    migrations.run();
+    assert_eq!(migrations.scalar(on_their_assignment), 1);
+    migrations.revert_through("000011");
+    assert_eq!(migrations.scalar(on_their_assignment), 1);
 }

@@ -1,12 +1,11 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, NINH_BINH};
+use crate::helpers::{Expect, TestApp, NINH_BINH};
 
 #[actix_web::test]
 async fn import_creates_then_changes_nothing() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = TestApp::init().with_admin().await;
     let rows = NINH_BINH.lines().count() - 1;
     let (status, first) = app
         .post_csv("/api/v1/org-units/import", &admin, NINH_BINH)
@@ -14,9 +13,10 @@ async fn import_creates_then_changes_nothing() {
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(first["created"], rows);
     assert_eq!(app.count("org_units"), rows as i64);
-    let (_, second) = app
+    let second = app
         .post_csv("/api/v1/org-units/import", &admin, NINH_BINH)
-        .await;
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(second["created"], 0);
     assert_eq!(second["updated"], 0);
     assert_eq!(second["unchanged"], rows);
@@ -35,8 +35,7 @@ async fn import_creates_then_changes_nothing() {
 
 #[actix_web::test]
 async fn bad_rows_are_reported_good_rows_land() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+    let (app, admin) = TestApp::init().with_admin().await;
     let csv = "code,name,level,parent_code\n\
                37,Tỉnh Ninh Bình,province,\n\
                372,Huyện Nho Quan,district,37\n\
@@ -59,20 +58,28 @@ async fn bad_rows_are_reported_good_rows_land() {
 }
 
 #[actix_web::test]
-async fn import_needs_admin_and_csv() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
-    app.create_user("sup", "supervisor", Some("37"), None);
-    let sup = app.login("sup").await;
+async fn only_an_admin_imports_units() {
+    let (app, _) = TestApp::init().with_ninh_binh().with_admin().await;
+    let sup = app.supervisor("sup", "37").await;
     let (status, _) = app
         .post_csv("/api/v1/org-units/import", &sup, NINH_BINH)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn a_unit_import_in_json_is_415() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, p) = app
         .post("/api/v1/org-units/import", &admin, json!({"rows": []}))
         .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(p["code"], "unsupported_media_type");
+}
+
+#[actix_web::test]
+async fn an_unknown_level_filter_is_422() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
     let (status, p) = app.get("/api/v1/org-units?level=hamlet", &admin).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["errors"][0]["field"], "level");

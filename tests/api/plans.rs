@@ -6,122 +6,72 @@ use std::collections::{HashMap, HashSet};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, strings, TestApp, NINH_BINH};
+use crate::helpers::{
+    commune_of, communes, strings, Expect, TestApp, User, BUSINESS_TYPES, NINH_BINH,
+};
 
-const TYPES: [&str; 4] = ["karaoke", "massage", "guest_house", "cafe"];
 const SEED: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-/// District of each commune in the bundled file.
-fn commune_district() -> Vec<(String, String)> {
-    NINH_BINH
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f.len() == 4 && f[2] == "commune").then(|| (f[0].to_string(), f[3].to_string()))
-        })
-        .collect()
-}
 
 fn ceil_pct(pct: u64, n: u64) -> u64 {
     (pct * n).div_ceil(100)
 }
 
+/// The province's units and teams (its own and one per district), `n`
+/// establishments dealt over every commune, and the admin who set it up.
 struct World {
     app: TestApp,
     admin: String,
-    /// team id by jurisdiction code
-    teams: HashMap<String, String>,
     /// establishment id -> district
     district_of: HashMap<String, String>,
 }
 
-/// Units, one team per district and the province's, `n` establishments
-/// spread over all communes by a fixed rule.
+impl std::ops::Deref for World {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
 async fn world(n: usize) -> World {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
-    let communes = commune_district();
-    let mut csv = String::from("licence_no,name,business_type,org_unit_code,address\n");
-    for i in 0..n {
-        let (c, _) = &communes[(i * 7) % communes.len()];
-        csv.push_str(&format!("L-{i:04},Cơ sở {i},{},{c},Số {i}\n", TYPES[i % 4]));
-    }
-    let (s, r) = app
-        .post_csv("/api/v1/establishments/import", &admin, &csv)
+    let (app, admin) = TestApp::init()
+        .with_establishments(n)
+        .with_teams()
+        .with_admin()
         .await;
-    assert_eq!(
-        (s, r["created"].as_u64()),
-        (StatusCode::OK, Some(n as u64)),
-        "{r}"
-    );
-    let mut teams = HashMap::new();
-    let (s, t) = app
-        .post(
-            "/api/v1/teams",
-            &admin,
-            json!({"name": "Đội tỉnh", "level": "province", "org_unit_code": "37"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    teams.insert("37".to_string(), t["id"].as_str().unwrap().to_string());
-    let districts: HashSet<String> = communes.iter().map(|(_, d)| d.clone()).collect();
-    for d in &districts {
-        let (s, t) = app
-            .post(
-                "/api/v1/teams",
-                &admin,
-                json!({"name": format!("Đội {d}"), "level": "district", "org_unit_code": d}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
-        teams.insert(d.clone(), t["id"].as_str().unwrap().to_string());
-    }
-    let district_by_commune: HashMap<String, String> = communes.into_iter().collect();
-    let mut district_of = HashMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/establishments?limit=500&cursor={c}"),
-            None => "/api/v1/establishments?limit=500".into(),
-        };
-        let (_, page) = app.get(&path, &admin).await;
-        for e in page["items"].as_array().unwrap() {
-            district_of.insert(
+    let district_by_commune: HashMap<String, String> = communes().into_iter().collect();
+    let district_of = app
+        .all_pages("/api/v1/establishments?limit=500", &admin)
+        .await
+        .iter()
+        .map(|e| {
+            (
                 e["id"].as_str().unwrap().to_string(),
                 district_by_commune[e["org_unit_code"].as_str().unwrap()].clone(),
-            );
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
+            )
+        })
+        .collect();
     World {
         app,
         admin,
-        teams,
         district_of,
     }
 }
 
 async fn all_assignments(app: &TestApp, token: &str, plan: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/plans/{plan}/assignments?limit=500&cursor={c}"),
-            None => format!("/api/v1/plans/{plan}/assignments?limit=500"),
-        };
-        let (s, page) = app.get(&path, token).await;
-        assert_eq!(s, StatusCode::OK, "{page}");
-        out.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
-    }
+    app.all_pages(
+        &format!("/api/v1/plans/{plan}/assignments?limit=500"),
+        token,
+    )
+    .await
 }
 
+/// The path of the team fetch of the team for unit `code`.
+fn team_fetch(w: &World, code: &str) -> String {
+    format!("/api/v1/teams/{}/assignments", w.teams[code])
+}
+
+/// A draft province plan, 10 % province and 40 % districts, stratified by
+/// business type; its id.
 async fn new_plan(w: &World, seed: Option<&str>) -> String {
     let mut body = json!({"name": "Kế hoạch 2016", "year": 2016, "org_unit_code": "37",
         "shares": [{"level": "province", "percent": 10}, {"level": "district", "percent": 40}],
@@ -129,21 +79,34 @@ async fn new_plan(w: &World, seed: Option<&str>) -> String {
     if let Some(s) = seed {
         body["seed"] = json!(s);
     }
-    let (s, p) = w.app.post("/api/v1/plans", &w.admin, body).await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
-    assert_eq!(p["status"], "draft");
-    p["id"].as_str().unwrap().to_string()
+    w.create_plan(&w.admin, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// [`new_plan`], drawn: its id and the draw's answer.
+async fn draw_new(w: &World, seed: Option<&str>) -> (String, Value) {
+    let plan = new_plan(w, seed).await;
+    let d = w.draw(&w.admin, &plan).await;
+    (plan, d)
 }
 
 /// [`new_plan`] with [`SEED`], drawn.
 async fn drawn_plan(w: &World) -> String {
-    let plan = new_plan(w, Some(SEED)).await;
-    let (s, d) = w
-        .app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
-    plan
+    draw_new(w, Some(SEED)).await.0
+}
+
+/// (establishment, team) of every assignment.
+fn pairs(v: &[Value]) -> HashSet<(String, String)> {
+    v.iter()
+        .map(|a| {
+            (
+                a["establishment"]["id"].as_str().unwrap().to_string(),
+                a["team_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Checks quotas against the rule, computed here from the registry. After a
@@ -211,186 +174,174 @@ fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value], exact: 
 }
 
 #[actix_web::test]
-async fn draw_meets_quotas_verifies_and_is_reproducible() {
+async fn a_draw_meets_the_quotas_exactly() {
     let w = world(300).await;
-    let plan = new_plan(&w, Some(SEED)).await;
-    let (s, d) = w
-        .app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
+    let (plan, d) = draw_new(&w, Some(SEED)).await;
     assert_eq!(d["seed"], SEED);
     assert_eq!(d["input_digest"].as_str().unwrap().len(), 64);
     let active: HashSet<String> = w.district_of.keys().cloned().collect();
-    let assigned = all_assignments(&w.app, &w.admin, &plan).await;
+    let assigned = all_assignments(&w, &w.admin, &plan).await;
     assert_eq!(d["assignments"].as_u64().unwrap() as usize, assigned.len());
     check_quotas(&w, &active, &assigned, true);
     for q in d["quotas"].as_array().unwrap() {
         assert_eq!(q["quota"], q["assigned"], "{q}");
     }
-    let (s, v) = w
-        .app
-        .get(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
+}
+
+#[actix_web::test]
+async fn a_drawn_plan_verifies_against_its_input_digest() {
+    let w = world(300).await;
+    let (plan, d) = draw_new(&w, Some(SEED)).await;
+    let v = w
+        .get_ok(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
         .await;
-    assert_eq!(s, StatusCode::OK);
     assert_eq!(v["matches"], true, "{v}");
     assert_eq!(v["input_digest"], d["input_digest"]);
+}
+
+#[actix_web::test]
+async fn a_plan_is_drawn_only_once() {
+    let w = world(300).await;
+    let plan = drawn_plan(&w).await;
     let (s, _) = w
-        .app
         .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (_, p) = w.app.get(&format!("/api/v1/plans/{plan}"), &w.admin).await;
+    let p = w.get_ok(&format!("/api/v1/plans/{plan}"), &w.admin).await;
     assert_eq!(p["status"], "drawn");
+}
 
-    // Same seed, same registry: the same assignments.
-    let plan2 = new_plan(&w, Some(SEED)).await;
-    let (_, d2) = w
-        .app
-        .post(&format!("/api/v1/plans/{plan2}/draw"), &w.admin, json!({}))
-        .await;
+#[actix_web::test]
+async fn the_same_seed_on_the_same_registry_draws_the_same_sample() {
+    let w = world(300).await;
+    let (plan, d) = draw_new(&w, Some(SEED)).await;
+    let (plan2, d2) = draw_new(&w, Some(SEED)).await;
     assert_eq!(d2["input_digest"], d["input_digest"]);
-    let pairs = |v: &[Value]| -> HashSet<(String, String)> {
-        v.iter()
-            .map(|a| {
-                (
-                    a["establishment"]["id"].as_str().unwrap().to_string(),
-                    a["team_id"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
-    let second = all_assignments(&w.app, &w.admin, &plan2).await;
-    assert_eq!(pairs(&assigned), pairs(&second));
-    // Another seed: another sample.
-    let plan3 = new_plan(&w, None).await;
-    let (_, d3) = w
-        .app
-        .post(&format!("/api/v1/plans/{plan3}/draw"), &w.admin, json!({}))
-        .await;
+    assert_eq!(
+        pairs(&all_assignments(&w, &w.admin, &plan).await),
+        pairs(&all_assignments(&w, &w.admin, &plan2).await)
+    );
+}
+
+#[actix_web::test]
+async fn another_seed_draws_another_sample() {
+    let w = world(300).await;
+    let plan = drawn_plan(&w).await;
+    let (plan3, d3) = draw_new(&w, None).await;
     assert_ne!(d3["seed"], SEED);
     assert_ne!(
-        pairs(&assigned),
-        pairs(&all_assignments(&w.app, &w.admin, &plan3).await)
+        pairs(&all_assignments(&w, &w.admin, &plan).await),
+        pairs(&all_assignments(&w, &w.admin, &plan3).await)
     );
+}
 
-    // Tampering with a stored assignment is caught by verify.
-    {
-        use diesel::RunQueryDsl;
-        let mut conn = w.app.pool.get().unwrap();
-        let other_team = &w.teams["372"];
-        let victim = assigned
-            .iter()
-            .find(|a| a["team_id"] != other_team.as_str())
-            .unwrap();
-        diesel::sql_query(format!(
-            "UPDATE assignments SET team_id = '{other_team}' WHERE id = '{}'",
-            victim["id"].as_str().unwrap()
-        ))
-        .execute(&mut **conn)
+#[actix_web::test]
+async fn verify_catches_a_tampered_assignment() {
+    let w = world(300).await;
+    let plan = drawn_plan(&w).await;
+    let assigned = all_assignments(&w, &w.admin, &plan).await;
+    let other_team = &w.teams["372"];
+    let victim = assigned
+        .iter()
+        .find(|a| a["team_id"] != other_team.as_str())
         .unwrap();
-    }
-    let (_, v) = w
-        .app
-        .get(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
+    w.exec(&format!(
+        "UPDATE assignments SET team_id = '{other_team}' WHERE id = '{}'",
+        victim["id"].as_str().unwrap()
+    ));
+    let v = w
+        .get_ok(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
         .await;
     assert_eq!(v["matches"], false);
 }
 
-#[actix_web::test]
-async fn scope_of_plans_and_assignments() {
+/// A drawn plan on 120 establishments.
+async fn drawn_world() -> (World, String) {
     let w = world(120).await;
     let plan = drawn_plan(&w).await;
-    let insp372 = w
-        .app
-        .create_user("insp372", "inspector", Some("372"), Some(&w.teams["372"]));
-    w.app
-        .create_user("insp373", "inspector", Some("373"), Some(&w.teams["373"]));
-    w.app.create_user("sup372", "supervisor", Some("372"), None);
-    let i372 = w.app.login("insp372").await;
-    let i373 = w.app.login("insp373").await;
-    let s372 = w.app.login("sup372").await;
-    let (s, mine) = w
-        .app
-        .get(
-            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
-            &i372,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let mine = mine["items"].as_array().unwrap().clone();
+    (w, plan)
+}
+
+#[actix_web::test]
+async fn a_team_fetch_lists_the_teams_own_assignments() {
+    let (w, _) = drawn_world().await;
+    let i372 = w.inspector("insp372", "372").await.token;
+    let mine = w.get_ok(&team_fetch(&w, "372"), &i372).await;
+    let mine = mine["items"].as_array().unwrap();
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|a| a["team_id"] == w.teams["372"].as_str()));
-    let one = mine[0]["id"].as_str().unwrap();
-    let (s, _) = w
-        .app
-        .get(&format!("/api/v1/assignments/{one}"), &i373)
-        .await;
+}
+
+#[actix_web::test]
+async fn another_districts_inspector_gets_404_for_the_teams_work() {
+    let (w, _) = drawn_world().await;
+    let i372 = w.inspector("insp372", "372").await.token;
+    let i373 = w.inspector("insp373", "373").await.token;
+    let mine = w.get_ok(&team_fetch(&w, "372"), &i372).await;
+    let one = mine["items"][0]["id"].as_str().unwrap();
+    let (s, _) = w.get(&format!("/api/v1/assignments/{one}"), &i373).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = w
-        .app
-        .get(
-            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
-            &i373,
-        )
-        .await;
+    let (s, _) = w.get(&team_fetch(&w, "372"), &i373).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = w
-        .app
-        .get(&format!("/api/v1/assignments/{one}"), &s372)
-        .await;
+}
+
+/// A supervisor of the district reads the team's fetch too (not its own
+/// team: the visibility check runs).
+#[actix_web::test]
+async fn a_district_supervisor_reads_the_teams_fetch_and_assignments() {
+    let (w, _) = drawn_world().await;
+    let i372 = w.inspector("insp372", "372").await.token;
+    let s372 = w.supervisor("sup372", "372").await;
+    let mine = w.get_ok(&team_fetch(&w, "372"), &i372).await;
+    let one = mine["items"][0]["id"].as_str().unwrap();
+    let (s, _) = w.get(&format!("/api/v1/assignments/{one}"), &s372).await;
     assert_eq!(s, StatusCode::OK);
-    // A supervisor of the district reads the team's fetch too (not its own
-    // team: the visibility check runs); the provincial-team inspector of
-    // another district does not.
-    let (s, theirs) = w
-        .app
-        .get(
-            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
-            &s372,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(theirs["items"].as_array().unwrap().len(), mine.len());
-    // The team's fetch records the device's sync once (the coverage's list of
-    // silent devices reads it); a disabled inspector's valid token is 401 on
-    // the fetch and on posting minutes, which look the caller up themselves.
-    let last_sync = |app: &TestApp| -> Option<String> {
-        use diesel::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-            t: Option<String>,
-        }
-        let mut conn = app.pool.get().unwrap();
-        diesel::sql_query(
-            "SELECT CAST(last_sync_at AS TEXT) AS t FROM users WHERE username = 'insp372'",
-        )
-        .get_result::<Row>(&mut **conn)
-        .unwrap()
-        .t
-    };
-    let first_sync = last_sync(&w.app).expect("the fetch recorded the sync");
-    w.app
-        .get(
-            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
-            &i372,
-        )
-        .await;
-    assert_eq!(last_sync(&w.app).as_deref(), Some(first_sync.as_str()));
-    // The plan's list shows an inspector only its team's work.
-    let visible = all_assignments(&w.app, &i373, &plan).await;
+    let theirs = w.get_ok(&team_fetch(&w, "372"), &s372).await;
+    assert_eq!(
+        theirs["items"].as_array().unwrap().len(),
+        mine["items"].as_array().unwrap().len()
+    );
+}
+
+/// The team's fetch records the device's sync once (the coverage's list of
+/// silent devices reads it).
+#[actix_web::test]
+async fn a_team_fetch_records_the_devices_sync_once() {
+    let (w, _) = drawn_world().await;
+    let i372 = w.inspector("insp372", "372").await.token;
+    let last_sync =
+        || w.text("SELECT CAST(last_sync_at AS TEXT) AS t FROM users WHERE username = 'insp372'");
+    w.get_ok(&team_fetch(&w, "372"), &i372).await;
+    let first_sync = last_sync().expect("the fetch recorded the sync");
+    w.get_ok(&team_fetch(&w, "372"), &i372).await;
+    assert_eq!(last_sync().as_deref(), Some(first_sync.as_str()));
+}
+
+#[actix_web::test]
+async fn the_plans_list_shows_an_inspector_only_its_teams_work() {
+    let (w, plan) = drawn_world().await;
+    let i373 = w.inspector("insp373", "373").await.token;
+    let visible = all_assignments(&w, &i373, &plan).await;
     assert!(visible
         .iter()
         .all(|a| a["team_id"] == w.teams["373"].as_str()));
-    // Inspectors and district supervisors cannot create or draw province plans.
+}
+
+#[actix_web::test]
+async fn an_inspector_cannot_top_up_a_plan() {
+    let (w, plan) = drawn_world().await;
+    let i372 = w.inspector("insp372", "372").await.token;
     let (s, _) = w
-        .app
         .post(&format!("/api/v1/plans/{plan}/top-up"), &i372, json!({}))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn a_district_supervisor_cannot_plan_for_the_province() {
+    let (w, _) = drawn_world().await;
+    let s372 = w.supervisor("sup372", "372").await;
     let (s, p) = w
-        .app
         .post(
             "/api/v1/plans",
             &s372,
@@ -399,57 +350,50 @@ async fn scope_of_plans_and_assignments() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["errors"][0]["field"], "org_unit_code");
-    let (s, p) = w
-        .app
+}
+
+#[actix_web::test]
+async fn plan_errors_name_their_fields() {
+    let (app, admin) = TestApp::init().with_ninh_binh().with_admin().await;
+    let (s, p) = app
         .post(
             "/api/v1/plans",
-            &w.admin,
+            &admin,
             json!({"name": "x", "year": 2016, "org_unit_code": "37", "seed": "abc",
         "shares": [{"level": "district", "percent": 140}]}),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, vec!["shares[0].percent", "seed"]);
-    // Last, as it locks the inspector out: a disabled inspector's valid
-    // token is 401 on the handlers that look the caller up themselves.
-    {
-        use diesel::RunQueryDsl;
-        let mut conn = w.app.pool.get().unwrap();
-        diesel::sql_query("UPDATE users SET is_active = FALSE WHERE username = 'insp372'")
-            .execute(&mut **conn)
-            .unwrap();
-    }
+    assert_eq!(
+        strings(&p["errors"], "field"),
+        vec!["shares[0].percent", "seed"]
+    );
+}
+
+/// A disabled inspector's valid token is 401 on the handlers that look the
+/// caller up themselves: the team's fetch and sync, and posting minutes.
+#[actix_web::test]
+async fn a_disabled_inspectors_valid_token_is_401_on_fetch_sync_and_minutes() {
+    let (w, _) = drawn_world().await;
+    let insp372 = w.inspector("insp372", "372").await;
+    let i372 = &insp372.token;
+    let mine = w.get_ok(&team_fetch(&w, "372"), i372).await;
+    let a = &mine["items"][0];
+    w.exec("UPDATE users SET is_active = FALSE WHERE username = 'insp372'");
+    let (s, _) = w.get(&team_fetch(&w, "372"), i372).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = w
-        .app
-        .get(
-            &format!("/api/v1/teams/{}/assignments", w.teams["372"]),
-            &i372,
-        )
+        .get(&format!("{}?since=s0", team_fetch(&w, "372")), i372)
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = w
-        .app
-        .get(
-            &format!("/api/v1/teams/{}/assignments?since=s0", w.teams["372"]),
-            &i372,
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = w
-        .app
         .post(
             "/api/v1/inspections",
-            &i372,
-            json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": mine[0]["id"],
-                   "establishment_id": mine[0]["establishment"]["id"], "team_id": w.teams["372"],
+            i372,
+            json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
+                   "establishment_id": a["establishment"]["id"], "team_id": w.teams["372"],
                    "started_at": "2016-05-10T08:00:00+07:00", "finished_at": "2016-05-10T09:00:00+07:00",
-                   "members_present": [insp372], "outcome": "no_violation", "violations": []}),
+                   "members_present": [insp372.id], "outcome": "no_violation", "violations": []}),
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -459,17 +403,12 @@ async fn scope_of_plans_and_assignments() {
 async fn top_up_restores_quotas_without_moving_anything() {
     let mut w = world(200).await;
     let plan = drawn_plan(&w).await;
-    let before = all_assignments(&w.app, &w.admin, &plan).await;
+    let before = all_assignments(&w, &w.admin, &plan).await;
     // 20 new establishments in one district, 5 closed (some of them assigned).
-    let c = commune_district()
-        .into_iter()
-        .find(|(_, d)| d == "374")
-        .unwrap()
-        .0;
+    let c = communes().into_iter().find(|(_, d)| d == "374").unwrap().0;
     for i in 0..20 {
         let e = w
-            .app
-            .establishment(&w.admin, &format!("NEW-{i}"), &c, TYPES[i % 4])
+            .establishment(&w.admin, &format!("NEW-{i}"), &c, BUSINESS_TYPES[i % 4])
             .await;
         w.district_of
             .insert(e["id"].as_str().unwrap().to_string(), "374".into());
@@ -491,23 +430,18 @@ async fn top_up_restores_quotas_without_moving_anything() {
         )
         .collect();
     for id in &closed {
-        let (s, _) = w
-            .app
-            .post(
-                &format!("/api/v1/establishments/{id}/close"),
-                &w.admin,
-                json!({"closed_on": "2016-06-30", "reason": "đóng cửa"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
-    }
-    let (s, t) = w
-        .app
-        .post(&format!("/api/v1/plans/{plan}/top-up"), &w.admin, json!({}))
+        w.post_ok(
+            &format!("/api/v1/establishments/{id}/close"),
+            &w.admin,
+            json!({"closed_on": "2016-06-30", "reason": "đóng cửa"}),
+        )
         .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
+    }
+    let t = w
+        .post_ok(&format!("/api/v1/plans/{plan}/top-up"), &w.admin, json!({}))
+        .await;
     assert_eq!(t["round"], 2);
-    let after = all_assignments(&w.app, &w.admin, &plan).await;
+    let after = all_assignments(&w, &w.admin, &plan).await;
     // Nothing moved: every earlier assignment keeps its team and establishment.
     let by_id: HashMap<&str, &Value> = after
         .iter()
@@ -536,83 +470,134 @@ async fn top_up_restores_quotas_without_moving_anything() {
         .cloned()
         .collect();
     check_quotas(&w, &active, &after, false);
-    let (_, v) = w
-        .app
-        .get(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
+    let v = w
+        .get_ok(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
         .await;
     assert_eq!(v["matches"], true, "{v}");
     assert_eq!(v["rounds"].as_array().unwrap().len(), 2);
 }
 
-#[actix_web::test]
-async fn teams_sync_deltas_and_schedule() {
-    let w = world(120).await;
-    drawn_plan(&w).await;
+/// Team 372 of a drawn plan, with a leader (`lead372`, made leader through
+/// the API) and a member (`member372`), and the leader's first full fetch.
+struct TeamSync {
+    w: World,
+    /// The team's fetch.
+    url: String,
+    lead: String,
+    member: String,
+    /// The items and sync token of the leader's first full fetch.
+    items: Vec<Value>,
+    token: String,
+}
+
+async fn sync() -> TeamSync {
+    let (w, _) = drawn_world().await;
     let team = &w.teams["372"];
-    let leader = w.app.create_user("lead372", "inspector", Some("372"), None);
-    let (s, _) = w
-        .app
-        .post(
-            &format!("/api/v1/teams/{team}/members"),
-            &w.admin,
-            json!({"user_id": leader, "agency": "labour_social_affairs", "is_leader": true}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    w.app
-        .create_user("member372", "inspector", Some("372"), Some(team));
-    let lead = w.app.login("lead372").await;
-    let member = w.app.login("member372").await;
-    let url = format!("/api/v1/teams/{team}/assignments");
-    let (_, full) = w.app.get(&url, &lead).await;
+    let leader = w.create_user("lead372", "inspector", Some("372"), None);
+    w.post_created(
+        &format!("/api/v1/teams/{team}/members"),
+        &w.admin,
+        json!({"user_id": leader, "agency": "labour_social_affairs", "is_leader": true}),
+    )
+    .await;
+    w.create_user("member372", "inspector", Some("372"), Some(team));
+    let lead = w.login("lead372").await;
+    let member = w.login("member372").await;
+    let url = team_fetch(&w, "372");
+    let full = w.get_ok(&url, &lead).await;
     let items = full["items"].as_array().unwrap().clone();
     let token = full["sync_token"].as_str().unwrap().to_string();
-    let (_, empty) = w.app.get(&format!("{url}?since={token}"), &lead).await;
-    assert_eq!(empty["items"], json!([]));
-    assert_eq!(empty["sync_token"].as_str().unwrap(), token);
+    TeamSync {
+        w,
+        url,
+        lead,
+        member,
+        items,
+        token,
+    }
+}
 
-    // The leader schedules a visit (If-Match); a stale version is 412; a member may not.
-    let a = &items[0];
-    let path = format!("/api/v1/assignments/{}", a["id"].as_str().unwrap());
-    let patch = |tok: &str, ver: &str, day: &str| {
-        w.app
+impl TeamSync {
+    /// Sets `scheduled_for` of the first item, sending `If-Match: version`.
+    async fn schedule(&self, token: &str, version: &str, day: &str) -> reqwest::Response {
+        let path = format!(
+            "/api/v1/assignments/{}",
+            self.items[0]["id"].as_str().unwrap()
+        );
+        self.w
             .client
-            .patch(w.app.url(&path))
-            .bearer_auth(tok)
-            .header("If-Match", ver.to_string())
+            .patch(self.w.url(&path))
+            .bearer_auth(token)
+            .header("If-Match", version.to_string())
             .json(&json!({"scheduled_for": day}))
             .send()
-    };
+            .await
+            .unwrap()
+    }
+
+    /// The leader schedules the first item and the second one's
+    /// establishment closes, cancelling it.
+    async fn schedule_one_and_cancel_another(&self) {
+        assert_eq!(
+            self.schedule(&self.lead, "1", "2016-10-02").await.status(),
+            StatusCode::OK
+        );
+        self.w
+            .post_ok(
+                &format!(
+                    "/api/v1/establishments/{}/close",
+                    self.items[1]["establishment"]["id"].as_str().unwrap()
+                ),
+                &self.w.admin,
+                json!({"closed_on": "2016-05-01", "reason": "x"}),
+            )
+            .await;
+    }
+}
+
+#[actix_web::test]
+async fn a_sync_is_empty_when_nothing_changed() {
+    let s = sync().await;
+    let empty =
+        s.w.get_ok(&format!("{}?since={}", s.url, s.token), &s.lead)
+            .await;
+    assert_eq!(empty["items"], json!([]));
+    assert_eq!(empty["sync_token"].as_str().unwrap(), s.token);
+}
+
+/// The leader schedules a visit (If-Match); a stale version is 412, a day
+/// outside the plan's year 422; a member may not.
+#[actix_web::test]
+async fn only_the_leader_schedules_a_visit_at_the_current_version() {
+    let s = sync().await;
     assert_eq!(
-        patch(&member, "1", "2016-10-02").await.unwrap().status(),
+        s.schedule(&s.member, "1", "2016-10-02").await.status(),
         StatusCode::FORBIDDEN
     );
-    let r = patch(&lead, "1", "2016-10-02").await.unwrap();
+    let r = s.schedule(&s.lead, "1", "2016-10-02").await;
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "scheduled");
     assert_eq!(
-        patch(&lead, "1", "2016-10-03").await.unwrap().status(),
+        s.schedule(&s.lead, "1", "2016-10-03").await.status(),
         StatusCode::PRECONDITION_FAILED
     );
     assert_eq!(
-        patch(&lead, "2", "2017-01-03").await.unwrap().status(),
+        s.schedule(&s.lead, "2", "2017-01-03").await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
+}
 
-    // A closure cancels another assignment; the delta carries both changes.
-    let b = &items[1];
-    w.app
-        .post(
-            &format!(
-                "/api/v1/establishments/{}/close",
-                b["establishment"]["id"].as_str().unwrap()
-            ),
-            &w.admin,
-            json!({"closed_on": "2016-05-01", "reason": "x"}),
-        )
-        .await;
-    let (_, delta) = w.app.get(&format!("{url}?since={token}"), &lead).await;
+/// A schedule and a closure that cancels another assignment: the delta
+/// carries both changes, and a sync from its token is empty.
+#[actix_web::test]
+async fn a_delta_carries_a_schedule_and_a_cancellation() {
+    let s = sync().await;
+    s.schedule_one_and_cancel_another().await;
+    let (a, b) = (&s.items[0], &s.items[1]);
+    let delta =
+        s.w.get_ok(&format!("{}?since={}", s.url, s.token), &s.lead)
+            .await;
     let changed: Vec<(&str, &str)> = delta["items"]
         .as_array()
         .unwrap()
@@ -627,41 +612,59 @@ async fn teams_sync_deltas_and_schedule() {
         ]
     );
     let token2 = delta["sync_token"].as_str().unwrap();
-    let (_, none) = w.app.get(&format!("{url}?since={token2}"), &lead).await;
+    let none =
+        s.w.get_ok(&format!("{}?since={token2}", s.url), &s.lead)
+            .await;
     assert_eq!(none["items"], json!([]));
     assert_eq!(none["sync_token"].as_str().unwrap(), token2);
-    // The same delta a page at a time: the cursor continues it and the last
-    // page ends at the same token.
-    let (_, p1) = w
-        .app
-        .get(&format!("{url}?since={token}&limit=1"), &lead)
-        .await;
+}
+
+/// The same delta a page at a time: the cursor continues it and the last
+/// page ends at the same token.
+#[actix_web::test]
+async fn a_delta_a_page_at_a_time_ends_at_the_same_token() {
+    let s = sync().await;
+    s.schedule_one_and_cancel_another().await;
+    let (a, b) = (&s.items[0], &s.items[1]);
+    let since = format!("{}?since={}", s.url, s.token);
+    let delta = s.w.get_ok(&since, &s.lead).await;
+    let token2 = delta["sync_token"].as_str().unwrap();
+    let p1 = s.w.get_ok(&format!("{since}&limit=1"), &s.lead).await;
     assert_eq!(p1["items"][0]["id"], a["id"]);
     let cursor = p1["next_cursor"].as_str().expect("a second page");
-    let (_, p2) = w
-        .app
-        .get(
-            &format!("{url}?since={token}&limit=1&cursor={cursor}"),
-            &lead,
-        )
-        .await;
+    let p2 =
+        s.w.get_ok(&format!("{since}&limit=1&cursor={cursor}"), &s.lead)
+            .await;
     assert_eq!(p2["items"][0]["id"], b["id"]);
     assert_eq!(p2["items"][0]["status"], "cancelled");
     assert_eq!(p2["next_cursor"], Value::Null);
     assert_eq!(p2["sync_token"].as_str().unwrap(), token2);
-    // Another team's inspector learns nothing of this team's changes.
-    w.app
-        .create_user("member373", "inspector", Some("373"), Some(&w.teams["373"]));
-    let other = w.app.login("member373").await;
-    let (s, p) = w.app.get(&format!("{url}?since=s0"), &other).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+}
+
+/// Another team's inspector learns nothing of this team's changes.
+#[actix_web::test]
+async fn another_teams_inspector_gets_404_for_the_teams_sync() {
+    let s = sync().await;
+    let other = s.w.inspector("member373", "373").await.token;
+    let (status, p) = s.w.get(&format!("{}?since=s0", s.url), &other).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{p}");
     assert!(p.get("items").is_none(), "{p}");
-    let (s, p) = w.app.get(&format!("{url}?since=garbage"), &lead).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[actix_web::test]
+async fn a_malformed_sync_token_is_422() {
+    let s = sync().await;
+    let (status, p) = s.w.get(&format!("{}?since=garbage", s.url), &s.lead).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(p["errors"][0]["field"], "since");
-    // A full fetch no longer lists the cancelled one.
-    let (_, full2) = w.app.get(&url, &lead).await;
-    assert_eq!(full2["items"].as_array().unwrap().len(), items.len() - 1);
+}
+
+#[actix_web::test]
+async fn a_full_fetch_no_longer_lists_a_cancelled_assignment() {
+    let s = sync().await;
+    s.schedule_one_and_cancel_another().await;
+    let full2 = s.w.get_ok(&s.url, &s.lead).await;
+    assert_eq!(full2["items"].as_array().unwrap().len(), s.items.len() - 1);
 }
 
 /// A team's delta sync keeps its caller between requests while the auth
@@ -671,20 +674,14 @@ async fn teams_sync_deltas_and_schedule() {
 /// district, disabled. Writing the device's last sync does not.
 #[actix_web::test]
 async fn a_kept_caller_gives_way_to_any_change_about_callers() {
-    let w = world(120).await;
-    drawn_plan(&w).await;
+    let (w, _) = drawn_world().await;
     let (t372, t373) = (&w.teams["372"], &w.teams["373"]);
-    w.app
-        .create_user("keep372", "inspector", Some("372"), Some(t372));
-    let tok = w.app.login("keep372").await;
+    let tok = w.inspector("keep372", "372").await.token;
     let all = |team: &str| format!("/api/v1/teams/{team}/assignments?since=s0&limit=500");
-    let epoch = || {
-        w.app
-            .scalar("SELECT value AS n FROM auth_epoch WHERE id = 1")
-    };
+    let epoch = || w.scalar("SELECT value AS n FROM auth_epoch WHERE id = 1");
     let ids = |page: &Value| strings(&page["items"], "id");
     let synced = || {
-        w.app.scalar(
+        w.scalar(
             "SELECT COUNT(*) AS n FROM users WHERE username = 'keep372' AND last_sync_at IS NOT NULL",
         )
     };
@@ -692,29 +689,25 @@ async fn a_kept_caller_gives_way_to_any_change_about_callers() {
     // The first sync reads the caller (and writes its last sync), the second
     // uses the kept one: the same answer, and the epoch did not move.
     assert_eq!(synced(), 0);
-    let (s, first) = w.app.get(&all(t372), &tok).await;
-    assert_eq!(s, StatusCode::OK, "{first}");
+    let first = w.get_ok(&all(t372), &tok).await;
     assert!(!ids(&first).is_empty());
     assert_eq!(synced(), 1);
     let e0 = epoch();
-    let (s, again) = w.app.get(&all(t372), &tok).await;
-    assert_eq!(s, StatusCode::OK);
+    let again = w.get_ok(&all(t372), &tok).await;
     assert_eq!(ids(&again), ids(&first));
     assert_eq!(epoch(), e0, "last_sync_at moved the epoch");
     // Columns no caller is read from leave it alone too.
-    w.app
-        .exec("UPDATE users SET full_name = 'Nguyễn Văn A' WHERE username = 'keep372'");
+    w.exec("UPDATE users SET full_name = 'Nguyễn Văn A' WHERE username = 'keep372'");
     assert_eq!(epoch(), e0);
 
     // Moved to team 373 by hand: 404 on its old team, 373's work on the new.
-    w.app.exec(&format!(
+    w.exec(&format!(
         "UPDATE users SET team_id = '{t373}' WHERE username = 'keep372'"
     ));
     assert!(epoch() > e0);
-    let (s, _) = w.app.get(&all(t372), &tok).await;
+    let (s, _) = w.get(&all(t372), &tok).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, theirs) = w.app.get(&all(t373), &tok).await;
-    assert_eq!(s, StatusCode::OK, "{theirs}");
+    let theirs = w.get_ok(&all(t373), &tok).await;
     assert!(!ids(&theirs).is_empty());
     assert!(theirs["items"]
         .as_array()
@@ -725,57 +718,48 @@ async fn a_kept_caller_gives_way_to_any_change_about_callers() {
     // Its team moved to district 374: 373's establishments are out of the
     // caller's area now, and the same sync shows none of them.
     let e1 = epoch();
-    w.app.exec(&format!(
+    w.exec(&format!(
         "UPDATE teams SET org_unit_code = '374' WHERE id = '{t373}'"
     ));
     assert!(epoch() > e1);
-    let (s, moved) = w.app.get(&all(t373), &tok).await;
-    assert_eq!(s, StatusCode::OK, "{moved}");
+    let moved = w.get_ok(&all(t373), &tok).await;
     assert_eq!(moved["items"], json!([]));
 
     // A unit's path written (even unchanged) moves the epoch as well.
     let e2 = epoch();
-    w.app
-        .exec("UPDATE org_units SET path = path WHERE code = '374'");
+    w.exec("UPDATE org_units SET path = path WHERE code = '374'");
     assert!(epoch() > e2);
-    let (s, _) = w.app.get(&all(t373), &tok).await;
-    assert_eq!(s, StatusCode::OK);
+    w.get_ok(&all(t373), &tok).await;
 
     // Disabled: 401 at once, with a valid token and a caller kept a moment ago.
-    w.app
-        .exec("UPDATE users SET is_active = FALSE WHERE username = 'keep372'");
-    let (s, _) = w.app.get(&all(t373), &tok).await;
+    w.exec("UPDATE users SET is_active = FALSE WHERE username = 'keep372'");
+    let (s, _) = w.get(&all(t373), &tok).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
+/// Team 372's fetch of a drawn plan, asking for `encoding`.
+async fn fetch_encoded(w: &World, token: &str, encoding: &str) -> reqwest::Response {
+    w.client
+        .get(w.url(&format!("{}?limit=500", team_fetch(w, "372"))))
+        .bearer_auth(token)
+        .header("Accept-Encoding", encoding)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A phone that asks for it (`Accept-Encoding: gzip`) gets its fetch
-/// compressed, the same JSON in about a quarter of the bytes; one that asks
-/// for no encoding the server has gets a problem+json 406.
+/// compressed, the same JSON in about a quarter of the bytes.
 #[actix_web::test]
 async fn a_fetch_is_compressed_when_asked() {
     use std::io::Read;
-    let w = world(120).await;
-    drawn_plan(&w).await;
-    let team = &w.teams["372"];
-    w.app
-        .create_user("gz372", "inspector", Some("372"), Some(team));
-    let tok = w.app.login("gz372").await;
-    let url = w
-        .app
-        .url(&format!("/api/v1/teams/{team}/assignments?limit=500"));
-    let fetch = |encoding: &'static str| {
-        w.app
-            .client
-            .get(&url)
-            .bearer_auth(&tok)
-            .header("Accept-Encoding", encoding)
-            .send()
-    };
-    let plain = fetch("identity").await.unwrap();
+    let (w, _) = drawn_world().await;
+    let tok = w.inspector("gz372", "372").await.token;
+    let plain = fetch_encoded(&w, &tok, "identity").await;
     assert_eq!(plain.status(), StatusCode::OK);
     assert!(plain.headers().get("content-encoding").is_none());
     let plain = plain.bytes().await.unwrap();
-    let gz = fetch("gzip").await.unwrap();
+    let gz = fetch_encoded(&w, &tok, "gzip").await;
     assert_eq!(gz.status(), StatusCode::OK);
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     let gz = gz.bytes().await.unwrap();
@@ -795,8 +779,14 @@ async fn a_fetch_is_compressed_when_asked() {
     );
     assert!(!plain["items"].as_array().unwrap().is_empty());
     assert_eq!(unzipped, plain);
+}
 
-    let refused = fetch("identity;q=0, *;q=0").await.unwrap();
+/// One that asks for no encoding the server has gets a problem+json 406.
+#[actix_web::test]
+async fn a_fetch_in_no_acceptable_encoding_is_406_problem() {
+    let (w, _) = drawn_world().await;
+    let tok = w.inspector("gz372", "372").await.token;
+    let refused = fetch_encoded(&w, &tok, "identity;q=0, *;q=0").await;
     assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE);
     assert_eq!(
         refused.headers()["content-type"],
@@ -806,9 +796,9 @@ async fn a_fetch_is_compressed_when_asked() {
 
 #[actix_web::test]
 async fn risk_weighting_puts_flagged_and_recent_violators_first() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
-    let c = commune_of_372();
+    let (app, admin) = TestApp::init().with_team("372").with_admin().await;
+    let team = &app.teams["372"];
+    let c = commune_of("372");
     let mut ids = Vec::new();
     for i in 0..40 {
         ids.push(
@@ -819,47 +809,30 @@ async fn risk_weighting_puts_flagged_and_recent_violators_first() {
                 .to_string(),
         );
     }
-    let (_, t) = app
-        .post(
-            "/api/v1/teams",
-            &admin,
-            json!({"name": "Đội 372", "level": "district", "org_unit_code": "372"}),
-        )
-        .await;
-    let team = t["id"].as_str().unwrap().to_string();
     // Five flagged for re-inspection by a complaint.
     for id in &ids[..5] {
-        let r = app
-            .client
-            .patch(app.url(&format!("/api/v1/establishments/{id}")))
-            .bearer_auth(&admin)
-            .json(&json!({"reinspect": true}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        app.patch_ok(
+            &format!("/api/v1/establishments/{id}"),
+            &admin,
+            json!({"reinspect": true}),
+        )
+        .await;
     }
     // One with a violation found last month (a surprise inspection).
-    let insp = app.create_user("lead", "inspector", Some("372"), Some(&team));
-    let lead = app.login("lead").await;
+    let insp = app.inspector("lead", "372").await;
     let when = (chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339();
-    let (s, m) = app.post("/api/v1/inspections", &lead, json!({"id": uuid::Uuid::new_v4().to_string(), "establishment_id": ids[39], "team_id": team,
-        "started_at": when, "finished_at": when, "members_present": [insp], "outcome": "violations_found",
+    app.post_created("/api/v1/inspections", &insp.token, json!({"id": uuid::Uuid::new_v4().to_string(), "establishment_id": ids[39], "team_id": team,
+        "started_at": when, "finished_at": when, "members_present": [insp.id], "outcome": "violations_found",
         "violations": [{"code": "GUEST_REGISTER", "sanction": "warning"}]})).await;
-    assert_eq!(s, StatusCode::CREATED, "{m}");
-    let (_, p) = app
-        .post(
-            "/api/v1/plans",
+    let p = app
+        .create_plan(
             &admin,
             json!({"name": "r", "year": 2016, "org_unit_code": "372",
         "shares": [{"level": "district", "percent": 20}], "risk_weighting": true, "seed": SEED}),
         )
         .await;
     let plan = p["id"].as_str().unwrap();
-    let (s, d) = app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &admin, json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
+    let d = app.draw(&admin, plan).await;
     assert_eq!(d["assignments"], 8);
     let chosen: HashSet<String> = all_assignments(&app, &admin, plan)
         .await
@@ -869,14 +842,10 @@ async fn risk_weighting_puts_flagged_and_recent_violators_first() {
     for id in ids[..5].iter().chain(std::iter::once(&ids[39])) {
         assert!(chosen.contains(id), "priority establishment {id} not drawn");
     }
-    let (_, v) = app
-        .get(&format!("/api/v1/plans/{plan}/verify"), &admin)
+    let v = app
+        .get_ok(&format!("/api/v1/plans/{plan}/verify"), &admin)
         .await;
     assert_eq!(v["matches"], true);
-}
-
-fn commune_of_372() -> String {
-    crate::helpers::commune_of("372")
 }
 
 #[actix_web::test]
@@ -884,42 +853,33 @@ async fn coverage_matches_counts_made_here() {
     let w = world(150).await;
     let plan = drawn_plan(&w).await;
     let team = &w.teams["372"];
-    let lead = w
-        .app
-        .create_user("lead", "inspector", Some("372"), Some(team));
-    let tok = w.app.login("lead").await;
-    let (_, mine) = w
-        .app
-        .get(&format!("/api/v1/teams/{team}/assignments"), &tok)
-        .await;
-    let mine = mine["items"].as_array().unwrap().clone();
+    let lead = w.inspector("lead", "372").await;
+    let tok = &lead.token;
+    let mine = w.get_ok(&team_fetch(&w, "372"), tok).await;
     // Inspect three assignments, one with two violations.
-    for (i, a) in mine.iter().take(3).enumerate() {
+    for (i, a) in mine["items"].as_array().unwrap().iter().take(3).enumerate() {
         let violations = if i == 0 {
             json!([{"code": "GUEST_REGISTER", "sanction": "warning"}, {"code": "STAFF_REGISTER", "sanction": "warning"}])
         } else {
             json!([])
         };
-        let (s, b) = w.app.post("/api/v1/inspections", &tok, json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
+        w.post_created("/api/v1/inspections", tok, json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
             "establishment_id": a["establishment"]["id"], "team_id": team, "started_at": "2016-03-01T08:00:00+07:00",
-            "finished_at": "2016-03-01T09:00:00+07:00", "members_present": [lead], "outcome": if i == 0 { "violations_found" } else { "no_violation" },
+            "finished_at": "2016-03-01T09:00:00+07:00", "members_present": [lead.id], "outcome": if i == 0 { "violations_found" } else { "no_violation" },
             "violations": violations})).await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
     }
     let eligible_372 = w.district_of.values().filter(|d| *d == "372").count() as i64;
-    let assigned = all_assignments(&w.app, &w.admin, &plan).await;
+    let assigned = all_assignments(&w, &w.admin, &plan).await;
     let assigned_372 = assigned
         .iter()
         .filter(|a| w.district_of[a["establishment"]["id"].as_str().unwrap()] == "372")
         .count() as i64;
-    let (s, cov) = w
-        .app
-        .get(
+    let cov = w
+        .get_ok(
             &format!("/api/v1/plans/{plan}/coverage?group_by=org_unit"),
             &w.admin,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{cov}");
     assert_eq!(cov["target_percent"], 50.0);
     assert_eq!(cov["eligible"], 150);
     assert_eq!(cov["assigned"], assigned.len());
@@ -937,9 +897,8 @@ async fn coverage_matches_counts_made_here() {
     assert_eq!(g["inspected"], 3);
     assert_eq!(g["quota"], ceil_pct(50, eligible_372 as u64));
     assert_eq!(g["name"], "Huyện Nho Quan");
-    let (_, by_team) = w
-        .app
-        .get(
+    let by_team = w
+        .get_ok(
             &format!("/api/v1/plans/{plan}/coverage?group_by=team"),
             &w.admin,
         )
@@ -952,9 +911,8 @@ async fn coverage_matches_counts_made_here() {
         .unwrap();
     assert_eq!(t["quota"], ceil_pct(40, eligible_372 as u64));
     assert_eq!(t["inspected"], 3);
-    let (_, by_type) = w
-        .app
-        .get(
+    let by_type = w
+        .get_ok(
             &format!("/api/v1/plans/{plan}/coverage?group_by=business_type"),
             &w.admin,
         )
@@ -966,8 +924,13 @@ async fn coverage_matches_counts_made_here() {
         .map(|g| g["eligible"].as_i64().unwrap())
         .sum();
     assert_eq!(sum, 150);
+}
+
+#[actix_web::test]
+async fn coverage_group_by_is_validated() {
+    let w = world(150).await;
+    let plan = drawn_plan(&w).await;
     let (s, p) = w
-        .app
         .get(
             &format!("/api/v1/plans/{plan}/coverage?group_by=moon"),
             &w.admin,
@@ -982,46 +945,32 @@ async fn coverage_matches_counts_made_here() {
 #[actix_web::test]
 async fn coverage_counts_assignments_of_establishments_moved_out() {
     let w = world(150).await;
-    let (s, p) = w
-        .app
-        .post(
-            "/api/v1/plans",
+    let p = w
+        .create_plan(
             &w.admin,
             json!({"name": "Kế hoạch 372", "year": 2016, "org_unit_code": "372",
                 "shares": [{"level": "district", "percent": 50}], "seed": SEED}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
     let plan = p["id"].as_str().unwrap();
-    let (s, d) = w
-        .app
-        .post(&format!("/api/v1/plans/{plan}/draw"), &w.admin, json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
-    let assigned = all_assignments(&w.app, &w.admin, plan).await;
+    w.draw(&w.admin, plan).await;
+    let assigned = all_assignments(&w, &w.admin, plan).await;
     assert!(!assigned.is_empty());
     // A drawn establishment moves to another district after the draw: its
     // assignment stays the plan's, and coverage still counts it.
     let moved = assigned[0]["establishment"]["id"].as_str().unwrap();
-    let r = w
-        .app
-        .client
-        .patch(w.app.url(&format!("/api/v1/establishments/{moved}")))
-        .bearer_auth(&w.admin)
-        .json(&json!({"org_unit_code": crate::helpers::commune_of("373")}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let (s, cov) = w
-        .app
-        .get(&format!("/api/v1/plans/{plan}/coverage"), &w.admin)
+    w.patch_ok(
+        &format!("/api/v1/establishments/{moved}"),
+        &w.admin,
+        json!({"org_unit_code": commune_of("373")}),
+    )
+    .await;
+    let cov = w
+        .get_ok(&format!("/api/v1/plans/{plan}/coverage"), &w.admin)
         .await;
-    assert_eq!(s, StatusCode::OK, "{cov}");
     assert_eq!(cov["assigned"], assigned.len());
-    let (_, by_team) = w
-        .app
-        .get(
+    let by_team = w
+        .get_ok(
             &format!("/api/v1/plans/{plan}/coverage?group_by=team"),
             &w.admin,
         )
@@ -1037,57 +986,33 @@ async fn coverage_counts_assignments_of_establishments_moved_out() {
 
 /// The registry as the API lists it now: establishment id -> (commune, type).
 async fn registry(w: &World) -> HashMap<String, (String, String)> {
-    let mut out = HashMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/establishments?limit=500&cursor={c}"),
-            None => "/api/v1/establishments?limit=500".into(),
-        };
-        let (_, page) = w.app.get(&path, &w.admin).await;
-        for e in page["items"].as_array().unwrap() {
-            out.insert(
+    w.all_pages("/api/v1/establishments?limit=500", &w.admin)
+        .await
+        .iter()
+        .map(|e| {
+            (
                 e["id"].as_str().unwrap().to_string(),
                 (
                     e["org_unit_code"].as_str().unwrap().to_string(),
                     e["business_type"].as_str().unwrap().to_string(),
                 ),
-            );
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
-    }
-}
-
-/// A new inspector of the province team 37: (user id, access token).
-async fn province_lead(w: &World) -> (String, String) {
-    let id = w
-        .app
-        .create_user("lead37", "inspector", Some("37"), Some(&w.teams["37"]));
-    (id, w.app.login("lead37").await)
+            )
+        })
+        .collect()
 }
 
 /// Posts surprise minutes of `establishment` by the province team's leader
 /// with `violations` warnings; returns (establishment, violations).
-async fn inspect(
-    w: &World,
-    lead: &(String, String),
-    establishment: &str,
-    violations: usize,
-) -> (String, i64) {
+async fn inspect(w: &World, lead: &User, establishment: &str, violations: usize) -> (String, i64) {
     let codes = ["GUEST_REGISTER", "STAFF_REGISTER", "LABOUR_CONTRACT"];
     let v: Vec<Value> = codes[..violations]
         .iter()
         .map(|c| json!({"code": c, "sanction": "warning"}))
         .collect();
-    let (lead_id, token) = lead;
-    let (s, b) = w.app.post("/api/v1/inspections", token, json!({"id": uuid::Uuid::new_v4().to_string(),
+    w.post_created("/api/v1/inspections", &lead.token, json!({"id": uuid::Uuid::new_v4().to_string(),
         "establishment_id": establishment, "team_id": w.teams["37"], "started_at": "2016-05-02T08:00:00+07:00",
-        "finished_at": "2016-05-02T09:00:00+07:00", "members_present": [lead_id],
+        "finished_at": "2016-05-02T09:00:00+07:00", "members_present": [lead.id],
         "outcome": if violations > 0 { "violations_found" } else { "no_violation" }, "violations": v})).await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
     (establishment.to_string(), violations as i64)
 }
 
@@ -1124,14 +1049,12 @@ async fn inspected_per_group(
     plan: &str,
     group_by: &str,
 ) -> (HashMap<String, (i64, i64)>, (i64, i64)) {
-    let (s, cov) = w
-        .app
-        .get(
+    let cov = w
+        .get_ok(
             &format!("/api/v1/plans/{plan}/coverage?group_by={group_by}"),
             &w.admin,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{cov}");
     let groups = cov["groups"]
         .as_array()
         .unwrap()
@@ -1180,8 +1103,8 @@ async fn inspected_counts_follow_an_establishment_that_moves_or_changes_type() {
     // inspected twice.
     let w = world(150).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    let lead = province_lead(&w).await;
-    let district_of: HashMap<String, String> = commune_district().into_iter().collect();
+    let lead = w.inspector("lead37", "37").await;
+    let district_of: HashMap<String, String> = communes().into_iter().collect();
     let mut in_372: Vec<&String> = w
         .district_of
         .iter()
@@ -1199,7 +1122,7 @@ async fn inspected_counts_follow_an_establishment_that_moves_or_changes_type() {
     check_inspected(&w, &plan, &posted, &district_of).await;
     let before = registry(&w).await;
     let other_type = |e: &str| {
-        TYPES
+        BUSINESS_TYPES
             .iter()
             .find(|t| **t != before[e].1)
             .unwrap()
@@ -1211,20 +1134,12 @@ async fn inspected_counts_follow_an_establishment_that_moves_or_changes_type() {
     for (e, body) in [
         (
             moved,
-            json!({"org_unit_code": crate::helpers::commune_of("373"), "business_type": other_type(moved)}),
+            json!({"org_unit_code": commune_of("373"), "business_type": other_type(moved)}),
         ),
         (retyped, json!({"business_type": other_type(retyped)})),
     ] {
-        let r = w
-            .app
-            .client
-            .patch(w.app.url(&format!("/api/v1/establishments/{e}")))
-            .bearer_auth(&w.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        w.patch_ok(&format!("/api/v1/establishments/{e}"), &w.admin, body)
+            .await;
     }
     posted.push(inspect(&w, &lead, moved, 3).await);
 
@@ -1241,8 +1156,8 @@ async fn inspected_counts_move_with_a_reparented_commune() {
     // 372, and of one elsewhere in 372.
     let w = world(150).await;
     let plan = new_plan(&w, Some(SEED)).await;
-    let lead = province_lead(&w).await;
-    let mut district_of: HashMap<String, String> = commune_district().into_iter().collect();
+    let lead = w.inspector("lead37", "37").await;
+    let mut district_of: HashMap<String, String> = communes().into_iter().collect();
     let now = registry(&w).await;
     let mut in_372: Vec<(&String, &String)> = now
         .iter()
@@ -1269,15 +1184,15 @@ async fn inspected_counts_move_with_a_reparented_commune() {
         .split(',')
         .nth(1)
         .unwrap();
-    let (s, r) = w
-        .app
+    let r = w
         .post_csv(
             "/api/v1/org-units/import",
             &w.admin,
             &format!("code,name,level,parent_code\n{commune},{name},commune,373\n"),
         )
-        .await;
-    assert_eq!((s, r["updated"].as_u64()), (StatusCode::OK, Some(1)), "{r}");
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(r["updated"].as_u64(), Some(1), "{r}");
 
     // Assert: its establishments' minutes count under 373 now.
     district_of.insert(commune.clone(), "373".into());
@@ -1286,49 +1201,48 @@ async fn inspected_counts_move_with_a_reparented_commune() {
     assert!(groups.contains_key("373"), "{groups:?}");
 }
 
-#[actix_web::test]
-async fn reports_agree_in_json_csv_and_xlsx() {
-    use calamine::{Data, Reader, Xlsx};
-    let w = world(120).await;
-    let plan = drawn_plan(&w).await;
+/// A drawn plan whose team 373 filed, in Q2, minutes with two fined
+/// violations (5 and 12 million đồng) and minutes of a refused entry, and
+/// in Q3 clean minutes; the Q2 report's query.
+async fn reported() -> (World, String) {
+    let (w, plan) = drawn_world().await;
     let team = &w.teams["373"];
-    let lead = w
-        .app
-        .create_user("lead", "inspector", Some("373"), Some(team));
-    let tok = w.app.login("lead").await;
-    let (_, mine) = w
-        .app
-        .get(&format!("/api/v1/teams/{team}/assignments"), &tok)
+    let lead = w.inspector("lead", "373").await;
+    let tok = &lead.token;
+    let mine = w
+        .get_ok(&format!("/api/v1/teams/{team}/assignments"), tok)
         .await;
-    let mine = mine["items"].as_array().unwrap().clone();
-    // Q2: one with two fined violations, one refused entry; Q3: one clean.
-    let post = |a: &Value, day: &str, outcome: &str, violations: Value| {
-        w.app.post("/api/v1/inspections", &tok, json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
-            "establishment_id": a["establishment"]["id"], "team_id": team, "started_at": format!("{day}T08:00:00+07:00"),
-            "finished_at": format!("{day}T09:00:00+07:00"), "members_present": [lead], "outcome": outcome, "violations": violations}))
-    };
+    let mine = mine["items"].as_array().unwrap();
     let fines = json!([{"code": "LABOUR_CONTRACT", "sanction": "fine", "fine_vnd": 5000000}, {"code": "KARAOKE_LIGHT", "sanction": "fine", "fine_vnd": 12000000}]);
-    assert_eq!(
-        post(&mine[0], "2016-05-10", "violations_found", fines)
-            .await
-            .0,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        post(&mine[1], "2016-06-20", "refused_entry", json!([]))
-            .await
-            .0,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        post(&mine[2], "2016-08-01", "no_violation", json!([]))
-            .await
-            .0,
-        StatusCode::CREATED
-    );
+    for (a, day, outcome, violations) in [
+        (&mine[0], "2016-05-10", "violations_found", fines),
+        (&mine[1], "2016-06-20", "refused_entry", json!([])),
+        (&mine[2], "2016-08-01", "no_violation", json!([])),
+    ] {
+        w.post_created("/api/v1/inspections", tok, json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
+            "establishment_id": a["establishment"]["id"], "team_id": team, "started_at": format!("{day}T08:00:00+07:00"),
+            "finished_at": format!("{day}T09:00:00+07:00"), "members_present": [lead.id], "outcome": outcome, "violations": violations}))
+            .await;
+    }
     let url = format!("/api/v1/reports?plan_id={plan}&period=Q2");
-    let (s, r) = w.app.get(&url, &w.admin).await;
-    assert_eq!(s, StatusCode::OK, "{r}");
+    (w, url)
+}
+
+/// District 373's row of a JSON report.
+fn row_373(report: &Value) -> Value {
+    report["coverage_by_org_unit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "373")
+        .unwrap()
+        .clone()
+}
+
+#[actix_web::test]
+async fn a_report_counts_the_minutes_of_its_period() {
+    let (w, url) = reported().await;
+    let r = w.get_ok(&url, &w.admin).await;
     assert_eq!(r["from"], "2016-04-01");
     assert_eq!(r["to"], "2016-06-30");
     assert_eq!(r["summary"]["inspected"], 2);
@@ -1338,25 +1252,19 @@ async fn reports_agree_in_json_csv_and_xlsx() {
     assert_eq!(fine_total, 17_000_000);
     assert_eq!(r["closed_or_refused"].as_array().unwrap().len(), 1);
     assert_eq!(r["closed_or_refused"][0]["outcome"], "refused_entry");
-    let g373 = r["coverage_by_org_unit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["key"] == "373")
-        .unwrap()
-        .clone();
-    assert_eq!(g373["inspected"], 2);
-    let (_, year) = w
-        .app
-        .get(
-            &format!("/api/v1/reports?plan_id={plan}&period=year"),
-            &w.admin,
-        )
+    assert_eq!(row_373(&r)["inspected"], 2);
+    let year = w
+        .get_ok(&url.replace("period=Q2", "period=year"), &w.admin)
         .await;
     assert_eq!(year["summary"]["inspected"], 3);
+}
 
-    // CSV parses back with the same numbers.
-    let (s, csv_bytes) = w.app.get_as(&url, &w.admin, "text/csv").await;
+/// The CSV report parses back with the JSON report's numbers.
+#[actix_web::test]
+async fn the_csv_report_agrees_with_the_json() {
+    let (w, url) = reported().await;
+    let g373 = row_373(&w.get_ok(&url, &w.admin).await);
+    let (s, csv_bytes) = w.get_as(&url, &w.admin, "text/csv").await;
     assert_eq!(s, StatusCode::OK);
     let csv_text = String::from_utf8(csv_bytes).unwrap();
     let mut rdr = csv::ReaderBuilder::new()
@@ -1376,10 +1284,16 @@ async fn reports_agree_in_json_csv_and_xlsx() {
         .map(|r| r[5].parse::<i64>().unwrap())
         .sum();
     assert_eq!(fines_csv, 17_000_000);
+}
 
-    // XLSX opens, one sheet per table, typed cells, same numbers.
+/// The XLSX report opens, one sheet per table, typed cells, the JSON
+/// report's numbers.
+#[actix_web::test]
+async fn the_xlsx_report_agrees_with_the_json() {
+    use calamine::{Data, Reader, Xlsx};
+    let (w, url) = reported().await;
+    let g373 = row_373(&w.get_ok(&url, &w.admin).await);
     let (s, bytes) = w
-        .app
         .get_as(
             &url,
             &w.admin,
@@ -1416,8 +1330,12 @@ async fn reports_agree_in_json_csv_and_xlsx() {
         })
         .sum();
     assert_eq!(total, 17_000_000.0);
+}
+
+#[actix_web::test]
+async fn a_report_period_is_validated() {
+    let (w, plan) = drawn_world().await;
     let (s, p) = w
-        .app
         .get(
             &format!("/api/v1/reports?plan_id={plan}&period=Q5"),
             &w.admin,

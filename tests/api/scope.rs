@@ -6,12 +6,28 @@ use std::collections::HashMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{commune_of, spawn_app, NINH_BINH};
+use crate::helpers::{commune_of, strings, Expect, TestApp, NINH_BINH};
 
-#[actix_web::test]
-async fn every_endpoint_every_role() {
-    let app = spawn_app().await;
-    let admin = app.with_ninh_binh().await;
+/// Units, teams 372 and 373, an establishment in a commune of each, and a
+/// user of every kind: `admin`, supervisors of the province (`sup37`) and
+/// of 372 (`sup372`), inspectors of teams 372 and 373, and an inspector of
+/// 373 in no team yet (`free373`).
+struct Scope {
+    app: TestApp,
+    /// Access token by username.
+    tok: HashMap<&'static str, String>,
+    e372: String,
+    e373: String,
+    /// The user id of `free373`.
+    free: String,
+}
+
+async fn scope() -> Scope {
+    let (app, admin) = TestApp::init()
+        .with_team("372")
+        .with_team("373")
+        .with_admin()
+        .await;
     let (c372, c373) = (commune_of("372"), commune_of("373"));
     let e372 = app.establishment(&admin, "S-372", &c372, "karaoke").await["id"]
         .as_str()
@@ -21,33 +37,35 @@ async fn every_endpoint_every_role() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut team = HashMap::new();
-    for d in ["372", "373"] {
-        let (s, t) = app
-            .post(
-                "/api/v1/teams",
-                &admin,
-                json!({"name": format!("Đội {d}"), "level": "district", "org_unit_code": d}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{t}");
-        team.insert(d, t["id"].as_str().unwrap().to_string());
-    }
-    app.create_user("sup37", "supervisor", Some("37"), None);
-    app.create_user("sup372", "supervisor", Some("372"), None);
-    app.create_user("insp372", "inspector", Some("372"), Some(&team["372"]));
-    app.create_user("insp373", "inspector", Some("373"), Some(&team["373"]));
-    let free = app.create_user("free373", "inspector", Some("373"), None);
     let mut tok = HashMap::new();
-    tok.insert("admin", admin.clone());
-    for u in ["sup37", "sup372", "insp372", "insp373"] {
-        tok.insert(u, app.login(u).await);
+    tok.insert("admin", admin);
+    tok.insert("sup37", app.supervisor("sup37", "37").await);
+    tok.insert("sup372", app.supervisor("sup372", "372").await);
+    tok.insert("insp372", app.inspector("insp372", "372").await.token);
+    tok.insert("insp373", app.inspector("insp373", "373").await.token);
+    let free = app.create_user("free373", "inspector", Some("373"), None);
+    Scope {
+        app,
+        tok,
+        e372,
+        e373,
+        free,
     }
+}
 
+#[actix_web::test]
+async fn every_endpoint_every_role() {
+    let Scope {
+        app,
+        tok,
+        e372,
+        e373,
+        free,
+    } = scope().await;
+    let team = &app.teams;
+    let (c372, c373) = (commune_of("372"), commune_of("373"));
     let est = |id: &str| format!("/api/v1/establishments/{id}");
     let new_est = |unit: &str, lic: &str| json!({"licence_no": lic, "name": "N", "business_type": "bar", "org_unit_code": unit, "address": "a"});
-    let csv372 =
-        format!("licence_no,name,business_type,org_unit_code,address\nCSV-1,N,bar,{c372},a\n");
     // (who, method, path, body, expected status)
     let cases: Vec<(&str, Method, String, Option<Value>, u16)> = vec![
         // establishments: read
@@ -274,40 +292,45 @@ async fn every_endpoint_every_role() {
         "scope failures:\n{}",
         failures.join("\n")
     );
+}
 
-    // CSV imports follow the same rule, row by row.
-    let (s, r) = app
+/// CSV imports follow the same rule, row by row.
+#[actix_web::test]
+async fn csv_imports_follow_the_same_scope() {
+    let Scope { app, tok, .. } = scope().await;
+    let c372 = commune_of("372");
+    let csv372 =
+        format!("licence_no,name,business_type,org_unit_code,address\nCSV-1,N,bar,{c372},a\n");
+    let r = app
         .post_csv("/api/v1/establishments/import", &tok["sup372"], &csv372)
-        .await;
-    assert_eq!((s, r["created"].as_u64()), (StatusCode::OK, Some(1)));
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(r["created"].as_u64(), Some(1));
     let (s, _) = app
         .post_csv("/api/v1/org-units/import", &tok["sup37"], NINH_BINH)
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
 
-    // Lists show only what is inside the area.
-    let ids = |v: &Value| -> Vec<String> {
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["org_unit_code"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let (_, l) = app.get("/api/v1/establishments", &tok["insp373"]).await;
+#[actix_web::test]
+async fn lists_show_only_what_is_inside_the_area() {
+    let Scope { app, tok, .. } = scope().await;
+    let (c372, c373) = (commune_of("372"), commune_of("373"));
+    let ids = |v: &Value| strings(&v["items"], "org_unit_code");
+    let l = app.get_ok("/api/v1/establishments", &tok["insp373"]).await;
     assert!(
         !ids(&l).is_empty() && ids(&l).iter().all(|c| *c == c373),
         "{l}"
     );
-    let (_, l) = app.get("/api/v1/establishments", &tok["sup372"]).await;
+    let l = app.get_ok("/api/v1/establishments", &tok["sup372"]).await;
     assert!(
         !ids(&l).is_empty() && ids(&l).iter().all(|c| *c == c372),
         "{l}"
     );
-    let (_, l) = app.get("/api/v1/teams", &tok["insp372"]).await;
+    let l = app.get_ok("/api/v1/teams", &tok["insp372"]).await;
     assert_eq!(l["items"].as_array().unwrap().len(), 1);
-    let (_, l) = app
-        .get("/api/v1/org-units?level=district", &tok["sup372"])
+    let l = app
+        .get_ok("/api/v1/org-units?level=district", &tok["sup372"])
         .await;
     assert_eq!(l["items"].as_array().unwrap().len(), 1);
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{served_routes, TestApp};
 
 fn spec_routes() -> BTreeSet<(String, String)> {
     let text = std::fs::read_to_string(concat!(
@@ -26,10 +26,7 @@ fn spec_routes() -> BTreeSet<(String, String)> {
 
 #[test]
 fn spec_lists_exactly_the_served_routes() {
-    let served: BTreeSet<(String, String)> = kiemtra::api::ROUTES
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
+    let served = served_routes();
     let spec = spec_routes();
     let missing: Vec<_> = served.difference(&spec).collect();
     let extra: Vec<_> = spec.difference(&served).collect();
@@ -41,7 +38,7 @@ fn spec_lists_exactly_the_served_routes() {
 
 #[actix_web::test]
 async fn every_spec_route_is_answered_by_a_handler() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     for (method, path) in spec_routes() {
         let concrete = path
             .replace("{id}", "00000000-0000-4000-8000-000000000000")
@@ -66,7 +63,7 @@ async fn every_spec_route_is_answered_by_a_handler() {
 
 #[actix_web::test]
 async fn served_document_is_the_file() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     let served: serde_json::Value = app
         .client
         .get(app.url("/api/v1/openapi.json"))
@@ -88,7 +85,7 @@ async fn served_document_is_the_file() {
 
 #[actix_web::test]
 async fn unknown_routes_are_problem_json() {
-    let app = spawn_app().await;
+    let app = TestApp::init().empty().await;
     let resp = app
         .client
         .get(app.url("/api/v1/nothing-here"))

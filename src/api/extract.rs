@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::domain::json::ObjectsOnly;
 use crate::error::{ApiError, FieldError};
 
-/// Largest JSON body accepted (API.md: 1 MiB).
+/// Largest JSON body accepted (1 MiB, as `api-spec/openapi.yaml` says).
 pub const JSON_LIMIT: usize = 1024 * 1024;
 /// Largest CSV/XLSX import body accepted (20 MiB).
 pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;

@@ -365,7 +365,7 @@ pub fn close_establishment(
             current_version: before.version + 1,
         });
     }
-    crate::app::plans::on_establishment_closed(conn, id)?;
+    crate::app::closing::cancel_open_assignments(conn, id)?;
     let after = load_visible(conn, user, id)?;
     crate::app::audit::record(
         conn,

@@ -1,13 +1,14 @@
 //! The `assignments` table: reads for a team's fetch and sync (with its
 //! caller, in one statement), a plan's lists, and scheduling.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::callers::{with_auth_source, AuthRow};
 use crate::db::establishments::Establishment;
 use crate::db::schema::{assignments, auth_epoch, change_counter, establishments, plans};
 use crate::db::DbConnection;
+use crate::domain::status::AssignmentStatus;
 use crate::error::ApiError;
 
 /// A stored assignment.
@@ -266,4 +267,36 @@ pub fn sites_of_team(conn: &mut DbConnection, team_id: &str) -> Result<Vec<Site>
         ))
         .order(assignments::id)
         .load(conn)?)
+}
+
+/// Ids of an establishment's open assignments ([`AssignmentStatus::OPEN`]).
+pub fn open_assignments_of(
+    conn: &mut DbConnection,
+    establishment_id: &str,
+) -> Result<Vec<String>, ApiError> {
+    Ok(assignments::table
+        .filter(assignments::establishment_id.eq(establishment_id))
+        .filter(assignments::status.eq_any(AssignmentStatus::open_strs()))
+        .select(assignments::id)
+        .load(conn)?)
+}
+
+/// Cancels an assignment for `reason`, with change number `seq`.
+pub fn cancel_assignment(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    seq: i64,
+    at: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::update(assignments::table.find(id))
+        .set((
+            assignments::status.eq(AssignmentStatus::Cancelled.as_str()),
+            assignments::cancel_reason.eq(reason),
+            assignments::version.eq(assignments::version + 1),
+            assignments::change_seq.eq(seq),
+            assignments::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -351,38 +351,6 @@ pub fn assignments_of_plan(
         .load(conn)?)
 }
 
-/// Ids of an establishment's open assignments ([`AssignmentStatus::OPEN`]).
-pub fn open_assignments_of(
-    conn: &mut DbConnection,
-    establishment_id: &str,
-) -> Result<Vec<String>, ApiError> {
-    Ok(assignments::table
-        .filter(assignments::establishment_id.eq(establishment_id))
-        .filter(assignments::status.eq_any(AssignmentStatus::open_strs()))
-        .select(assignments::id)
-        .load(conn)?)
-}
-
-/// Cancels an assignment for `reason`, with change number `seq`.
-pub fn cancel_assignment(
-    conn: &mut DbConnection,
-    id: &str,
-    reason: &str,
-    seq: i64,
-    at: NaiveDateTime,
-) -> Result<(), ApiError> {
-    diesel::update(assignments::table.find(id))
-        .set((
-            assignments::status.eq(AssignmentStatus::Cancelled.as_str()),
-            assignments::cancel_reason.eq(reason),
-            assignments::version.eq(assignments::version + 1),
-            assignments::change_seq.eq(seq),
-            assignments::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Runs `f` in a write transaction ([`crate::db::write_tx`]) that commits
 /// only on `Ok(Ok(_))`: `Ok(Err(_))`, a round found stale after its writes
 /// began, rolls back like an error and is handed back as it is.

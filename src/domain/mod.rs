@@ -14,7 +14,7 @@ pub mod synth;
 pub mod text;
 pub mod values;
 
-/// Business types of API.md, in their wire spelling.
+/// Business types of the API contract, in their wire spelling.
 pub const BUSINESS_TYPES: [&str; 14] = [
     "karaoke",
     "dance_hall",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
-/// Default and maximum page sizes (API.md).
+/// Default page size (`api-spec/openapi.yaml`).
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Largest page.
 pub const MAX_LIMIT: i64 = 500;

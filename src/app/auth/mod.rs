@@ -11,7 +11,7 @@ use crate::db::callers::AuthRow;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 
-/// The three roles of API.md.
+/// The three roles of the API contract (`api-spec/openapi.yaml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// Everything.

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::auth::AuthUser;
 use crate::app::policy::{found_if, sees_plan};
-use crate::db::changes::next_change_seq;
 use crate::db::plans as rows;
 pub use crate::db::plans::Plan;
 use crate::db::{Db, DbConnection};
@@ -319,22 +318,4 @@ pub async fn plan_assignments(
         ))
     })
     .await
-}
-
-/// Cancels the open assignments of an establishment that closed; the
-/// establishments code calls it in the closing transaction, and top-up
-/// later replaces them from the same stratum. Returns how many it cancelled.
-pub fn on_establishment_closed(
-    conn: &mut DbConnection,
-    establishment_id: &str,
-) -> Result<usize, ApiError> {
-    let open = rows::open_assignments_of(conn, establishment_id)?;
-    if open.is_empty() {
-        return Ok(0);
-    }
-    let seq = next_change_seq(conn, open.len() as i64)?;
-    for (i, id) in open.iter().enumerate() {
-        rows::cancel_assignment(conn, id, "establishment closed", seq + i as i64, now())?;
-    }
-    Ok(open.len())
 }

@@ -38,6 +38,26 @@ pub fn today() -> NaiveDate {
     date_of(chrono::Utc::now().naive_utc())
 }
 
+/// Years a date given in a query may name: four digits, from 1900 (as
+/// `api-spec/openapi.yaml`'s pattern says).
+pub const QUERY_YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// A date from a query, refused with 422 naming `field` when its year is
+/// outside [`QUERY_YEARS`] (chrono also reads `-0001-01-01` and `+10000-01-01`).
+pub fn query_date(
+    field: &str,
+    d: Option<NaiveDate>,
+) -> Result<Option<NaiveDate>, crate::error::ApiError> {
+    use chrono::Datelike;
+    match d {
+        Some(d) if !QUERY_YEARS.contains(&d.year()) => Err(crate::error::ApiError::field(
+            field,
+            "must be a date YYYY-MM-DD from the year 1900 on",
+        )),
+        d => Ok(d),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use crate::app::auth::AuthUser;
 use crate::app::policy;
 use crate::db::inspections::{self as rows, ListFilter};
 use crate::db::Db;
-use crate::domain::calendar::{day_end, day_start};
+use crate::domain::calendar::{day_end, day_start, query_date};
 use crate::domain::page::{Page, PageParams};
 use crate::domain::values::parse_uuid;
 use crate::error::ApiError;
@@ -68,6 +68,8 @@ pub async fn list(
             *v = Some(parse_uuid(field, id)?);
         }
     }
+    let from = query_date("from", q.from)?;
+    let to = query_date("to", q.to)?;
     let pp = PageParams {
         limit: q.limit,
         cursor: q.cursor.clone(),
@@ -80,8 +82,8 @@ pub async fn list(
         plan_id: q.plan_id,
         team_id: q.team_id,
         establishment_id: q.establishment_id,
-        finished_from: q.from.map(day_start),
-        finished_before: q.to.map(day_end),
+        finished_from: from.map(day_start),
+        finished_before: to.map(day_end),
         after,
     };
     db.run(move |conn| {

@@ -1,6 +1,5 @@
 //! Reading minutes: one, its versions, a filtered page.
 
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{load_dto, load_head, to_dto, InspectionDto};
@@ -44,8 +43,8 @@ pub struct ListParams {
     plan_id: Option<String>,
     team_id: Option<String>,
     establishment_id: Option<String>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    from: Option<String>,
+    to: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -68,8 +67,8 @@ pub async fn list(
             *v = Some(parse_uuid(field, id)?);
         }
     }
-    let from = query_date("from", q.from)?;
-    let to = query_date("to", q.to)?;
+    let from = query_date("from", q.from.as_deref())?;
+    let to = query_date("to", q.to.as_deref())?;
     let pp = PageParams {
         limit: q.limit,
         cursor: q.cursor.clone(),

@@ -383,10 +383,12 @@ fn report_import(file: &Path, s: &ImportSummary) -> Result<(), String> {
     w.write_record(["row", "field", "reason"])
         .map_err(|e| e.to_string())?;
     for e in &s.errors {
+        // The reason may quote the file's cells: safe to open in a spreadsheet.
+        let cell = |s: &str| crate::domain::text::csv_text_cell(s).into_owned();
         w.write_record([
             e.row.to_string(),
-            e.field.clone().unwrap_or_default(),
-            e.message.clone(),
+            cell(e.field.as_deref().unwrap_or_default()),
+            cell(&e.message),
         ])
         .map_err(|e| e.to_string())?;
     }

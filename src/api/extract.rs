@@ -65,7 +65,24 @@ fn media_type(req: &HttpRequest) -> Option<String> {
         })
 }
 
-/// Checks the request's media type against the accepted ones (415 otherwise).
+/// The `charset` parameter of the request's `Content-Type` when it names
+/// anything but UTF-8: bodies are read as UTF-8 only, so one declared in
+/// another charset is refused rather than misread.
+fn foreign_charset(req: &HttpRequest) -> Option<String> {
+    let v = req.headers().get(header::CONTENT_TYPE)?;
+    let v = String::from_utf8_lossy(v.as_bytes());
+    v.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        let value = value.trim().trim_matches('"');
+        (name.trim().eq_ignore_ascii_case("charset")
+            && !value.eq_ignore_ascii_case("utf-8")
+            && !value.eq_ignore_ascii_case("utf8"))
+        .then(|| value.to_string())
+    })
+}
+
+/// Checks the request's media type against the accepted ones (415 otherwise;
+/// also for a `charset` other than UTF-8).
 /// Bodies are read as sent: one with a `Content-Encoding` other than
 /// `identity` (gzip and the like) is 415 too, rather than bytes that do not
 /// parse.
@@ -77,6 +94,11 @@ pub fn require_media_type(req: &HttpRequest, accepted: &[&str]) -> Result<(), Ap
                 "Content-Encoding {coding} is not accepted; send the body uncompressed"
             )));
         }
+    }
+    if let Some(charset) = foreign_charset(req) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "charset {charset} is not accepted; send UTF-8"
+        )));
     }
     match media_type(req) {
         Some(m) if accepted.contains(&m.as_str()) => Ok(()),

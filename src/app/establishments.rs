@@ -16,7 +16,7 @@ use crate::domain::imports::{
 };
 use crate::domain::page::{Page, PageParams};
 use crate::domain::status::EstablishmentStatus;
-use crate::domain::text::{fold, nfc};
+use crate::domain::text::{fold, like_contains, nfc};
 use crate::domain::values::{check_version, new_id, now, rfc3339};
 use crate::domain::BUSINESS_TYPES;
 use crate::error::ApiError;
@@ -217,10 +217,11 @@ pub async fn list(
                 }
             }
         }
+        // `%`, `_` and a backslash in `q` are text, never wildcards.
         let text = q.q.as_deref().map(fold).filter(|t| !t.is_empty()).map(|t| {
             (
-                format!("%{}%", t.replace(['\\', '%'], "").replace('_', " ")),
-                format!("%{}%", nfc(q.q.as_deref().unwrap_or(""))),
+                like_contains(&t),
+                like_contains(&nfc(q.q.as_deref().unwrap_or(""))),
             )
         });
         let rows = store::list_page(
@@ -507,8 +508,7 @@ pub fn import_rows(
                     summary.errors.push(RowError {
                         row,
                         field: Some("licence_no".into()),
-                        message: "this licence belongs to an establishment outside your area"
-                            .into(),
+                        message: crate::domain::establishment::licence_unavailable(&f.licence_no),
                     });
                 }
                 Some(e) if same_fields(e, &f) => summary.unchanged += 1,

@@ -111,7 +111,8 @@ pub fn create_user(conn: &mut DbConnection, u: HashedUser) -> Result<UserDto, Ap
         password_hash,
     } = u;
     let mut errs = Vec::new();
-    let username = u.username.trim().to_string();
+    // Checked as sent: " admin" is not a spelling of "admin" but a bad name.
+    let username = u.username.clone();
     if username.len() < 3
         || username.len() > 64
         || !username

@@ -105,9 +105,7 @@ impl NewEstablishment {
 
 /// 409 for a licence number another establishment holds.
 fn duplicate_licence(licence: &str) -> ApiError {
-    ApiError::Conflict(format!(
-        "an establishment with licence_no {licence} already exists"
-    ))
+    ApiError::Conflict(crate::domain::establishment::licence_unavailable(licence))
 }
 
 /// Maps a violation of the licence number's uniqueness to its 409.
@@ -155,7 +153,8 @@ pub struct ListFilter {
     pub business_type: Option<String>,
     /// This status only.
     pub status: Option<EstablishmentStatus>,
-    /// Folded names `LIKE` the first pattern, or licence numbers `LIKE` the second.
+    /// Folded names `LIKE` the first pattern, or licence numbers `LIKE` the
+    /// second; both escape with a backslash.
     pub text: Option<(String, String)>,
     /// Ids after this one (the page cursor).
     pub after: Option<String>,
@@ -183,7 +182,8 @@ pub fn list_page(conn: &mut DbConnection, f: ListFilter) -> Result<Vec<Establish
         query = query.filter(
             establishments::name_fold
                 .like(name)
-                .or(establishments::licence_no.like(licence)),
+                .escape('\\')
+                .or(establishments::licence_no.like(licence).escape('\\')),
         );
     }
     if let Some(a) = f.after {

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     assignments, attachments, establishments, inspection_attachments, inspection_versions,
-    inspections, team_members, violation_types, violations,
+    inspections, plans, team_members, violation_types, violations,
 };
 use crate::db::DbConnection;
 use crate::domain::minutes::{Content, Location, Roster};
@@ -413,8 +413,8 @@ pub fn places(conn: &mut DbConnection, ids: &[&str]) -> Result<HashMap<String, P
 }
 
 /// An assignment as checking minutes needs it: (team, establishment,
-/// status, plan).
-pub type AssignmentFacts = (String, String, String, String);
+/// status, plan, plan year).
+pub type AssignmentFacts = (String, String, String, String, i32);
 
 /// The assignments `ids`, by id.
 pub fn assignments_of(
@@ -422,6 +422,7 @@ pub fn assignments_of(
     ids: &[&str],
 ) -> Result<HashMap<String, AssignmentFacts>, ApiError> {
     Ok(assignments::table
+        .inner_join(plans::table)
         .filter(assignments::id.eq_any(ids))
         .select((
             assignments::id,
@@ -430,11 +431,21 @@ pub fn assignments_of(
                 assignments::establishment_id,
                 assignments::status,
                 assignments::plan_id,
+                plans::year,
             ),
         ))
         .load::<(String, AssignmentFacts)>(conn)?
         .into_iter()
         .collect())
+}
+
+/// The year of plan `id`, if there is such a plan.
+pub fn plan_year(conn: &mut DbConnection, id: &str) -> Result<Option<i32>, ApiError> {
+    Ok(plans::table
+        .find(id)
+        .select(plans::year)
+        .first(conn)
+        .optional()?)
 }
 
 /// Which of `ids` are stored already.

@@ -38,12 +38,64 @@ pub fn today() -> NaiveDate {
     date_of(chrono::Utc::now().naive_utc())
 }
 
+/// Years a date given in a query may name: four digits, from 1900 (as
+/// `api-spec/openapi.yaml`'s pattern says).
+pub const QUERY_YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// A date from a query, exactly `YYYY-MM-DD` with a year in [`QUERY_YEARS`];
+/// anything else (chrono alone also reads `-0001-01-01`, `+10000-01-01` or
+/// `2016-7-1`) is 422 naming `field`.
+pub fn query_date(
+    field: &str,
+    s: Option<&str>,
+) -> Result<Option<NaiveDate>, crate::error::ApiError> {
+    use chrono::Datelike;
+    let Some(s) = s else { return Ok(None) };
+    let shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|d| shaped && QUERY_YEARS.contains(&d.year()))
+        .map(Some)
+        .ok_or_else(|| {
+            crate::error::ApiError::field(field, "must be a date YYYY-MM-DD from the year 1900 on")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn query_dates_are_four_digit_years_from_1900() {
+        let d = |s| query_date("to", Some(s));
+        assert_eq!(
+            d("2016-06-30").unwrap(),
+            NaiveDate::from_ymd_opt(2016, 6, 30)
+        );
+        assert!(d("1900-01-01").is_ok());
+        for bad in [
+            "-0001-01-01",
+            "+10000-01-01",
+            "1899-12-31",
+            "0999-12-31",
+            "2016-7-01",
+            "2016-02-30",
+            "2016-06-30 ",
+        ] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+        assert_eq!(query_date("to", None).unwrap(), None);
     }
 
     #[test]

@@ -145,6 +145,13 @@ impl EstablishmentInput {
     }
 }
 
+/// Why a licence number held by another establishment is refused: the same
+/// words whether that establishment is in the caller's area or not, so that
+/// the answer confirms only what uniqueness makes unavoidable.
+pub fn licence_unavailable(licence: &str) -> String {
+    format!("licence_no {licence} is not available")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,39 @@ where
     Ok(Option::<Wrap<T>>::deserialize(d)?.map(|w| w.0))
 }
 
+/// An optional (nullable) integer written as one: `3000000`, never
+/// `3000000.0`. For sums of money, where a decimal point is a client's
+/// mistake to report rather than a number to round; use with
+/// `#[serde(default)]`.
+pub fn opt_integer_literal<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::{Error, Unexpected};
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let i = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => i,
+        (None, Some(f)) if n.is_f64() => {
+            return Err(D::Error::invalid_type(
+                Unexpected::Float(f),
+                &"a whole number without a decimal point",
+            ))
+        }
+        _ => {
+            return Err(D::Error::invalid_value(
+                Unexpected::Other("number"),
+                &"an integer in range",
+            ))
+        }
+    };
+    T::try_from(i)
+        .map(Some)
+        .map_err(|_| D::Error::invalid_value(Unexpected::Signed(i), &"an integer in range"))
+}
+
 /// Implements `Deserialize` (through [`ObjectsOnly`]) and `Serialize` for
 /// types whose derives carry `#[serde(remote = "Self")]`.
 macro_rules! objects_only {

@@ -15,6 +15,10 @@ use crate::error::{ApiError, FieldError};
 pub const CLOCK_TOLERANCE_MIN: i64 = 10;
 /// How far ahead a time may be before it is rejected as impossible.
 pub const FUTURE_LIMIT_HOURS: i64 = 24;
+/// The earliest year minutes may be dated, that of the earliest plan there
+/// can be: surprise minutes (no plan) are bounded by it, minutes of an
+/// assignment by their plan's year.
+pub const EARLIEST_YEAR: i32 = 2000;
 /// Distance from the registered position beyond which minutes are flagged.
 pub const FAR_METRES: f64 = 500.0;
 /// Largest photo accepted.
@@ -44,8 +48,9 @@ pub struct ViolationIn {
     pub description: Option<String>,
     /// The proposed sanction, in its wire spelling.
     pub sanction: String,
-    /// The fine, with the sanction fine only.
-    #[serde(default, deserialize_with = "crate::domain::json::opt_integer")]
+    /// The fine, with the sanction fine only: an integer literal (đồng are
+    /// counted whole; `3000000.0` is refused, not rounded).
+    #[serde(default, deserialize_with = "crate::domain::json::opt_integer_literal")]
     pub fine_vnd: Option<i64>,
 }
 
@@ -150,19 +155,29 @@ pub fn fine_in_range(fine: i64, min: Option<i64>, max: Option<i64>) -> bool {
     !(min.is_some_and(|m| fine < m) || max.is_some_and(|m| fine > m) || fine <= 0)
 }
 
-/// Checks the content against the team, the catalogue and the clock.
-/// Returns whether the client clock looks ahead of ours.
+/// Checks the content against the team, the catalogue and the clock: times
+/// from 1 January of `earliest_year` (in Vietnam; the plan's year, or
+/// [`EARLIEST_YEAR`]) to a day after `received`. Returns whether the client
+/// clock looks ahead of ours.
 pub fn validate_content(
     roster: &Roster,
     team_id: &str,
     c: &Content,
     received: NaiveDateTime,
+    earliest_year: i32,
 ) -> Result<bool, ApiError> {
     let mut errs = Vec::new();
     let recv = received.and_utc();
+    let earliest = chrono::NaiveDate::from_ymd_opt(earliest_year, 1, 1)
+        .map(|d| crate::domain::calendar::day_start(d).and_utc());
     let mut skew = false;
     for (field, t) in [("started_at", c.started_at), ("finished_at", c.finished_at)] {
-        if t > recv + Duration::hours(FUTURE_LIMIT_HOURS) {
+        if earliest.is_some_and(|e| t < e) {
+            errs.push(FieldError::new(
+                field,
+                format!("is before {earliest_year}, the earliest year these minutes may be dated"),
+            ));
+        } else if t > recv + Duration::hours(FUTURE_LIMIT_HOURS) {
             errs.push(FieldError::new(field, "is in the future"));
         } else if t > recv + Duration::minutes(CLOCK_TOLERANCE_MIN) {
             skew = true;

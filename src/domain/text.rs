@@ -167,6 +167,34 @@ impl Grapheme {
     }
 }
 
+/// A text cell for a CSV file as a spreadsheet will open it: text that
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading
+/// `'` (OWASP's advice against CSV injection), so that it reads as text and
+/// never runs as a formula. Numbers are written as they are, not through this.
+pub fn csv_text_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
+/// A `LIKE` pattern matching `s` anywhere: `\`, `%` and `_` in `s` are
+/// escaped with `\`, so the query must say `ESCAPE '\'` (the user's text is
+/// never a wildcard).
+pub fn like_contains(s: &str) -> String {
+    let mut p = String::with_capacity(s.len() + 2);
+    p.push('%');
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +233,21 @@ mod tests {
         assert_eq!(nfc("   "), "");
         assert_eq!(nfc(""), "");
         assert_eq!(nfc(&nfc(decomposed)), nfc(decomposed));
+    }
+
+    #[test]
+    fn csv_text_cells_that_look_like_formulas_are_quoted() {
+        for s in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_text_cell(s), format!("'{s}"));
+        }
+        assert_eq!(csv_text_cell("Hoa Lư"), "Hoa Lư");
+        assert_eq!(csv_text_cell(""), "");
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_contains("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(like_contains("ha noi"), "%ha noi%");
     }
 
     #[test]

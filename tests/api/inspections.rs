@@ -715,3 +715,44 @@ async fn one_batch_with_repeats_and_a_taken_assignment() {
     assert_eq!(a["status"], "completed");
     assert_eq!(a["version"], f.assignment["version"].as_i64().unwrap() + 1);
 }
+
+/// Posts [`minutes`] with `patch` merged in; the 422's first field and
+/// that nothing was stored.
+async fn refused_field(f: &Field, patch: Value) -> String {
+    let mut body = minutes(f, &uuid::Uuid::new_v4().to_string());
+    for (k, v) in patch.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (s, p) = f.post("/api/v1/inspections", &f.lead, body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(f.count("inspections"), 0);
+    p["errors"][0]["field"].as_str().unwrap().to_string()
+}
+
+/// A fine is a sum of đồng written as a whole number: `12000000.0` is not one.
+#[actix_web::test]
+async fn a_fine_written_as_a_decimal_is_422() {
+    let f = field().await;
+    let violations = json!({"violations": [{"code": "KARAOKE_DOOR", "sanction": "fine", "fine_vnd": 12000000.0}]});
+    assert_eq!(
+        refused_field(&f, violations).await,
+        "violations[0].fine_vnd"
+    );
+}
+
+/// Minutes of an assignment dated before its plan's year are refused.
+#[actix_web::test]
+async fn minutes_dated_before_their_plans_year_are_422() {
+    let f = field().await;
+    let old = json!({"started_at": "1900-01-01T09:00:00+07:00"});
+    assert_eq!(refused_field(&f, old).await, "started_at");
+}
+
+/// Surprise minutes dated before any plan can be (2000) are refused.
+#[actix_web::test]
+async fn surprise_minutes_dated_1999_are_422() {
+    let f = field().await;
+    let old = json!({"assignment_id": null, "establishment_id": f.surprise_target,
+        "started_at": "1999-12-31T09:00:00+07:00", "finished_at": "1999-12-31T10:00:00+07:00"});
+    assert_eq!(refused_field(&f, old).await, "started_at");
+}

@@ -16,4 +16,5 @@ mod pg_restart;
 mod plans;
 mod schema_agreement;
 mod scope;
+mod security_input;
 mod spec;

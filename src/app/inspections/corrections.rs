@@ -8,7 +8,9 @@ use crate::app::auth::AuthUser;
 use crate::app::policy;
 use crate::db::inspections as rows;
 use crate::db::{Db, DbConnection};
-use crate::domain::minutes::{parse_time, validate_content, Content, Location, ViolationIn};
+use crate::domain::minutes::{
+    parse_time, validate_content, Content, Location, ViolationIn, EARLIEST_YEAR,
+};
 use crate::domain::text::nfc;
 use crate::domain::values::{check_version, now, path_uuid};
 use crate::error::ApiError;
@@ -96,7 +98,12 @@ pub fn correct_minutes(
     };
     let codes: Vec<&str> = next.violations.iter().map(|v| v.code.as_str()).collect();
     let roster = rows::load_roster(conn, &[&head.team_id], &codes)?;
-    validate_content(&roster, &head.team_id, &next, now())?;
+    // A correction is bounded as the first post was: the plan's year, if any.
+    let earliest_year = match &head.plan_id {
+        Some(p) => rows::plan_year(conn, p)?.unwrap_or(EARLIEST_YEAR),
+        None => EARLIEST_YEAR,
+    };
+    validate_content(&roster, &head.team_id, &next, now(), earliest_year)?;
     let version = head.current_version + 1;
     rows::store_version(conn, id, version, &next, Some(&reason), &user.id)?;
     rows::set_current_version(conn, id, version, &next)?;

@@ -17,7 +17,7 @@ use crate::db::inspections::{
 use crate::db::{Db, DbConnection};
 use crate::domain::minutes::{
     body_hash, distance_m, far_from_site, parse_time, validate_content, Content, InspectionBody,
-    Roster, ViolationIn,
+    Roster, ViolationIn, EARLIEST_YEAR,
 };
 use crate::domain::status::{AssignmentStatus, ReviewStatus};
 use crate::domain::text::nfc;
@@ -201,8 +201,10 @@ fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
         .map(|a| parse_uuid("assignment_id", a))
         .transpose()?;
     let mut plan_id = None;
+    let mut earliest_year = EARLIEST_YEAR;
     if let Some(a) = &assignment_id {
-        let (a_team, a_est, status, a_plan) = facts.assignments.get(a).ok_or(ApiError::NotFound)?;
+        let (a_team, a_est, status, a_plan, a_year) =
+            facts.assignments.get(a).ok_or(ApiError::NotFound)?;
         if *a_team != team_id {
             return Err(ApiError::NotFound);
         }
@@ -216,6 +218,7 @@ fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
             return Err(ApiError::Conflict(format!("the assignment is {status}")));
         }
         plan_id = Some(a_plan.clone());
+        earliest_year = *a_year;
     }
     let mut errs = Vec::new();
     let started = parse_time(&mut errs, "started_at", &b.started_at);
@@ -241,7 +244,7 @@ fn check(p: &Posting, facts: &Facts) -> Result<Prep, ApiError> {
             .collect(),
     };
     let received = p.received;
-    let skew = validate_content(&facts.roster, &team_id, &content, received)?;
+    let skew = validate_content(&facts.roster, &team_id, &content, received, earliest_year)?;
     let distance = distance_m(content.location.as_ref(), est_lat, est_lon);
     let head = NewInspection {
         id: id.clone(),

@@ -1,6 +1,5 @@
 //! Reading minutes: one, its versions, a filtered page.
 
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{load_dto, load_head, to_dto, InspectionDto};
@@ -8,7 +7,7 @@ use crate::app::auth::AuthUser;
 use crate::app::policy;
 use crate::db::inspections::{self as rows, ListFilter};
 use crate::db::Db;
-use crate::domain::calendar::{day_end, day_start};
+use crate::domain::calendar::{day_end, day_start, query_date};
 use crate::domain::page::{Page, PageParams};
 use crate::domain::values::parse_uuid;
 use crate::error::ApiError;
@@ -44,8 +43,8 @@ pub struct ListParams {
     plan_id: Option<String>,
     team_id: Option<String>,
     establishment_id: Option<String>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    from: Option<String>,
+    to: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -68,6 +67,8 @@ pub async fn list(
             *v = Some(parse_uuid(field, id)?);
         }
     }
+    let from = query_date("from", q.from.as_deref())?;
+    let to = query_date("to", q.to.as_deref())?;
     let pp = PageParams {
         limit: q.limit,
         cursor: q.cursor.clone(),
@@ -80,8 +81,8 @@ pub async fn list(
         plan_id: q.plan_id,
         team_id: q.team_id,
         establishment_id: q.establishment_id,
-        finished_from: q.from.map(day_start),
-        finished_before: q.to.map(day_end),
+        finished_from: from.map(day_start),
+        finished_before: to.map(day_end),
         after,
     };
     db.run(move |conn| {

@@ -3,6 +3,7 @@
 
 use super::{Group, Report};
 use crate::domain::status::Outcome;
+use crate::domain::text::csv_text_cell;
 use crate::error::ApiError;
 
 /// Column headers of the coverage tables (Vietnamese, then the JSON key).
@@ -118,6 +119,7 @@ fn tables(r: &Report) -> Vec<Table> {
 
 pub(super) fn to_csv(r: &Report) -> Result<Vec<u8>, ApiError> {
     // One CSV, the tables one after another; the first column names the table.
+    // Text cells are made safe for a spreadsheet (names are the users'), numbers stay numbers.
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::new());
@@ -127,9 +129,9 @@ pub(super) fn to_csv(r: &Report) -> Result<Vec<u8>, ApiError> {
         h.extend_from_slice(headers);
         w.write_record(&h).map_err(err)?;
         for row in rows {
-            let mut rec = vec![name.to_string()];
+            let mut rec = vec![csv_text_cell(name).into_owned()];
             rec.extend(row.iter().map(|c| match c {
-                Cell::Text(s) => s.clone(),
+                Cell::Text(s) => csv_text_cell(s).into_owned(),
                 Cell::Int(i) => i.to_string(),
                 Cell::Num(f) => format!("{f:.2}"),
                 Cell::Money(m) => m.map(|m| m.to_string()).unwrap_or_default(),

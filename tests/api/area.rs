@@ -209,7 +209,10 @@ async fn json_report_is_the_districts(who: &str) {
         set_of(&r["coverage_by_team"], "key").is_subset(&a.team_ids(&["372"])),
         "{r}"
     );
-    assert_eq!(set_of(&r["closed_or_refused"], "licence_no"), set(&["A-372"]));
+    assert_eq!(
+        set_of(&r["closed_or_refused"], "licence_no"),
+        set(&["A-372"])
+    );
     assert_eq!(r["violations_by_code"], json!([]));
     assert_eq!(r["summary"]["eligible"], 2);
     assert_eq!(r["summary"]["inspected"], 1);
@@ -278,7 +281,10 @@ async fn sees_every_district(who: &str) {
         set_of(&r["closed_or_refused"], "licence_no"),
         set(&["A-372", "B-373"])
     );
-    assert_eq!(set_of(&r["violations_by_code"], "code"), set(&["KARAOKE_LIGHT"]));
+    assert_eq!(
+        set_of(&r["violations_by_code"], "code"),
+        set(&["KARAOKE_LIGHT"])
+    );
     assert_eq!(r["summary"]["eligible"], 4);
 }
 

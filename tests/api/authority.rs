@@ -105,11 +105,15 @@ impl Work {
     /// `team` (201); their id.
     async fn minutes(&self, who: &User, team: &str) -> String {
         let id = uuid::Uuid::new_v4().to_string();
-        self.post_created("/api/v1/inspections", &who.token, json!({"id": id,
+        self.post_created(
+            "/api/v1/inspections",
+            &who.token,
+            json!({"id": id,
             "establishment_id": self.free, "team_id": self.teams[team],
             "started_at": "2016-05-02T08:00:00+07:00", "finished_at": "2016-05-02T09:00:00+07:00",
-            "members_present": [who.id], "outcome": "no_violation", "violations": []}))
-            .await;
+            "members_present": [who.id], "outcome": "no_violation", "violations": []}),
+        )
+        .await;
         id
     }
 
@@ -161,9 +165,7 @@ async fn a_district_supervisor_cannot_review_the_province_teams_minutes() {
     let id = w.minutes(&w.insp37, "37").await;
     let path = format!("/api/v1/inspections/{id}");
     w.get(&path, &w.sup372).await.expect(StatusCode::OK);
-    w.review(&w.sup372, &id)
-        .await
-        .expect(StatusCode::FORBIDDEN);
+    w.review(&w.sup372, &id).await.expect(StatusCode::FORBIDDEN);
     let after = w.get(&path, &w.admin).await.expect(StatusCode::OK);
     assert_eq!(after["review"]["status"], "pending", "{after}");
 }

@@ -203,10 +203,16 @@ pub fn units(
     like: &str,
     paths: &[String],
 ) -> Result<Vec<(String, String, String)>, ApiError> {
-    Ok(org_units::table
-        .filter(org_units::path.like(like).or(org_units::path.eq_any(paths)))
+    let query = org_units::table
         .select((org_units::code, org_units::name, org_units::path))
-        .load(conn)?)
+        .into_boxed();
+    // The plain range scan unless there are units above the area to name.
+    let query = if paths.is_empty() {
+        query.filter(org_units::path.like(like))
+    } else {
+        query.filter(org_units::path.like(like).or(org_units::path.eq_any(paths)))
+    };
+    Ok(query.load(conn)?)
 }
 
 /// (id, name, level, unit path) of the teams under `like` (only

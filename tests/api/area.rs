@@ -297,3 +297,21 @@ async fn a_province_supervisor_sees_every_district() {
 async fn an_admin_sees_every_district() {
     sees_every_district("admin").await;
 }
+
+/// A commune's supervisor reading the province's plan: one group, its
+/// district, named, with the commune's counts.
+#[actix_web::test]
+async fn coverage_of_a_commune_supervisor_is_its_commune_under_its_named_district() {
+    let a = area().await;
+    let token = a.supervisor("sup-commune", &commune_of("372")).await;
+    let c = a
+        .get_ok(
+            &format!("/api/v1/plans/{}/coverage?group_by=org_unit", a.plan),
+            &token,
+        )
+        .await;
+    assert_eq!(set_of(&c["groups"], "key"), set(&["372"]), "{c}");
+    assert_eq!(c["groups"][0]["name"], "Huyện Nho Quan", "{c}");
+    assert_eq!(c["eligible"], 2, "{c}");
+    assert_eq!(c["stale_devices"], json!([]), "{c}");
+}

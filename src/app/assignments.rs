@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::auth::{auth_users, unknown_user, AuthCache, AuthUser, Caller, Role};
 use crate::app::establishments::EstablishmentDto;
-use crate::app::policy::{found_if, require_leader_or_manager, sees_assignment, sees_team_record};
+use crate::app::policy::{
+    found_if, require_authority_over_team, require_leader_or_manager, sees_assignment,
+    sees_team_record,
+};
 use crate::db::assignments::{Assignment, ChangeRow, ListFilter};
 use crate::db::changes::next_change_seq;
 use crate::db::establishments::Establishment;
@@ -346,7 +349,8 @@ impl PatchBody {
 }
 
 /// Schedules the visit of `id` on `when` (null unschedules it), if it is
-/// at version `expected`: the team's leader, or a supervisor or admin.
+/// at version `expected`: the team's leader, or a supervisor or admin with
+/// authority over the team (403 for one that only reads it by area).
 pub fn schedule(
     conn: &mut DbConnection,
     user: &AuthUser,
@@ -355,6 +359,9 @@ pub fn schedule(
     when: Option<NaiveDate>,
 ) -> Result<AssignmentDto, ApiError> {
     let before = load_one(conn, user, id)?;
+    require_authority_over_team(user, &before.team_id, || {
+        crate::db::teams::jurisdiction_path(conn, &before.team_id)
+    })?;
     require_leader_or_manager(user, || {
         crate::db::teams::is_leader(conn, &before.team_id, &user.id)
     })?;

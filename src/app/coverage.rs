@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::app::auth::AuthUser;
 use crate::app::plans::{load_plan, Plan, Share};
+use crate::app::policy::{counted_path, listed_team};
 use crate::db::coverage::{
     self as rows, AssignedRow, EligibleRow, Inspected, InspectedRow, Window,
 };
@@ -101,7 +102,8 @@ pub struct Counts {
     stale_devices: Vec<serde_json::Value>,
 }
 
-/// The plan's unit and the span of time counted: from the start of the
+/// The unit counted (the plan's, narrowed to the caller's area: see
+/// [`counted_path`]) and the span of time counted: from the start of the
 /// plan's year to the end of `until` (default: the end of the year), days as
 /// Vietnam counts them ([`crate::domain::calendar`]).
 fn window(year: i32, path: &str, until: Option<NaiveDate>) -> Window {
@@ -131,9 +133,9 @@ pub fn load(
     group_bys: &[&str],
 ) -> Result<Counts, ApiError> {
     let (plan, path) = load_plan(conn, user, plan_id)?;
-    let w = window(plan.year, &path, until);
+    let w = window(plan.year, &counted_path(user, &path), until);
     let inspected = load_inspected(conn, &w, group_bys)?;
-    load_rest(conn, plan, path, &w, until, inspected)
+    load_rest(conn, user, plan, path, &w, until, inspected)
 }
 
 /// [`load`] up to the end of the plan's year, grouped one way, on two
@@ -148,12 +150,13 @@ pub async fn load_concurrently(
     let (user2, plan_id2) = (user.clone(), plan_id.clone());
     let inspected = db.run(move |conn| {
         let (plan, path) = load_plan(conn, &user2, &plan_id2)?;
-        load_inspected(conn, &window(plan.year, &path, None), &[group_by])
+        let w = window(plan.year, &counted_path(&user2, &path), None);
+        load_inspected(conn, &w, &[group_by])
     });
     let rest = db.run(move |conn| {
         let (plan, path) = load_plan(conn, &user, &plan_id)?;
-        let w = window(plan.year, &path, None);
-        load_rest(conn, plan, path, &w, None, Default::default())
+        let w = window(plan.year, &counted_path(&user, &path), None);
+        load_rest(conn, &user, plan, path, &w, None, Default::default())
     });
     let (inspected, rest) = futures_util::future::join(inspected, rest).await;
     let mut counts = rest?;
@@ -171,9 +174,12 @@ fn load_inspected(
     rows::inspected(conn, w, by_commune, group_bys.contains(&"team"))
 }
 
-/// Everything of [`Counts`] but the inspections' counts (`inspected`).
+/// Everything of [`Counts`] but the inspections' counts (`inspected`),
+/// counted under `w` (the caller's area within the plan's unit `path`); the
+/// teams, and their silent devices, those the caller may list.
 fn load_rest(
     conn: &mut DbConnection,
+    user: &AuthUser,
     plan: Plan,
     path: String,
     w: &Window,
@@ -183,13 +189,17 @@ fn load_rest(
     let shares: Vec<Share> = serde_json::from_str(&plan.shares).unwrap_or_default();
     let target: f64 = shares.iter().map(|s| s.percent).sum();
     let like = &w.like;
+    // Narrowed to an area below the plan's unit, nothing outside it counts.
+    let whole_plan = *like == format!("{path}%");
+    let only_team = listed_team(user);
+    let only_team = only_team.as_deref();
     let eligible = rows::eligible(conn, like)?;
-    let assigned = rows::assigned(conn, like, &plan.id)?;
-    let units = rows::units(conn, like)?;
-    let team_rows = rows::teams(conn, like)?;
+    let assigned = rows::assigned(conn, like, &plan.id, whole_plan)?;
+    let units = rows::units(conn, like, &ancestors(&path, like))?;
+    let team_rows = rows::teams(conn, like, only_team)?;
     // Devices silent for STALE_DAYS: team members who never synced or not lately.
     let silent_since = crate::domain::values::now() - chrono::Duration::days(STALE_DAYS);
-    let stale_devices: Vec<serde_json::Value> = rows::silent_devices(conn, like, silent_since)?
+    let stale_devices: Vec<serde_json::Value> = rows::silent_devices(conn, like, only_team, silent_since)?
         .into_iter()
         .map(|d| {
             serde_json::json!({"team_id": d.team_id, "team_name": d.team_name, "user_id": d.user_id, "username": d.username,
@@ -214,6 +224,28 @@ fn load_rest(
     };
     counts.set_inspected(inspected);
     Ok(counts)
+}
+
+/// The paths of the units strictly between the plan's unit `path` and the
+/// counted unit of `like`, so that the groups of an area narrowed below a
+/// child of the plan's unit are named.
+fn ancestors(path: &str, like: &str) -> Vec<String> {
+    let counted = like.trim_end_matches('%');
+    let mut out = Vec::new();
+    let mut p = path.to_string();
+    for seg in counted
+        .get(path.len()..)
+        .unwrap_or_default()
+        .split('/')
+        .filter(|s| !s.is_empty())
+    {
+        p.push_str(seg);
+        p.push('/');
+        if p != counted {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 impl Counts {
@@ -403,5 +435,12 @@ mod tests {
         assert!((year_fraction(2016, d(2016, 7, 2)) - 183.0 / 366.0).abs() < 1e-9);
         assert_eq!(ceil_percent(10.0, 21), 3);
         assert_eq!(ceil_percent(40.0, 10), 4);
+    }
+
+    #[test]
+    fn ancestors_lie_strictly_between_the_plan_and_the_area() {
+        assert!(ancestors("/37/", "/37/%").is_empty());
+        assert!(ancestors("/37/", "/37/372/%").is_empty());
+        assert_eq!(ancestors("/37/", "/37/372/14386/%"), ["/37/372/"]);
     }
 }

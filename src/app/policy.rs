@@ -86,3 +86,53 @@ pub fn found_if(visible: bool) -> Result<(), ApiError> {
         Err(ApiError::NotFound)
     }
 }
+
+/// The area the caller's aggregates (coverage, its silent devices, the
+/// reports, the dashboard) are counted over: an inspector's team's
+/// jurisdiction, a supervisor's subtree; `None` for an admin, who counts
+/// everything. Totals over a wider area would leak other areas' work.
+pub fn area_of(user: &AuthUser) -> Option<&str> {
+    user.scope_path.as_deref()
+}
+
+/// The unit path a plan's aggregates are counted under for the caller: the
+/// plan's unit, narrowed to the caller's area when that lies below it (a
+/// district's caller reading the province's plan).
+pub fn counted_path(user: &AuthUser, plan_path: &str) -> String {
+    match area_of(user) {
+        Some(area) if area.starts_with(plan_path) => area.to_string(),
+        _ => plan_path.to_string(),
+    }
+}
+
+/// Whether the caller may change a team's work (schedule its visits,
+/// review its minutes): an admin always, a supervisor when the team's
+/// jurisdiction lies inside its subtree, an inspector for its own team.
+/// Reading stays by area: a district's supervisor reads the province
+/// team's work in the district but may not act on it.
+pub fn has_authority_over_team(user: &AuthUser, team_id: &str, team_unit_path: &str) -> bool {
+    match user.role {
+        Role::Admin => true,
+        Role::Supervisor => user.sees(team_unit_path),
+        Role::Inspector => user.team_id.as_deref() == Some(team_id),
+    }
+}
+
+/// 403 unless the caller has authority over the team `team_id`
+/// ([`has_authority_over_team`]); `team_unit_path` reads the team's
+/// jurisdiction (not read for an admin; a team gone is 404).
+pub fn require_authority_over_team(
+    user: &AuthUser,
+    team_id: &str,
+    team_unit_path: impl FnOnce() -> Result<Option<String>, ApiError>,
+) -> Result<(), ApiError> {
+    if user.is_admin() {
+        return Ok(());
+    }
+    let path = team_unit_path()?.ok_or(ApiError::NotFound)?;
+    if has_authority_over_team(user, team_id, &path) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}

@@ -66,8 +66,9 @@ pub struct InspectedRow {
     pub violations: i64,
 }
 
-/// The plan's unit as a `LIKE` pattern and the span of time counted
-/// (`start` inclusive, `end` exclusive).
+/// The unit counted (the plan's, or the caller's area inside it) as a
+/// `LIKE` pattern and the span of time counted (`start` inclusive, `end`
+/// exclusive).
 pub struct Window {
     /// `<unit path>%`.
     pub like: String,
@@ -152,11 +153,14 @@ pub fn eligible(conn: &mut DbConnection, like: &str) -> Result<Vec<EligibleRow>,
 }
 
 /// The plan's assignments that are not cancelled, per team, commune and
-/// business type of their establishment.
+/// business type of their establishment: those of establishments under
+/// `like`, and when `like` is the `whole_plan`'s unit, also those whose
+/// establishment moved out of it.
 pub fn assigned(
     conn: &mut DbConnection,
     like: &str,
     plan_id: &str,
+    whole_plan: bool,
 ) -> Result<Vec<AssignedRow>, ApiError> {
     let cancelled = AssignmentStatus::Cancelled.as_str();
     // Counted from the establishments of the plan's unit (a hash join of two
@@ -172,6 +176,9 @@ pub fn assigned(
     .bind::<Text, _>(like)
     .bind::<Text, _>(plan_id)
     .load(conn)?;
+    if !whole_plan {
+        return Ok(assigned);
+    }
     let all_assigned: i64 = assignments::table
         .filter(assignments::plan_id.eq(plan_id))
         .filter(assignments::status.ne(cancelled))
@@ -189,27 +196,41 @@ pub fn assigned(
     .load(conn)?)
 }
 
-/// (code, name, path) of every unit under `like`.
+/// (code, name, path) of every unit under `like`, and of the units at
+/// `paths`.
 pub fn units(
     conn: &mut DbConnection,
     like: &str,
+    paths: &[String],
 ) -> Result<Vec<(String, String, String)>, ApiError> {
-    Ok(org_units::table
-        .filter(org_units::path.like(like))
+    let query = org_units::table
         .select((org_units::code, org_units::name, org_units::path))
-        .load(conn)?)
+        .into_boxed();
+    // The plain range scan unless there are units above the area to name.
+    let query = if paths.is_empty() {
+        query.filter(org_units::path.like(like))
+    } else {
+        query.filter(org_units::path.like(like).or(org_units::path.eq_any(paths)))
+    };
+    Ok(query.load(conn)?)
 }
 
-/// (id, name, level, unit path) of the teams under `like`.
+/// (id, name, level, unit path) of the teams under `like` (only
+/// `only_team`, if given).
 pub fn teams(
     conn: &mut DbConnection,
     like: &str,
+    only_team: Option<&str>,
 ) -> Result<Vec<(String, String, String, String)>, ApiError> {
-    Ok(teams::table
+    let mut query = teams::table
         .inner_join(org_units::table)
         .filter(org_units::path.like(like))
         .select((teams::id, teams::name, teams::level, org_units::path))
-        .load(conn)?)
+        .into_boxed();
+    if let Some(t) = only_team {
+        query = query.filter(teams::id.eq(t));
+    }
+    Ok(query.load(conn)?)
 }
 
 /// A team member whose device has not synced since a given time.
@@ -226,14 +247,15 @@ pub struct SilentDevice {
     pub last_sync_at: Option<NaiveDateTime>,
 }
 
-/// Members of the teams under `like` that never synced or not since
-/// `since`, by team name and username.
+/// Members of the teams under `like` (only `only_team`, if given) that
+/// never synced or not since `since`, by team name and username.
 pub fn silent_devices(
     conn: &mut DbConnection,
     like: &str,
+    only_team: Option<&str>,
     since: NaiveDateTime,
 ) -> Result<Vec<SilentDevice>, ApiError> {
-    let rows: Vec<(String, String, String, String, Option<NaiveDateTime>)> = users::table
+    let mut query = users::table
         .inner_join(team_members::table.on(team_members::user_id.eq(users::id)))
         .inner_join(teams::table.on(teams::id.eq(team_members::team_id)))
         .inner_join(org_units::table.on(org_units::code.eq(teams::org_unit_code)))
@@ -251,7 +273,11 @@ pub fn silent_devices(
             users::last_sync_at,
         ))
         .order((teams::name, users::username))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(t) = only_team {
+        query = query.filter(teams::id.eq(t));
+    }
+    let rows: Vec<(String, String, String, String, Option<NaiveDateTime>)> = query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(

@@ -53,6 +53,16 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TeamRow>, ApiErr
         .optional()?)
 }
 
+/// The unit path of the jurisdiction of team `id`, if the team exists.
+pub fn jurisdiction_path(conn: &mut DbConnection, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(teams::table
+        .inner_join(org_units::table)
+        .filter(teams::id.eq(id))
+        .select(org_units::path)
+        .first(conn)
+        .optional()?)
+}
+
 /// Which teams a page of [`list_page`] reads.
 pub struct TeamFilter {
     /// Only this team (an inspector's own).

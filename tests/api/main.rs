@@ -1,7 +1,9 @@
 //! Black-box tests: the real server over HTTP, each test on a fresh database
 //! (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set).
 
+mod area;
 mod auth;
+mod authority;
 mod contract;
 mod crash;
 mod dashboard;

@@ -55,7 +55,8 @@ fn decide(body: ReviewBody) -> Result<(ReviewStatus, Option<String>), ApiError> 
 }
 
 /// [`review`] inside the caller's transaction, the role and the decision
-/// already checked.
+/// already checked: minutes the caller reads by area but of a team outside
+/// its authority are 403.
 pub fn review_minutes(
     conn: &mut DbConnection,
     user: &AuthUser,
@@ -65,6 +66,9 @@ pub fn review_minutes(
     comment: Option<&str>,
 ) -> Result<InspectionDto, ApiError> {
     let head = load_head(conn, user, id)?;
+    policy::require_authority_over_team(user, &head.team_id, || {
+        crate::db::teams::jurisdiction_path(conn, &head.team_id)
+    })?;
     check_version(expected, head.current_version)?;
     rows::set_review(conn, id, decision, comment, &user.id, now())?;
     let dto = load_dto(conn, user, id)?;

@@ -120,7 +120,8 @@ pub fn build(
     let by_unit = counts.to_json("org_unit");
     let by_team = counts.to_json("team");
     let by_type = counts.to_json("business_type");
-    let like = format!("{path}%");
+    // The caller's area inside the plan's unit, as coverage counts it.
+    let like = format!("{}%", crate::app::policy::counted_path(user, &path));
     let start = crate::domain::calendar::day_start(from);
     let end = crate::domain::calendar::day_end(to);
     let violations = rows::violations_by_code(conn, &like, start, end)?

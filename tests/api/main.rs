@@ -14,6 +14,8 @@ mod migrations;
 mod org_units;
 mod pg_restart;
 mod plans;
+mod refresh_grace;
 mod schema_agreement;
 mod scope;
 mod spec;
+mod throttle;

@@ -45,7 +45,8 @@ enum Command {
         /// Database connections in the pool (SQLite: at most 8).
         #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
         pool_size: u32,
-        /// Login attempts allowed per minute, per username and per address.
+        /// Login attempts allowed per minute per address; also the failures
+        /// (of a username or an address) after which attempts must wait.
         #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
         login_attempts_per_minute: u32,
         /// Reverse proxies whose X-Forwarded-For is believed: comma-separated

@@ -41,7 +41,8 @@ pub struct Settings {
     pub attachments_dir: PathBuf,
     /// Maximum connections in the database pool.
     pub pool_size: u32,
-    /// Login attempts allowed per user and per address per minute.
+    /// Login attempts allowed per address per minute; also the failures (of
+    /// a user or an address) after which attempts wait, longer each time.
     pub login_attempts_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`: IPs
     /// and CIDRs); none by default, so the client is the socket's peer.

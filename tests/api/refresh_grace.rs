@@ -66,3 +66,16 @@ async fn a_refresh_reused_after_its_successor_was_used_revokes_the_family() {
     refresh(&app, &r1).await.expect(StatusCode::UNAUTHORIZED);
     refresh(&app, &r3).await.expect(StatusCode::UNAUTHORIZED);
 }
+
+#[actix_web::test]
+async fn two_refreshes_racing_with_one_token_get_the_same_successor() {
+    let app = TestApp::init().empty().await;
+    app.create_user("inspector", "admin", None, None);
+    let r1 = refresh_token(&app.login_answer("inspector").await);
+    let (a, b) = futures_util::join!(refresh(&app, &r1), refresh(&app, &r1));
+    let (a, b) = (a.expect(StatusCode::OK), b.expect(StatusCode::OK));
+    assert_eq!(refresh_token(&a), refresh_token(&b));
+    refresh(&app, &refresh_token(&a))
+        .await
+        .expect(StatusCode::OK);
+}

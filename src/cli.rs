@@ -45,9 +45,19 @@ enum Command {
         /// Database connections in the pool (SQLite: at most 8).
         #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
         pool_size: u32,
-        /// Login attempts allowed per minute, per username and per address.
+        /// Login attempts allowed per minute per address; also the failures
+        /// (of a username or an address) after which attempts must wait.
         #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
         login_attempts_per_minute: u32,
+        /// Reverse proxies whose X-Forwarded-For is believed: comma-separated
+        /// IPs and CIDR blocks (none by default: the client is the peer).
+        #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
+        /// Seconds during which a refresh token presented again gets the same
+        /// successor (an answer lost on the network) instead of revoking its
+        /// family; 0 turns the grace off.
+        #[arg(long, env = "REFRESH_GRACE_SECS", default_value_t = 60)]
+        refresh_grace_secs: u32,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -166,6 +176,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             attachments_dir,
             pool_size,
             login_attempts_per_minute,
+            trusted_proxies,
+            refresh_grace_secs,
         } => {
             let secret = std::env::var("JWT_SECRET")
                 .map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
@@ -174,6 +186,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             settings.attachments_dir = attachments_dir;
             settings.pool_size = pool_size;
             settings.login_attempts_per_minute = login_attempts_per_minute.max(1);
+            settings.trusted_proxies = trusted_proxies.parse().map_err(|e| format!("{e}"))?;
+            settings.refresh_grace_secs = i64::from(refresh_grace_secs);
             serve(settings, None)
         }
         Command::Migrate => {

@@ -41,8 +41,15 @@ pub struct Settings {
     pub attachments_dir: PathBuf,
     /// Maximum connections in the database pool.
     pub pool_size: u32,
-    /// Login attempts allowed per user and per address per minute.
+    /// Login attempts allowed per address per minute; also the failures (of
+    /// a user or an address) after which attempts wait, longer each time.
     pub login_attempts_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`: IPs
+    /// and CIDRs); none by default, so the client is the socket's peer.
+    pub trusted_proxies: crate::domain::proxies::TrustedProxies,
+    /// Seconds during which a refresh token presented again (its answer
+    /// lost) gets the same successor instead of revoking its family.
+    pub refresh_grace_secs: i64,
 }
 
 /// Minimum JWT secret length, in bytes (HS256 wants a key as long as its hash).
@@ -65,6 +72,8 @@ impl Settings {
             attachments_dir: PathBuf::from("attachments"),
             pool_size: 8,
             login_attempts_per_minute: 10,
+            trusted_proxies: Default::default(),
+            refresh_grace_secs: 60,
         })
     }
 }

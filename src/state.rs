@@ -16,7 +16,7 @@ pub struct AppState {
     pub settings: Settings,
     /// Token keys.
     pub keys: TokenKeys,
-    /// Login attempts per user and per address.
+    /// Login throttle: attempts per address, delays after failures.
     pub login_limiter: Limiter,
     /// Request metrics.
     pub metrics: Arc<Metrics>,

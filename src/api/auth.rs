@@ -1,5 +1,7 @@
 //! `POST /auth/login`, `/auth/refresh`, `/auth/logout`.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::extract::{parse_json, read_body, require_media_type, ValidJson, JSON_LIMIT};
@@ -9,35 +11,44 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Client address for rate limiting (the peer, not a forwarded header).
-fn peer(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// The client's address for throttling: the peer, or, when the peer is one
+/// of `TRUSTED_PROXIES`, the right-most `X-Forwarded-For` entry that is not.
+fn client_address(req: &HttpRequest, state: &AppState) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarded: Vec<String> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let forwarded: Vec<&str> = forwarded.iter().map(String::as_str).collect();
+    state.settings.trusted_proxies.client(peer, &forwarded)
 }
 
-/// `POST /auth/login`: limited per username and per address first.
+/// `POST /auth/login`: throttled per username and per address first.
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     db: web::Data<Db>,
     body: ValidJson<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    state
-        .login_limiter
-        .check(&[format!("u:{}", body.username), format!("a:{}", peer(&req))])?;
+    let client = client_address(&req, &state);
     let pair = crate::app::sessions::login(
         &db,
         state.keys.clone(),
         state.settings.refresh_ttl_secs,
-        body,
+        &state.login_limiter,
+        client,
+        body.0,
     )
     .await?;
     Ok(HttpResponse::Ok().json(pair))
 }
 
-/// `POST /auth/refresh`: rotates the token; a reused one revokes its family.
+/// `POST /auth/refresh`: rotates the token; a retry within the grace gets the
+/// same successor, any other reuse revokes the family.
 pub async fn refresh(
     state: web::Data<AppState>,
     db: web::Data<Db>,
@@ -47,6 +58,8 @@ pub async fn refresh(
         &db,
         state.keys.clone(),
         state.settings.refresh_ttl_secs,
+        state.settings.refresh_grace_secs,
+        &state.settings.jwt_secret,
         body.0,
     )
     .await?;

@@ -1,13 +1,20 @@
-//! Sessions: login, refresh with rotation (a reused token revokes its
-//! family), logout.
+//! Sessions: login (throttled, `app::ratelimit`), refresh with rotation (a
+//! reused token revokes its family, but a retry within the grace window gets
+//! the same successor), logout.
+
+use std::net::IpAddr;
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::app::auth::password::{dummy_hash, verify_password};
-use crate::app::auth::tokens::{hash_refresh_token, new_refresh_token, TokenKeys};
+use crate::app::auth::tokens::{
+    hash_refresh_token, new_refresh_token, successor_refresh_token, TokenKeys,
+};
 use crate::app::auth::AuthUser;
+use crate::app::ratelimit::Limiter;
 use crate::app::users::{load_user, UserDto};
+use crate::config::Secret;
 use crate::db::{Db, DbConnection};
 use crate::domain::values::{new_id, now};
 use crate::error::ApiError;
@@ -48,14 +55,14 @@ pub struct TokenPair {
     user: UserDto,
 }
 
-/// Stores a new refresh token of `family` and returns it in clear.
+/// Stores `token`, a new refresh token of `family`, and returns it.
 fn store_refresh(
     conn: &mut DbConnection,
     user_id: &str,
     family: &str,
     ttl: i64,
+    token: String,
 ) -> Result<String, ApiError> {
-    let token = new_refresh_token();
     let t = now();
     crate::db::refresh_tokens::insert(
         conn,
@@ -79,19 +86,25 @@ fn pair(keys: &TokenKeys, user: UserDto, refresh_token: String) -> TokenPair {
     }
 }
 
-/// `POST /auth/login` (the caller's rate limit checked first): tokens of a
-/// new family, refresh tokens living `ttl` seconds. The password is checked
+/// `POST /auth/login` from the client at `client`: throttled first (429
+/// with `Retry-After`, see [`Limiter`]); tokens of a new family, refresh
+/// tokens living `ttl` seconds. A failure counts against the user and the
+/// address, a success clears the user's failures. The password is checked
 /// outside any transaction and without holding a connection: argon2 takes
 /// tens of milliseconds.
 pub async fn login(
     db: &Db,
     keys: TokenKeys,
     ttl: i64,
+    throttle: &Limiter,
+    client: IpAddr,
     body: LoginBody,
 ) -> Result<TokenPair, ApiError> {
     let LoginBody { username, password } = body;
+    throttle.check(&username, client)?;
+    let name = username.clone();
     let row = db
-        .run(move |conn| crate::db::users::credentials(conn, &username))
+        .run(move |conn| crate::db::users::credentials(conn, &name))
         .await?;
     let checked = tokio::task::spawn_blocking(move || match row {
         // Same work as a real check, so timing does not tell names apart.
@@ -104,11 +117,13 @@ pub async fn login(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let Some(id) = checked else {
+        throttle.failed(&username, client);
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
+    throttle.succeeded(&username);
     db.write(move |conn| {
         let user = load_user(conn, &id)?;
-        let refresh = store_refresh(conn, &id, &new_id(), ttl)?;
+        let refresh = store_refresh(conn, &id, &new_id(), ttl, new_refresh_token())?;
         Ok(pair(&keys, user, refresh))
     })
     .await
@@ -120,14 +135,22 @@ enum RefreshOutcome {
     Rejected(&'static str),
 }
 
-/// `POST /auth/refresh`: rotates the token; a reused one revokes its family.
+/// `POST /auth/refresh`: rotates the token into its successor (derived
+/// from it under `secret`, see [`successor_refresh_token`]). The same token
+/// presented again within `grace_secs` of its use, while its successor is
+/// still unused, answers that same successor (with a fresh access token): the
+/// first answer was lost. Any other reuse revokes the whole family.
 pub async fn refresh(
     db: &Db,
     keys: TokenKeys,
     ttl: i64,
+    grace_secs: i64,
+    secret: &Secret,
     body: RefreshBody,
 ) -> Result<TokenPair, ApiError> {
     let presented = hash_refresh_token(&body.refresh_token);
+    let successor = successor_refresh_token(secret.expose().as_bytes(), &body.refresh_token);
+    let successor_hash = hash_refresh_token(&successor);
     // The revocation of a reused family must commit, so rejection is an Ok value.
     let outcome = db
         .write(move |conn| {
@@ -140,8 +163,26 @@ pub async fn refresh(
             if revoked_at.is_some() {
                 return Ok(RefreshOutcome::Rejected("refresh token revoked"));
             }
-            // Claim the token; not claimed means it was used before: a replay.
+            // Claim the token; not claimed means it was used before: a retry
+            // within the grace (the successor untouched), else a replay.
             if !crate::db::refresh_tokens::claim(conn, &id, t)? {
+                let used = crate::db::refresh_tokens::used_at(conn, &id)?;
+                let retried = grace_secs > 0
+                    && used.is_some_and(|u| t - u <= Duration::seconds(grace_secs))
+                    && crate::db::refresh_tokens::is_live_in_family(
+                        conn,
+                        &successor_hash,
+                        &family,
+                        t,
+                    )?;
+                if retried {
+                    return Ok(match load_user(conn, &user_id) {
+                        Ok(u) if u.is_active => {
+                            RefreshOutcome::Fresh(Box::new(pair(&keys, u, successor)))
+                        }
+                        _ => RefreshOutcome::Rejected("user disabled"),
+                    });
+                }
                 crate::db::refresh_tokens::revoke_family(conn, &family, now())?;
                 return Ok(RefreshOutcome::Rejected(
                     "refresh token reused; its family is revoked",
@@ -154,7 +195,7 @@ pub async fn refresh(
                 Ok(u) if u.is_active => u,
                 _ => return Ok(RefreshOutcome::Rejected("user disabled")),
             };
-            let token = store_refresh(conn, &user_id, &family, ttl)?;
+            let token = store_refresh(conn, &user_id, &family, ttl, successor)?;
             Ok(RefreshOutcome::Fresh(Box::new(pair(&keys, user, token))))
         })
         .await?;

@@ -73,6 +73,39 @@ pub fn claim(
     Ok(claimed > 0)
 }
 
+/// When the token `id` was used, if it was.
+pub fn used_at(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<chrono::NaiveDateTime>, ApiError> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::id.eq(id))
+        .select(refresh_tokens::used_at)
+        .first::<Option<chrono::NaiveDateTime>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Whether `family` holds a token hashed `token_hash` that is neither used,
+/// nor revoked, nor expired at `at`.
+pub fn is_live_in_family(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    family: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<bool, ApiError> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .filter(refresh_tokens::family_id.eq(family))
+        .filter(refresh_tokens::used_at.is_null())
+        .filter(refresh_tokens::revoked_at.is_null())
+        .filter(refresh_tokens::expires_at.gt(at))
+        .select(refresh_tokens::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// Revokes the family's tokens not yet revoked.
 pub fn revoke_family(
     conn: &mut DbConnection,

@@ -9,6 +9,7 @@ pub mod json;
 pub mod minutes;
 pub mod org_unit;
 pub mod page;
+pub mod proxies;
 pub mod status;
 pub mod synth;
 pub mod text;

@@ -60,6 +60,8 @@ pub struct TestAppBuilder {
     establishments: usize,
     teams: Vec<String>,
     login_attempts_per_minute: u32,
+    trusted_proxies: String,
+    refresh_grace_secs: Option<i64>,
 }
 
 impl TestApp {
@@ -71,6 +73,8 @@ impl TestApp {
             establishments: 0,
             teams: Vec::new(),
             login_attempts_per_minute: 1000,
+            trusted_proxies: String::new(),
+            refresh_grace_secs: None,
         }
     }
 }
@@ -119,6 +123,19 @@ impl TestAppBuilder {
     /// a test says otherwise).
     pub fn login_attempts_per_minute(mut self, n: u32) -> Self {
         self.login_attempts_per_minute = n;
+        self
+    }
+
+    /// `TRUSTED_PROXIES` (none unless a test says otherwise); the tests
+    /// connect from 127.0.0.1.
+    pub fn trusted_proxies(mut self, proxies: &str) -> Self {
+        self.trusted_proxies = proxies.to_string();
+        self
+    }
+
+    /// `REFRESH_GRACE_SECS` (the default, 60, unless a test says otherwise).
+    pub fn refresh_grace_secs(mut self, secs: i64) -> Self {
+        self.refresh_grace_secs = Some(secs);
         self
     }
 
@@ -177,6 +194,10 @@ impl TestAppBuilder {
         settings.bind = "127.0.0.1:0".into();
         settings.attachments_dir = dir.path().join("attachments");
         settings.login_attempts_per_minute = self.login_attempts_per_minute;
+        settings.trusted_proxies = self.trusted_proxies.parse().expect("TRUSTED_PROXIES");
+        if let Some(secs) = self.refresh_grace_secs {
+            settings.refresh_grace_secs = secs;
+        }
         let app = Application::build(settings).expect("build app");
         let port = app.port();
         let pool = app.db().pool.clone();
@@ -262,6 +283,40 @@ pub fn fresh_database(dir: &std::path::Path) -> TestDb {
 }
 
 impl TestApp {
+    /// A client whose connections come from `ip` (any of 127.0.0.0/8 on
+    /// Linux), for a caller at another address than the tests' 127.0.0.1.
+    pub fn client_from(ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().expect("an address"))
+            .build()
+            .expect("client")
+    }
+
+    /// A login attempt through `client`, with `X-Forwarded-For: forwarded`
+    /// if given: its status and `Retry-After` seconds.
+    pub async fn login_from(
+        &self,
+        client: &reqwest::Client,
+        forwarded: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> (StatusCode, Option<u64>) {
+        let mut req = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}));
+        if let Some(f) = forwarded {
+            req = req.header("X-Forwarded-For", f);
+        }
+        let resp = req.send().await.expect("request");
+        let retry = resp.headers().get("retry-after").map(|v| {
+            v.to_str()
+                .unwrap()
+                .parse::<u64>()
+                .expect("Retry-After seconds")
+        });
+        (resp.status(), retry)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

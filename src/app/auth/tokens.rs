@@ -97,6 +97,23 @@ pub fn new_refresh_token() -> String {
     )
 }
 
+/// The token a refresh token `token` is rotated into: HMAC-SHA256 of it
+/// under the server's secret (base64url), so that a retried refresh gets
+/// the very same successor while the database keeps only hashes.
+pub fn successor_refresh_token(secret: &[u8], token: &str) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    // Not a JWT signing input (those hold no ':'), so no signature is ever
+    // a successor nor the other way round.
+    mac.update(b"kiemtra refresh successor:");
+    mac.update(token.as_bytes());
+    format!(
+        "rt_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 /// How a refresh token is stored: its SHA-256 in hex.
 pub fn hash_refresh_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -117,5 +134,14 @@ mod tests {
         assert!(other.verify(&t).is_err());
         let expired = TokenKeys::new(b"0123456789abcdef0123456789abcdef", -3600);
         assert!(keys.verify(&expired.issue("u1", "admin")).is_err());
+    }
+
+    #[test]
+    fn successors_are_keyed_and_deterministic() {
+        let a = successor_refresh_token(b"secret-one", "rt_x");
+        assert_eq!(a, successor_refresh_token(b"secret-one", "rt_x"));
+        assert_ne!(a, successor_refresh_token(b"secret-two", "rt_x"));
+        assert_ne!(a, successor_refresh_token(b"secret-one", "rt_y"));
+        assert!(a.starts_with("rt_") && a.len() == 46, "{a}");
     }
 }

@@ -262,6 +262,11 @@ pub fn fresh_database(dir: &std::path::Path) -> TestDb {
 }
 
 impl TestApp {
+    /// The app's database URL (for the `kiemtra` binary run beside it).
+    pub fn database_url(&self) -> String {
+        self._db.url.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -266,7 +266,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 crate::app::users::reset_password_by_name(c, &username, &hash)
             })
             .map_err(|e| not_found_as(e, &username))?;
-            println!("password of {} reset; its refresh tokens revoked", user.username);
+            println!(
+                "password of {} reset; its refresh tokens revoked",
+                user.username
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { what } => {

@@ -223,7 +223,9 @@ pub async fn list(db: &Db, user: AuthUser, q: PageParams) -> Result<Page<UserDto
 
 /// Runs `f` (argon2 work) on a blocking thread: never on the async executor
 /// and never inside a write transaction.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))
@@ -397,7 +399,14 @@ pub fn patch_user(
         crate::db::refresh_tokens::revoke_all_of(conn, id, now())?;
     }
     let after = load_user(conn, id)?;
-    crate::app::audit::record(conn, &user.id, "user.update", id, Some(&before), Some(&after))?;
+    crate::app::audit::record(
+        conn,
+        &user.id,
+        "user.update",
+        id,
+        Some(&before),
+        Some(&after),
+    )?;
     Ok(after)
 }
 
@@ -496,7 +505,14 @@ pub async fn change_own_password(
             ));
         }
         crate::db::refresh_tokens::revoke_all_of(conn, &user.id, now())?;
-        crate::app::audit::record::<()>(conn, &user.id, "user.change_password", &user.id, None, None)
+        crate::app::audit::record::<()>(
+            conn,
+            &user.id,
+            "user.change_password",
+            &user.id,
+            None,
+            None,
+        )
     })
     .await
 }
@@ -531,7 +547,14 @@ pub fn set_active_by_name(
         crate::db::refresh_tokens::revoke_all_of(conn, &id, now())?;
     }
     let after = load_user(conn, &id)?;
-    crate::app::audit::record(conn, CLI_ACTOR, "user.update", &id, Some(&before), Some(&after))?;
+    crate::app::audit::record(
+        conn,
+        CLI_ACTOR,
+        "user.update",
+        &id,
+        Some(&before),
+        Some(&after),
+    )?;
     Ok(after)
 }
 

@@ -225,8 +225,7 @@ pub fn delete_member(
 
 /// Deletes whatever membership `user_id` has.
 pub fn delete_membership_of(conn: &mut DbConnection, user_id: &str) -> Result<(), ApiError> {
-    diesel::delete(team_members::table.filter(team_members::user_id.eq(user_id)))
-        .execute(conn)?;
+    diesel::delete(team_members::table.filter(team_members::user_id.eq(user_id))).execute(conn)?;
     Ok(())
 }
 

@@ -50,7 +50,11 @@ async fn send(
         .get("ETag")
         .map(|v| v.to_str().unwrap().to_string());
     let text = resp.text().await.unwrap_or_default();
-    (status, etag, serde_json::from_str(&text).unwrap_or(Value::Null))
+    (
+        status,
+        etag,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
 }
 
 async fn patch_user(
@@ -354,7 +358,9 @@ async fn an_inspector_cannot_manage_accounts() {
     )
     .await
     .expect(StatusCode::FORBIDDEN);
-    let u = app.get_ok(&format!("/api/v1/users/{}", insp.id), &admin).await;
+    let u = app
+        .get_ok(&format!("/api/v1/users/{}", insp.id), &admin)
+        .await;
     assert_eq!(u["role"], "inspector");
 }
 
@@ -572,7 +578,10 @@ async fn an_inspector_cannot_change_its_team() {
     .expect(StatusCode::FORBIDDEN);
     assert_eq!(
         members(&app, &admin, team).await,
-        vec![("lead372".to_string(), true), ("member372".to_string(), false)]
+        vec![
+            ("lead372".to_string(), true),
+            ("member372".to_string(), false)
+        ]
     );
 }
 
@@ -592,7 +601,10 @@ async fn a_new_leader_replaces_the_old_one() {
     assert_eq!(m["user_id"], member.id.as_str());
     assert_eq!(
         members(&app, &admin, team).await,
-        vec![("lead372".to_string(), false), ("member372".to_string(), true)]
+        vec![
+            ("lead372".to_string(), false),
+            ("member372".to_string(), true)
+        ]
     );
 }
 
@@ -618,9 +630,15 @@ async fn every_account_change_is_audited() {
     let (app, admin) = two_teams().await;
     let (lead, member) = team_of_two(&app, &admin).await;
     let team = &app.teams["372"];
-    patch_user(&app, &admin, &lead.id, None, json!({"full_name": "Lê Văn C"}))
-        .await
-        .expect(StatusCode::OK);
+    patch_user(
+        &app,
+        &admin,
+        &lead.id,
+        None,
+        json!({"full_name": "Lê Văn C"}),
+    )
+    .await
+    .expect(StatusCode::OK);
     app.post(
         &format!("/api/v1/users/{}/password", lead.id),
         &admin,
@@ -680,7 +698,11 @@ async fn the_cli_disables_and_enables_an_account() {
         .await
         .expect(StatusCode::OK);
     let out = kiemtra_user(&app, &["disable", "--username", "insp372"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The running server refuses the still valid token at once.
     app.get("/api/v1/users/me", &insp.token)
         .await
@@ -689,7 +711,11 @@ async fn the_cli_disables_and_enables_an_account() {
         .await
         .expect(StatusCode::UNAUTHORIZED);
     let out = kiemtra_user(&app, &["enable", "--username", "insp372"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     login_with(&app, "insp372", PASSWORD)
         .await
         .expect(StatusCode::OK);
@@ -705,7 +731,11 @@ async fn the_cli_resets_a_password_read_from_standard_input() {
         &["reset-password", "--username", "insp372"],
         &format!("{NEW_PASSWORD}\n"),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     login_with(&app, "insp372", PASSWORD)
         .await
         .expect(StatusCode::UNAUTHORIZED);

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `user add`, `import`, `audit verify`,
+//! The command line: `serve`, `migrate`, `user add|disable|enable|reset-password`,
+//! `import`, `audit verify`,
 //! `generate`, `demo`. Every command first brings the schema up to date.
 
 use std::io::{IsTerminal, Read, Write};
@@ -127,6 +128,23 @@ enum UserAction {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Disable an account: it can no longer log in, its tokens stop working
+    /// at once and its refresh tokens are revoked.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password, read as one line from standard input; the
+    /// account's refresh tokens are revoked.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -231,6 +249,40 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             println!(
                 "created user {} ({}) id {}",
                 user.username, user.role, user.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            action: UserAction::Disable { username },
+        } => set_active(&cli.database_url, &username, false),
+        Command::User {
+            action: UserAction::Enable { username },
+        } => set_active(&cli.database_url, &username, true),
+        Command::User {
+            action: UserAction::ResetPassword { username },
+        } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            let password = line.trim_end_matches(['\r', '\n']).to_string();
+            if password.chars().count() < crate::app::users::MIN_PASSWORD {
+                return Err(format!(
+                    "password: must be at least {} characters",
+                    crate::app::users::MIN_PASSWORD
+                ));
+            }
+            // Hashed before the write transaction, as everywhere.
+            let hash = crate::app::auth::password::hash_password(&password);
+            let pool = open(&cli.database_url)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let user = write_tx(&mut conn, |c| {
+                crate::app::users::reset_password_by_name(c, &username, &hash)
+            })
+            .map_err(|e| not_found_as(e, &username))?;
+            println!(
+                "password of {} reset; its refresh tokens revoked",
+                user.username
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -463,4 +515,28 @@ pub fn demo(url: &str, bind: &str, no_serve: bool) -> Result<ExitCode, String> {
     settings.bind = bind.to_string();
     settings.attachments_dir = PathBuf::from("kiemtra-demo-attachments");
     serve(settings, Some(banner))
+}
+
+/// `kiemtra user disable|enable`.
+fn set_active(url: &str, username: &str, active: bool) -> Result<ExitCode, String> {
+    let pool = open(url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let user = write_tx(&mut conn, |c| {
+        crate::app::users::set_active_by_name(c, username, active)
+    })
+    .map_err(|e| not_found_as(e, username))?;
+    println!(
+        "user {} {}",
+        user.username,
+        if active { "enabled" } else { "disabled" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An error of a `user` command: "no user U" for a 404.
+fn not_found_as(e: crate::error::ApiError, username: &str) -> String {
+    match e {
+        crate::error::ApiError::NotFound => format!("no user {username}"),
+        other => describe(other),
+    }
 }

@@ -62,6 +62,10 @@ route_table! {
     get "/api/v1/users/me" => users::me,
     get "/api/v1/users" => users::list,
     post "/api/v1/users" => users::create,
+    post "/api/v1/users/me/password" => users::change_own_password,
+    get "/api/v1/users/{id}" => users::get,
+    patch "/api/v1/users/{id}" => users::patch,
+    post "/api/v1/users/{id}/password" => users::reset_password,
 
     post "/api/v1/org-units/import" => org_units::import,
     get "/api/v1/org-units" => org_units::list,
@@ -78,6 +82,8 @@ route_table! {
     get "/api/v1/teams" => teams::list,
     get "/api/v1/teams/{id}" => teams::get,
     post "/api/v1/teams/{id}/members" => teams::add_member,
+    patch "/api/v1/teams/{id}/members/{user_id}" => teams::update_member,
+    delete "/api/v1/teams/{id}/members/{user_id}" => teams::remove_member,
     get "/api/v1/teams/{id}/assignments" => assignments::team_assignments,
 
     post "/api/v1/plans" => plans::create,

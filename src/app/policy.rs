@@ -136,3 +136,35 @@ pub fn require_authority_over_team(
         Err(ApiError::Forbidden)
     }
 }
+
+/// Whether the caller may manage the account of a user whose stored role is
+/// `target_role`, whose home unit lies at `home_path` and whose team's
+/// jurisdiction at `team_path` (its password, its flags, its team): an
+/// admin any account; a supervisor an account whose unit or team lies in
+/// its area (404 otherwise), never an admin's (403); an inspector none
+/// (403; its own password goes through `/users/me/password`).
+pub fn may_manage_user(
+    user: &AuthUser,
+    target_role: &str,
+    home_path: Option<&str>,
+    team_path: Option<&str>,
+) -> Result<(), ApiError> {
+    require_manager(user)?;
+    if user.is_admin() {
+        return Ok(());
+    }
+    found_if(home_path.is_some_and(|p| user.sees(p)) || team_path.is_some_and(|p| user.sees(p)))?;
+    if Role::parse(target_role) == Some(Role::Admin) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(())
+}
+
+/// 403 unless the caller may give an account `role`: only an admin makes
+/// an admin.
+pub fn may_grant_role(user: &AuthUser, role: Role) -> Result<(), ApiError> {
+    if role == Role::Admin && !user.is_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(())
+}

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::auth::{AuthUser, Role};
-use crate::app::policy::{found_if, require_manager, sees_team_record};
+use crate::app::policy::{found_if, may_manage_user, require_manager, sees_team_record};
 use crate::db::teams::{TeamFilter, TeamRow};
 use crate::db::{Db, DbConnection};
 use crate::domain::page::{Page, PageParams};
@@ -294,5 +294,122 @@ pub async fn add_member(
     require_manager(&user)?;
     let team_id = path_uuid(raw_id)?;
     db.write(move |conn| add_member_to(conn, &user, &team_id, input))
+        .await
+}
+
+/// The team `team_id` the caller may see and its member `member_id` whose
+/// account the caller may manage (404 for a team outside the area or a user
+/// not in the team, 403 for an admin member and a supervisor caller); the
+/// member as shown.
+fn load_member(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    team_id: &str,
+    member_id: &str,
+) -> Result<MemberDto, ApiError> {
+    let (_, path) = load_visible(conn, user, team_id)?;
+    let member = members_of(conn, team_id)?
+        .into_iter()
+        .find(|m| m.user_id == member_id)
+        .ok_or(ApiError::NotFound)?;
+    let (_, role) = crate::db::users::unit_and_role(conn, member_id)?.ok_or(ApiError::NotFound)?;
+    // A member's team lies in the caller's area: the team's path stands for
+    // the member's.
+    may_manage_user(user, &role, None, Some(&path))?;
+    Ok(member)
+}
+
+/// Removes a member from a team inside the caller's transaction: the
+/// user's `team_id` is cleared with it.
+pub fn remove_member_from(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    team_id: &str,
+    member_id: &str,
+) -> Result<(), ApiError> {
+    let before = load_member(conn, user, team_id, member_id)?;
+    crate::db::teams::delete_member(conn, team_id, member_id)?;
+    crate::db::users::leave_team(conn, member_id, team_id)?;
+    crate::app::audit::record(
+        conn,
+        &user.id,
+        "team.remove_member",
+        team_id,
+        Some(&before),
+        None,
+    )
+}
+
+/// `DELETE /teams/{id}/members/{user_id}` (admin, supervisor inside its area).
+pub async fn remove_member(
+    db: &Db,
+    user: AuthUser,
+    raw_team: &str,
+    raw_user: &str,
+) -> Result<(), ApiError> {
+    require_manager(&user)?;
+    let team_id = path_uuid(raw_team)?;
+    let member_id = path_uuid(raw_user)?;
+    db.write(move |conn| remove_member_from(conn, &user, &team_id, &member_id))
+        .await
+}
+
+/// `PATCH /teams/{id}/members/{user_id}` body: fields left out keep their
+/// value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatch {
+    /// Home agency.
+    pub agency: Option<String>,
+    /// true makes the member the team's one leader (the previous leader
+    /// stops being one); false leaves the team without this leader.
+    pub is_leader: Option<bool>,
+}
+
+/// Changes a member inside the caller's transaction.
+pub fn update_member_of(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    team_id: &str,
+    member_id: &str,
+    p: MemberPatch,
+) -> Result<MemberDto, ApiError> {
+    let before = load_member(conn, user, team_id, member_id)?;
+    let agency = p.agency.unwrap_or_else(|| before.agency.clone());
+    if !AGENCIES.contains(&agency.as_str()) {
+        return Err(ApiError::field(
+            "agency",
+            format!("must be one of {}", AGENCIES.join(", ")),
+        ));
+    }
+    let is_leader = p.is_leader.unwrap_or(before.is_leader);
+    crate::db::teams::update_member(conn, team_id, member_id, &agency, is_leader)?;
+    let after = members_of(conn, team_id)?
+        .into_iter()
+        .find(|m| m.user_id == member_id)
+        .ok_or_else(|| ApiError::Internal("member vanished".into()))?;
+    crate::app::audit::record(
+        conn,
+        &user.id,
+        "team.update_member",
+        team_id,
+        Some(&before),
+        Some(&after),
+    )?;
+    Ok(after)
+}
+
+/// `PATCH /teams/{id}/members/{user_id}` (admin, supervisor inside its area).
+pub async fn update_member(
+    db: &Db,
+    user: AuthUser,
+    raw_team: &str,
+    raw_user: &str,
+    input: MemberPatch,
+) -> Result<MemberDto, ApiError> {
+    require_manager(&user)?;
+    let team_id = path_uuid(raw_team)?;
+    let member_id = path_uuid(raw_user)?;
+    db.write(move |conn| update_member_of(conn, &user, &team_id, &member_id, input))
         .await
 }

@@ -27,6 +27,7 @@ diesel::table! {
         is_active -> Bool,
         created_at -> Timestamp,
         last_sync_at -> Nullable<Timestamp>,
+        version -> Integer,
     }
 }
 

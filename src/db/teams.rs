@@ -223,3 +223,59 @@ pub fn member_ids(conn: &mut DbConnection, team_id: &str) -> Result<Vec<String>,
         .select(team_members::user_id)
         .load(conn)?)
 }
+
+/// Deletes the membership of `user_id` in `team_id`; whether there was one.
+pub fn delete_member(
+    conn: &mut DbConnection,
+    team_id: &str,
+    user_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(diesel::delete(team_members::table.find((team_id, user_id))).execute(conn)? > 0)
+}
+
+/// Deletes whatever membership `user_id` has.
+pub fn delete_membership_of(conn: &mut DbConnection, user_id: &str) -> Result<(), ApiError> {
+    diesel::delete(team_members::table.filter(team_members::user_id.eq(user_id))).execute(conn)?;
+    Ok(())
+}
+
+/// The agency and leader flag of `user_id` in `team_id`, if a member.
+pub fn membership(
+    conn: &mut DbConnection,
+    team_id: &str,
+    user_id: &str,
+) -> Result<Option<(String, bool)>, ApiError> {
+    Ok(team_members::table
+        .find((team_id, user_id))
+        .select((team_members::agency, team_members::is_leader))
+        .first(conn)
+        .optional()?)
+}
+
+/// Sets the agency and leader flag of `user_id` in `team_id`; a new leader
+/// replaces the team's others (one leader per team).
+pub fn update_member(
+    conn: &mut DbConnection,
+    team_id: &str,
+    user_id: &str,
+    agency: &str,
+    is_leader: bool,
+) -> Result<(), ApiError> {
+    if is_leader {
+        diesel::update(
+            team_members::table
+                .filter(team_members::team_id.eq(team_id))
+                .filter(team_members::user_id.ne(user_id))
+                .filter(team_members::is_leader.eq(true)),
+        )
+        .set(team_members::is_leader.eq(false))
+        .execute(conn)?;
+    }
+    diesel::update(team_members::table.find((team_id, user_id)))
+        .set((
+            team_members::agency.eq(agency),
+            team_members::is_leader.eq(is_leader),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -8,7 +8,7 @@ use crate::db::{DbConnection, ResultExt};
 use crate::error::ApiError;
 
 /// A user's shown columns: id, username, full name, role, home unit, team,
-/// active, created.
+/// active, created, version.
 pub type UserRow = (
     String,
     String,
@@ -18,6 +18,7 @@ pub type UserRow = (
     Option<String>,
     bool,
     chrono::NaiveDateTime,
+    i32,
 );
 
 fn user_columns() -> (
@@ -29,6 +30,7 @@ fn user_columns() -> (
     users::team_id,
     users::is_active,
     users::created_at,
+    users::version,
 ) {
     (
         users::id,
@@ -39,6 +41,7 @@ fn user_columns() -> (
         users::team_id,
         users::is_active,
         users::created_at,
+        users::version,
     )
 }
 
@@ -145,7 +148,10 @@ pub fn unit_and_role(
 /// Sets the user's team (its membership row is written with it).
 pub fn set_team(conn: &mut DbConnection, id: &str, team_id: &str) -> Result<(), ApiError> {
     diesel::update(users::table.find(id))
-        .set(users::team_id.eq(team_id))
+        .set((
+            users::team_id.eq(team_id),
+            users::version.eq(users::version + 1),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -166,6 +172,102 @@ pub fn note_sync(
         ),
     )
     .set(users::last_sync_at.eq(at))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The id of the user named `username`, if any.
+pub fn id_of(conn: &mut DbConnection, username: &str) -> Result<Option<String>, ApiError> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .select(users::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// The password hash of the user `id`, if it exists.
+pub fn password_hash(conn: &mut DbConnection, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(users::table
+        .find(id)
+        .select(users::password_hash)
+        .first(conn)
+        .optional()?)
+}
+
+/// Replaces the password hash of the user `id`; when `was` is given, only
+/// if the stored hash is still that one (a concurrent change wins). The
+/// number of rows changed.
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: &str,
+    was: Option<&str>,
+    hash: &str,
+) -> Result<usize, ApiError> {
+    let n = match was {
+        Some(w) => diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::password_hash.eq(w)),
+        )
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?,
+        None => diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(hash))
+            .execute(conn)?,
+    };
+    Ok(n)
+}
+
+/// The columns an administrator changes on an account.
+pub struct UserChange<'a> {
+    /// Full name.
+    pub full_name: &'a str,
+    /// Role, as stored.
+    pub role: &'a str,
+    /// Home org unit.
+    pub org_unit_code: Option<&'a str>,
+    /// Team.
+    pub team_id: Option<&'a str>,
+    /// Whether the account may log in.
+    pub is_active: bool,
+}
+
+/// Writes `c` to the user `id` if it is still at `version`, bumping the
+/// version; the number of rows changed (0: someone changed it first).
+pub fn update_at_version(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i32,
+    c: UserChange<'_>,
+) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::version.eq(version)),
+    )
+    .set((
+        users::full_name.eq(c.full_name),
+        users::role.eq(c.role),
+        users::org_unit_code.eq(c.org_unit_code),
+        users::team_id.eq(c.team_id),
+        users::is_active.eq(c.is_active),
+        users::version.eq(version + 1),
+    ))
+    .execute(conn)?)
+}
+
+/// Clears the user's team if it is `team_id` (its membership row is
+/// deleted with it), bumping the user's version.
+pub fn leave_team(conn: &mut DbConnection, id: &str, team_id: &str) -> Result<(), ApiError> {
+    diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::team_id.eq(team_id)),
+    )
+    .set((
+        users::team_id.eq(None::<String>),
+        users::version.eq(users::version + 1),
+    ))
     .execute(conn)?;
     Ok(())
 }

@@ -317,6 +317,11 @@ impl TestApp {
         (resp.status(), retry)
     }
 
+    /// The app's database URL (for the `kiemtra` binary run beside it).
+    pub fn database_url(&self) -> String {
+        self._db.url.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

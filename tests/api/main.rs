@@ -1,6 +1,7 @@
 //! Black-box tests: the real server over HTTP, each test on a fresh database
 //! (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set).
 
+mod accounts;
 mod area;
 mod auth;
 mod authority;

@@ -645,6 +645,12 @@ fn merge_interned(parts: &[&Interned]) -> Vec<u32> {
     out
 }
 
+/// Whether [`draw`] would use more than one thread on `input` (only large
+/// inputs do): callers keep such a draw out of their transactions.
+pub fn uses_threads(input: &DrawInput) -> bool {
+    scan_threads(input.establishments.len()) > 1
+}
+
 /// Threads for a pass over `n` items (establishment scan, output strings):
 /// one below 20,000 items. The result never depends on it.
 fn scan_threads(n: usize) -> usize {

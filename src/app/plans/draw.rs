@@ -1,7 +1,8 @@
-//! The draw of a plan, its top-ups and their verification. A round is read
-//! from the registry, computed by the pure [`crate::domain::draw`] outside any
-//! transaction, and then stored in a write transaction that re-reads the
-//! input and stores the round only if its digest is unchanged.
+//! The draw of a plan, its top-ups and their verification. A round is read,
+//! computed by the pure [`crate::domain::draw`] and stored in one write
+//! transaction, unless the draw would use threads (a very large input): then
+//! it is computed outside any transaction, and the write transaction re-reads
+//! the input and stores the round only if its digest is unchanged.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -239,14 +240,25 @@ fn compute(p: Prepared) -> Result<Computed, ApiError> {
     })
 }
 
+/// Whether a computed round must be checked against the registry before it
+/// is stored: only when it was computed outside the storing transaction.
+#[derive(Clone, Copy, PartialEq)]
+enum Recheck {
+    /// Read and computed in this transaction: the input is the one read.
+    No,
+    /// Computed outside: re-read the input and compare its digest.
+    Input,
+}
+
 /// Stores a computed round inside the caller's write transaction, after
-/// claiming the plan and re-reading the input: the round is stored only if
+/// claiming the plan; with [`Recheck::Input`] the round is stored only if
 /// the input read now has the digest the round was computed from, so the
 /// stored assignments are exactly the draw of the registry as written.
 fn store(
     conn: &mut DbConnection,
     user: &AuthUser,
     c: &Computed,
+    recheck: Recheck,
 ) -> Result<Result<DrawResult, Stale>, ApiError> {
     let (plan, path) = load_drawable(conn, user, &c.plan_id)?;
     let started = Instant::now();
@@ -255,9 +267,14 @@ fn store(
             if rows::mark_drawn(conn, &plan.id, &c.seed_hex, plan.version + 1, now())? == 0 {
                 return Err(already_drawn());
             }
-            let seed = parse_seed(&c.seed_hex)
-                .ok_or_else(|| ApiError::Internal("stored seed is not 32 bytes".into()))?;
-            current_input(conn, &plan, &path, seed, Vec::new())?
+            match recheck {
+                Recheck::No => None,
+                Recheck::Input => {
+                    let seed = parse_seed(&c.seed_hex)
+                        .ok_or_else(|| ApiError::Internal("stored seed is not 32 bytes".into()))?;
+                    Some(current_input(conn, &plan, &path, seed, Vec::new())?)
+                }
+            }
         }
         Kind::TopUp => {
             // Serialise top-ups of one plan: bump its version under the row lock.
@@ -267,10 +284,13 @@ fn store(
             if rows::last_round(conn, &plan.id)? + 1 != c.round {
                 return Ok(Err(Stale));
             }
-            top_up_input(conn, &plan, &path)?
+            match recheck {
+                Recheck::No => None,
+                Recheck::Input => Some(top_up_input(conn, &plan, &path)?),
+            }
         }
     };
-    if draw::input_digest(&input) != c.digest {
+    if input.is_some_and(|input| draw::input_digest(&input) != c.digest) {
         return Ok(Err(Stale));
     }
     let checked = started.elapsed();
@@ -334,6 +354,14 @@ fn store(
     }))
 }
 
+/// What the first, single-transaction attempt at a round did.
+enum Step {
+    /// Read, computed and stored.
+    Stored(DrawResult),
+    /// Read only: the draw would use threads, so it is computed outside.
+    Outside(Prepared),
+}
+
 /// Reads, computes and stores a round, reading and computing again while the
 /// registry changes under it (at most [`ATTEMPTS`] times).
 async fn run_round(
@@ -344,21 +372,37 @@ async fn run_round(
 ) -> Result<DrawResult, ApiError> {
     for _ in 0..ATTEMPTS {
         let (u, i) = (user.clone(), id.clone());
-        let prepared = db
-            .run(move |conn| match kind {
-                Kind::Draw => prepare_draw(conn, &u, &i),
-                Kind::TopUp => prepare_top_up(conn, &u, &i),
+        let step = db
+            .run(move |conn| {
+                rows::write_tx_unless(conn, |c| {
+                    let prepared = match kind {
+                        Kind::Draw => prepare_draw(c, &u, &i)?,
+                        Kind::TopUp => prepare_top_up(c, &u, &i)?,
+                    };
+                    if draw::uses_threads(&prepared.input) {
+                        return Ok(Ok(Step::Outside(prepared)));
+                    }
+                    let computed = compute(prepared)?;
+                    Ok(store(c, &u, &computed, Recheck::No)?.map(Step::Stored))
+                })
             })
             .await?;
+        let prepared = match step {
+            Ok(Step::Stored(r)) => return Ok(r),
+            Ok(Step::Outside(p)) => p,
+            Err(Stale) => continue,
+        };
         // Drawn outside the write transaction, with no connection held,
-        // because the draw spawns threads on large inputs (`store` re-checks
+        // because the draw spawns threads on this input (`store` re-checks
         // the input's digest, so the stored round is the registry's draw).
         let computed = tokio::task::spawn_blocking(move || compute(prepared))
             .await
             .map_err(|e| ApiError::Internal(format!("draw task failed: {e}")))??;
         let u = user.clone();
         let stored = db
-            .run(move |conn| rows::write_tx_unless(conn, |c| store(c, &u, &computed)))
+            .run(move |conn| {
+                rows::write_tx_unless(conn, |c| store(c, &u, &computed, Recheck::Input))
+            })
             .await?;
         if let Ok(r) = stored {
             return Ok(r);
@@ -386,15 +430,14 @@ pub async fn top_up(db: &Db, user: AuthUser, id: &str) -> Result<DrawResult, Api
 }
 
 /// Draws a plan inside the caller's transaction (the demo's seeding): read,
-/// computed and stored on the one connection, so unlike [`draw`] the pure
-/// draw runs inside that transaction.
+/// computed and stored on the one connection, whatever the input's size.
 pub fn draw_in_tx(
     conn: &mut DbConnection,
     user: &AuthUser,
     id: &str,
 ) -> Result<DrawResult, ApiError> {
     let computed = compute(prepare_draw(conn, user, id)?)?;
-    store(conn, user, &computed)?.map_err(|Stale| {
+    store(conn, user, &computed, Recheck::No)?.map_err(|Stale| {
         ApiError::Conflict("the registry changed during the draw; try again".into())
     })
 }

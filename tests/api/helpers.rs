@@ -60,6 +60,7 @@ pub struct TestAppBuilder {
     establishments: usize,
     teams: Vec<String>,
     login_attempts_per_minute: u32,
+    body_timeout_secs: Option<u64>,
 }
 
 impl TestApp {
@@ -71,6 +72,7 @@ impl TestApp {
             establishments: 0,
             teams: Vec::new(),
             login_attempts_per_minute: 1000,
+            body_timeout_secs: None,
         }
     }
 }
@@ -119,6 +121,13 @@ impl TestAppBuilder {
     /// a test says otherwise).
     pub fn login_attempts_per_minute(mut self, n: u32) -> Self {
         self.login_attempts_per_minute = n;
+        self
+    }
+
+    /// Seconds a request body may take (`BODY_TIMEOUT_SECS`; the
+    /// service's default unless a test says otherwise).
+    pub fn body_timeout_secs(mut self, secs: u64) -> Self {
+        self.body_timeout_secs = Some(secs);
         self
     }
 
@@ -177,6 +186,9 @@ impl TestAppBuilder {
         settings.bind = "127.0.0.1:0".into();
         settings.attachments_dir = dir.path().join("attachments");
         settings.login_attempts_per_minute = self.login_attempts_per_minute;
+        if let Some(secs) = self.body_timeout_secs {
+            settings.body_timeout_secs = secs;
+        }
         let app = Application::build(settings).expect("build app");
         let port = app.port();
         let pool = app.db().pool.clone();

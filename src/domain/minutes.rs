@@ -440,7 +440,8 @@ mod tests {
     use super::*;
 
     fn encoded(format: image::ImageFormat) -> Vec<u8> {
-        let img = image::RgbImage::from_fn(8, 6, |x, y| image::Rgb([x as u8 * 30, y as u8 * 40, 90]));
+        let img =
+            image::RgbImage::from_fn(8, 6, |x, y| image::Rgb([x as u8 * 30, y as u8 * 40, 90]));
         let mut out = std::io::Cursor::new(Vec::new());
         img.write_to(&mut out, format).unwrap();
         out.into_inner()
@@ -488,7 +489,10 @@ mod tests {
         ] {
             let whole = encoded(format);
             for cut in [whole.len() / 2, whole.len() - 1] {
-                assert!(check_photo(&whole[..cut], kind).is_err(), "{kind} cut at {cut}");
+                assert!(
+                    check_photo(&whole[..cut], kind).is_err(),
+                    "{kind} cut at {cut}"
+                );
             }
         }
         // A flipped bit in the PNG's pixel data fails its checksum.

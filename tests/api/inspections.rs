@@ -514,7 +514,8 @@ async fn upload(f: &Field, ctype: &str, body: Vec<u8>) -> (String, String, Statu
 async fn a_png_signature_followed_by_html_is_refused() {
     let f = field().await;
     let mut polyglot = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    polyglot.extend_from_slice(b"<html><body><script>alert(document.cookie)</script></body></html>");
+    polyglot
+        .extend_from_slice(b"<html><body><script>alert(document.cookie)</script></body></html>");
     let (_, _, status, answer) = upload(&f, "image/png", polyglot).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(answer["errors"][0]["field"], "body", "{answer}");
@@ -564,9 +565,13 @@ async fn a_photo_downloads_as_an_attachment_never_sniffed() {
     assert_eq!(back.status(), StatusCode::OK);
     let h = back.headers().clone();
     assert_eq!(h["content-type"], "image/jpeg");
-    assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"));
     assert_eq!(
-        h.get("content-disposition").map(|v| v.to_str().unwrap().to_string()),
+        h.get("x-content-type-options").map(|v| v.to_str().unwrap()),
+        Some("nosniff")
+    );
+    assert_eq!(
+        h.get("content-disposition")
+            .map(|v| v.to_str().unwrap().to_string()),
         Some(format!("attachment; filename=\"{sha}.jpg\""))
     );
     assert_eq!(back.bytes().await.unwrap().to_vec(), jpeg);

@@ -59,6 +59,15 @@ enum Command {
         /// family; 0 turns the grace off.
         #[arg(long, env = "REFRESH_GRACE_SECS", default_value_t = 60)]
         refresh_grace_secs: u32,
+        /// Seconds a request body may take in full before 408 (at least 1).
+        #[arg(long, env = "BODY_TIMEOUT_SECS", default_value_t = 30)]
+        body_timeout_secs: u64,
+        /// Bytes per second a body must average past BODY_TIMEOUT_SECS (0: none).
+        #[arg(long, env = "BODY_MIN_RATE", default_value_t = 32 * 1024)]
+        body_min_rate: u64,
+        /// Concurrent connections per instance (capped by the file limit).
+        #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
+        max_connections: usize,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -196,6 +205,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             login_attempts_per_minute,
             trusted_proxies,
             refresh_grace_secs,
+            body_timeout_secs,
+            body_min_rate,
+            max_connections,
         } => {
             let secret = std::env::var("JWT_SECRET")
                 .map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
@@ -206,6 +218,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             settings.login_attempts_per_minute = login_attempts_per_minute.max(1);
             settings.trusted_proxies = trusted_proxies.parse().map_err(|e| format!("{e}"))?;
             settings.refresh_grace_secs = i64::from(refresh_grace_secs);
+            settings.body_timeout_secs = body_timeout_secs.max(1);
+            settings.body_min_rate = body_min_rate;
+            settings.max_connections = max_connections.max(1);
             serve(settings, None)
         }
         Command::Migrate => {

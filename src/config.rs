@@ -50,6 +50,18 @@ pub struct Settings {
     /// Seconds during which a refresh token presented again (its answer
     /// lost) gets the same successor instead of revoking its family.
     pub refresh_grace_secs: i64,
+    /// Seconds a request body may take to arrive in full (30 by default);
+    /// past them it must keep up [`body_min_rate`](Self::body_min_rate).
+    /// Slower bodies are answered 408 and their connection closed.
+    pub body_timeout_secs: u64,
+    /// Bytes per second a body must average beyond
+    /// [`body_timeout_secs`](Self::body_timeout_secs) (32 KiB/s by
+    /// default; 0: the deadline is fixed at `body_timeout_secs`).
+    pub body_min_rate: u64,
+    /// Concurrent connections one instance holds (10,000 by default, never
+    /// more than the file-descriptor limit allows); beyond them new ones
+    /// wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 /// Minimum JWT secret length, in bytes (HS256 wants a key as long as its hash).
@@ -74,6 +86,9 @@ impl Settings {
             login_attempts_per_minute: 10,
             trusted_proxies: Default::default(),
             refresh_grace_secs: 60,
+            body_timeout_secs: 30,
+            body_min_rate: 32 * 1024,
+            max_connections: 10_000,
         })
     }
 }

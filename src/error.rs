@@ -57,6 +57,10 @@ pub enum ApiError {
     /// 413.
     #[error("payload too large")]
     PayloadTooLarge(String),
+    /// 408: the body did not arrive in time (`BODY_TIMEOUT_SECS`,
+    /// `BODY_MIN_RATE`); the connection is closed after the answer.
+    #[error("request timeout: {0}")]
+    RequestTimeout(String),
     /// 415.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::Duplicate { .. } => "conflict",
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::TooManyRequests { .. } => "too_many_requests",
@@ -111,6 +116,7 @@ impl ApiError {
             | ApiError::Unauthorized(m)
             | ApiError::Conflict(m)
             | ApiError::PayloadTooLarge(m)
+            | ApiError::RequestTimeout(m)
             | ApiError::UnsupportedMediaType(m)
             | ApiError::NotAcceptable(m) => m.clone(),
             ApiError::Duplicate { constraint } => format!("already exists ({constraint})"),

@@ -2,5 +2,6 @@
 
 fn main() -> std::process::ExitCode {
     kiemtra::tune_allocator();
+    kiemtra::raise_fd_limit();
     kiemtra::cli::main()
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceResponse};
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 
@@ -66,6 +66,7 @@ impl Application {
             auth_cache: Default::default(),
             settings,
         });
+        let (workers, per_worker) = connection_cap(state.settings.max_connections);
         let db_data = web::Data::new(db.clone());
         let server = HttpServer::new(move || {
             let metrics = state.metrics.clone();
@@ -109,6 +110,12 @@ impl Application {
                     }
                 })
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("kiemtra::http"))
+                // Outermost, so that errors get it too: browsers never guess
+                // a type other than the one sent (a "photo" as HTML).
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
                 .configure(routes::configure)
                 .default_service(web::to(routes::unrouted))
         })
@@ -119,6 +126,11 @@ impl Application {
                 let _ = tcp.set_nodelay(true);
             }
         })
+        // Each worker holds its share of MAX_CONNECTIONS; beyond it new
+        // connections wait in the listen backlog instead of taking file
+        // descriptors the database and the photos need.
+        .workers(workers)
+        .max_connections(per_worker)
         .listen(listener)
         .map_err(|e| e.to_string())?
         .shutdown_timeout(10)
@@ -140,6 +152,42 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// File descriptors kept for everything but client connections: the
+/// database pools, photos and imports being written, the listener, the
+/// runtime's own.
+const FD_RESERVE: u64 = 512;
+
+/// The worker count and each worker's connection cap for `max` connections
+/// per instance, lowered so that all of them fit the soft file limit (which
+/// the binary raised to the hard one at start).
+fn connection_cap(max: usize) -> (usize, usize) {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let soft = crate::fd_soft_limit();
+    let fits = soft.map_or(max, |s| {
+        usize::try_from(s.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX)
+    });
+    let total = max.min(fits).max(workers);
+    if total < max {
+        tracing::warn!(
+            max_connections = max,
+            fd_soft_limit = soft,
+            capped_at = total,
+            "the file limit is too low for MAX_CONNECTIONS; holding fewer connections"
+        );
+    }
+    if let Some((before, now, hard)) = crate::FD_LIMIT.get() {
+        tracing::info!(
+            soft_before = before,
+            soft = now,
+            hard = hard,
+            max_connections = total,
+            workers,
+            "open file limit (RLIMIT_NOFILE)"
+        );
+    }
+    (workers, total.div_ceil(workers))
 }
 
 /// Turns any error response that is not problem+json already (actix's own

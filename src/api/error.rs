@@ -30,6 +30,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) | ApiError::Duplicate { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -69,6 +70,11 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 resp.insert_header((header::RETRY_AFTER, "2"));
+            }
+            // The rest of the body may still be on its way: the connection
+            // cannot be reused.
+            ApiError::RequestTimeout(_) => {
+                resp.force_close();
             }
             _ => {}
         }

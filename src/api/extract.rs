@@ -18,8 +18,45 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 /// Largest CSV/XLSX import body accepted (20 MiB).
 pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
 
+/// How long a body may take: `timeout` for the whole of it, then
+/// `min_rate` bytes a second on average (`None`: no minimum rate).
+#[derive(Clone, Copy, Debug)]
+pub struct BodyDeadline {
+    /// The time any body is given in full.
+    pub timeout: std::time::Duration,
+    /// Bytes per second a body must average beyond `timeout`.
+    pub min_rate: Option<u64>,
+}
+
+impl BodyDeadline {
+    /// The service's settings (`BODY_TIMEOUT_SECS`, `BODY_MIN_RATE`).
+    fn of(req: &HttpRequest) -> Self {
+        let (secs, rate) = req
+            .app_data::<web::Data<crate::state::AppState>>()
+            .map(|s| (s.settings.body_timeout_secs, s.settings.body_min_rate))
+            .unwrap_or((30, 32 * 1024));
+        BodyDeadline {
+            timeout: std::time::Duration::from_secs(secs.max(1)),
+            min_rate: (rate > 0).then_some(rate),
+        }
+    }
+
+    /// When more than `received` bytes must have arrived, counted from the
+    /// start of the body: `timeout`, plus `received / min_rate` seconds.
+    fn next(&self, start: tokio::time::Instant, received: usize) -> tokio::time::Instant {
+        let grace = match self.min_rate {
+            Some(rate) => std::time::Duration::from_secs_f64(received as f64 / rate as f64),
+            None => std::time::Duration::ZERO,
+        };
+        start + self.timeout + grace
+    }
+}
+
 /// Reads the whole body, answering 413 as soon as it passes `limit`
-/// (before reading anything when `Content-Length` already says so).
+/// (before reading anything when `Content-Length` already says so), and 408
+/// when it does not arrive in time: within `BODY_TIMEOUT_SECS`, or later but
+/// averaging `BODY_MIN_RATE` (a client trickling bytes holds a connection
+/// and a file descriptor for no longer than that).
 pub async fn read_body<S>(
     req: &HttpRequest,
     payload: &mut S,
@@ -40,8 +77,19 @@ where
             return Err(too_large());
         }
     }
+    let deadline = BodyDeadline::of(req);
+    let start = tokio::time::Instant::now();
     let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let next = tokio::time::timeout_at(deadline.next(start, body.len()), payload.next());
+        let Ok(chunk) = next.await else {
+            return Err(ApiError::RequestTimeout(format!(
+                "the body did not arrive in time ({} bytes in {} s)",
+                body.len(),
+                start.elapsed().as_secs()
+            )));
+        };
+        let Some(chunk) = chunk else { break };
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
         if body.len() + chunk.len() > limit {

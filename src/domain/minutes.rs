@@ -330,16 +330,192 @@ pub fn is_sha256_hex(sha: &str) -> bool {
 pub fn sniff_photo(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some("image/jpeg")
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+    } else if bytes.starts_with(&PNG_SIGNATURE) {
         Some("image/png")
     } else {
         None
     }
 }
 
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// Widest and tallest photo accepted, in pixels.
+pub const PHOTO_MAX_SIDE: u32 = 16_384;
+/// Most memory decoding one photo may take (a 12-megapixel photo takes
+/// 36 MiB, a 50-megapixel one 150 MiB).
+pub const PHOTO_MAX_DECODED: u64 = 256 * 1024 * 1024;
+
+/// Where a PNG ends: just after its `IEND` chunk (`None` when the chunks
+/// do not lead there).
+fn png_end(b: &[u8]) -> Option<usize> {
+    let mut pos = PNG_SIGNATURE.len();
+    loop {
+        let head = b.get(pos..pos.checked_add(8)?)?;
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let next = pos.checked_add(12)?.checked_add(len)?;
+        if next > b.len() {
+            return None;
+        }
+        if &head[4..8] == b"IEND" {
+            return Some(next);
+        }
+        pos = next;
+    }
+}
+
+/// Where a JPEG ends: just after its end-of-image marker (`FF D9`),
+/// following the segments by their lengths and the entropy-coded data to
+/// the next real marker (`None` when they do not lead there).
+fn jpeg_end(b: &[u8]) -> Option<usize> {
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut pos = 2;
+    loop {
+        if *b.get(pos)? != 0xFF {
+            return None;
+        }
+        while *b.get(pos)? == 0xFF {
+            pos += 1;
+        }
+        let code = b[pos];
+        pos += 1;
+        match code {
+            0xD9 => return Some(pos),
+            0x01 | 0xD0..=0xD7 => continue,
+            0x00 | 0xD8 => return None,
+            _ => {
+                let len = u16::from_be_bytes([*b.get(pos)?, *b.get(pos + 1)?]) as usize;
+                if len < 2 {
+                    return None;
+                }
+                pos = pos.checked_add(len)?;
+                if pos > b.len() {
+                    return None;
+                }
+                if code == 0xDA {
+                    // Scan data: up to the next 0xFF that is neither a
+                    // stuffed zero nor a restart marker.
+                    loop {
+                        let ff = pos + b.get(pos..)?.iter().position(|&x| x == 0xFF)?;
+                        let mut j = ff + 1;
+                        while *b.get(j)? == 0xFF {
+                            j += 1;
+                        }
+                        if matches!(b[j], 0x00 | 0xD0..=0xD7) {
+                            pos = j + 1;
+                        } else {
+                            pos = ff;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks that `bytes` are one whole photo of the `declared` type
+/// (`image/jpeg` or `image/png`): the magic number says so, the image
+/// decodes in full (within [`PHOTO_MAX_SIDE`] and [`PHOTO_MAX_DECODED`]),
+/// and nothing follows its end (`IEND`, `FF D9`), so that no HTML or
+/// script rides along after a valid picture. The error is the message for
+/// the `body` field.
+pub fn check_photo(bytes: &[u8], declared: &str) -> Result<(), String> {
+    let kind = sniff_photo(bytes).ok_or("the content is neither JPEG nor PNG")?;
+    if kind != declared {
+        return Err(format!("the content is {kind}, not {declared}"));
+    }
+    let (end, format) = if kind == "image/png" {
+        (png_end(bytes), image::ImageFormat::Png)
+    } else {
+        (jpeg_end(bytes), image::ImageFormat::Jpeg)
+    };
+    let end = end.ok_or_else(|| format!("the content is not a complete {kind} image"))?;
+    if end < bytes.len() {
+        return Err(format!(
+            "{} bytes follow the end of the {kind} image",
+            bytes.len() - end
+        ));
+    }
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(PHOTO_MAX_SIDE);
+    limits.max_image_height = Some(PHOTO_MAX_SIDE);
+    limits.max_alloc = Some(PHOTO_MAX_DECODED);
+    reader.limits(limits);
+    reader
+        .decode()
+        .map(|_| ())
+        .map_err(|e| format!("the content does not decode as {kind}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encoded(format: image::ImageFormat) -> Vec<u8> {
+        let img =
+            image::RgbImage::from_fn(8, 6, |x, y| image::Rgb([x as u8 * 30, y as u8 * 40, 90]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn whole_photos_of_the_declared_type_pass() {
+        let png = encoded(image::ImageFormat::Png);
+        let jpeg = encoded(image::ImageFormat::Jpeg);
+        assert_eq!(check_photo(&png, "image/png"), Ok(()));
+        assert_eq!(check_photo(&jpeg, "image/jpeg"), Ok(()));
+        assert!(check_photo(&png, "image/jpeg").is_err());
+        assert!(check_photo(&jpeg, "image/png").is_err());
+    }
+
+    #[test]
+    fn anything_after_the_image_is_refused() {
+        for (format, kind) in [
+            (image::ImageFormat::Png, "image/png"),
+            (image::ImageFormat::Jpeg, "image/jpeg"),
+        ] {
+            let mut polyglot = encoded(format);
+            polyglot.extend_from_slice(b"<html><script>alert(1)</script></html>");
+            let err = check_photo(&polyglot, kind).unwrap_err();
+            assert!(err.contains("follow the end"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_signature_followed_by_anything_else_is_refused() {
+        let mut fake = PNG_SIGNATURE.to_vec();
+        fake.extend_from_slice(b"<html><script>alert(1)</script></html>");
+        assert!(check_photo(&fake, "image/png").is_err());
+        let mut fake = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0, 0, 0xFF, 0xD9];
+        assert!(check_photo(&fake, "image/jpeg").is_err());
+        fake.truncate(3);
+        assert!(check_photo(&fake, "image/jpeg").is_err());
+    }
+
+    #[test]
+    fn truncated_or_corrupt_photos_are_refused() {
+        for (format, kind) in [
+            (image::ImageFormat::Png, "image/png"),
+            (image::ImageFormat::Jpeg, "image/jpeg"),
+        ] {
+            let whole = encoded(format);
+            for cut in [whole.len() / 2, whole.len() - 1] {
+                assert!(
+                    check_photo(&whole[..cut], kind).is_err(),
+                    "{kind} cut at {cut}"
+                );
+            }
+        }
+        // A flipped bit in the PNG's pixel data fails its checksum.
+        let mut png = encoded(image::ImageFormat::Png);
+        let idat = png.windows(4).position(|w| w == b"IDAT").unwrap();
+        png[idat + 6] ^= 0x55;
+        assert!(check_photo(&png, "image/png").is_err());
+    }
 
     #[test]
     fn fines_outside_the_catalogue_range_are_refused() {

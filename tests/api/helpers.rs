@@ -62,6 +62,7 @@ pub struct TestAppBuilder {
     login_attempts_per_minute: u32,
     trusted_proxies: String,
     refresh_grace_secs: Option<i64>,
+    body_timeout_secs: Option<u64>,
 }
 
 impl TestApp {
@@ -75,6 +76,7 @@ impl TestApp {
             login_attempts_per_minute: 1000,
             trusted_proxies: String::new(),
             refresh_grace_secs: None,
+            body_timeout_secs: None,
         }
     }
 }
@@ -139,6 +141,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Seconds a request body may take (`BODY_TIMEOUT_SECS`; the
+    /// service's default unless a test says otherwise).
+    pub fn body_timeout_secs(mut self, secs: u64) -> Self {
+        self.body_timeout_secs = Some(secs);
+        self
+    }
+
     /// The app with no user and no data.
     pub async fn empty(self) -> TestApp {
         assert!(
@@ -197,6 +206,9 @@ impl TestAppBuilder {
         settings.trusted_proxies = self.trusted_proxies.parse().expect("TRUSTED_PROXIES");
         if let Some(secs) = self.refresh_grace_secs {
             settings.refresh_grace_secs = secs;
+        }
+        if let Some(secs) = self.body_timeout_secs {
+            settings.body_timeout_secs = secs;
         }
         let app = Application::build(settings).expect("build app");
         let port = app.port();

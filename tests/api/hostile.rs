@@ -186,3 +186,58 @@ async fn huge_deep_and_broken_bodies_are_clear_4xx() {
     let (s, _) = app.get("/api/v1/users/me", &admin).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// A body that stops arriving is answered 408 (problem+json) once the body
+/// deadline passes (1 s here) and its connection is closed; the server
+/// keeps answering others.
+#[actix_web::test]
+async fn a_stalled_body_is_answered_408_and_the_server_keeps_serving() {
+    let app = TestApp::init().body_timeout_secs(1).empty().await;
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        // A safety net, not a measurement: a server that waits for the
+        // rest of the body for ever fails the test instead of hanging it.
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            s,
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"username\": "
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let closed = s.read_to_end(&mut out).is_ok();
+        (String::from_utf8_lossy(&out).into_owned(), closed)
+    })
+    .await
+    .unwrap();
+    let (answer, closed) = answer;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+    assert!(closed, "the connection stays open: {answer}");
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+/// Every answer, success or error, tells browsers not to guess its type.
+#[actix_web::test]
+async fn every_response_is_nosniff() {
+    let app = TestApp::init().empty().await;
+    for (path, status) in [
+        ("/healthz", StatusCode::OK),
+        ("/api/v1/nowhere", StatusCode::NOT_FOUND),
+        ("/api/v1/users/me", StatusCode::UNAUTHORIZED),
+    ] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{path}");
+        assert_eq!(
+            resp.headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}

@@ -477,14 +477,113 @@ async fn identical_posts_racing_store_one_record() {
     assert_eq!(f.count("inspection_versions"), bodies.len() as i64);
 }
 
+/// A real photo: 64 × 48 pixels of a gradient, encoded as `format`.
+fn photo(format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+/// Minutes of the lead's team and an upload of `body` as `ctype` to them,
+/// named by the body's hash: its status and answer.
+async fn upload(f: &Field, ctype: &str, body: Vec<u8>) -> (String, String, StatusCode, Value) {
+    let id = uuid::Uuid::new_v4().to_string();
+    f.post_created("/api/v1/inspections", &f.lead, minutes(f, &id))
+        .await;
+    let sha = hex::encode(Sha256::digest(&body));
+    let resp = f
+        .client
+        .put(f.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
+        .bearer_auth(&f.lead)
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let answer = resp.json().await.unwrap_or(Value::Null);
+    (id, sha, status, answer)
+}
+
+/// A PNG signature followed by HTML is no photo: 422 naming `body`, nothing
+/// stored.
+#[actix_web::test]
+async fn a_png_signature_followed_by_html_is_refused() {
+    let f = field().await;
+    let mut polyglot = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    polyglot
+        .extend_from_slice(b"<html><body><script>alert(document.cookie)</script></body></html>");
+    let (_, _, status, answer) = upload(&f, "image/png", polyglot).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["errors"][0]["field"], "body", "{answer}");
+    assert_eq!(f.count("attachments"), 0);
+}
+
+/// A whole, valid PNG with HTML after its end is refused too: 422 naming
+/// `body`.
+#[actix_web::test]
+async fn a_valid_png_with_html_after_its_end_is_refused() {
+    let f = field().await;
+    let mut polyglot = photo(image::ImageFormat::Png);
+    polyglot.extend_from_slice(b"<html><script>alert(document.cookie)</script></html>");
+    let (_, _, status, answer) = upload(&f, "image/png", polyglot).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["errors"][0]["field"], "body", "{answer}");
+    assert_eq!(f.count("attachments"), 0);
+}
+
+/// A JPEG whose data is cut short does not decode: 422 naming `body`.
+#[actix_web::test]
+async fn a_jpeg_that_does_not_decode_is_refused() {
+    let f = field().await;
+    let mut jpeg = photo(image::ImageFormat::Jpeg);
+    jpeg.truncate(jpeg.len() / 2);
+    let (_, _, status, answer) = upload(&f, "image/jpeg", jpeg).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["errors"][0]["field"], "body", "{answer}");
+    assert_eq!(f.count("attachments"), 0);
+}
+
+/// A real JPEG is stored, and comes back as a download named by its hash,
+/// `nosniff`.
+#[actix_web::test]
+async fn a_photo_downloads_as_an_attachment_never_sniffed() {
+    let f = field().await;
+    let jpeg = photo(image::ImageFormat::Jpeg);
+    let (id, sha, status, answer) = upload(&f, "image/jpeg", jpeg.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let back = f
+        .client
+        .get(f.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
+        .bearer_auth(&f.sup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::OK);
+    let h = back.headers().clone();
+    assert_eq!(h["content-type"], "image/jpeg");
+    assert_eq!(
+        h.get("x-content-type-options").map(|v| v.to_str().unwrap()),
+        Some("nosniff")
+    );
+    assert_eq!(
+        h.get("content-disposition")
+            .map(|v| v.to_str().unwrap().to_string()),
+        Some(format!("attachment; filename=\"{sha}.jpg\""))
+    );
+    assert_eq!(back.bytes().await.unwrap().to_vec(), jpeg);
+}
+
 #[actix_web::test]
 async fn photos_are_verified_and_idempotent() {
     let f = field().await;
     let id = uuid::Uuid::new_v4().to_string();
     f.post_created("/api/v1/inspections", &f.lead, minutes(&f, &id))
         .await;
-    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    png.extend((0..5000u32).map(|i| (i * 7 % 251) as u8));
+    let png = photo(image::ImageFormat::Png);
     let sha = hex::encode(Sha256::digest(&png));
     let put = |sha: String, ctype: &'static str, body: Vec<u8>| {
         f.client

@@ -1286,6 +1286,40 @@ async fn the_csv_report_agrees_with_the_json() {
     assert_eq!(fines_csv, 17_000_000);
 }
 
+/// Report files are downloads with a name, never sniffed: CSV and XLSX
+/// carry `Content-Disposition: attachment` and `nosniff`.
+#[actix_web::test]
+async fn report_files_are_named_downloads_never_sniffed() {
+    let (w, url) = reported().await;
+    for (accept, ext) in [
+        ("text/csv", "csv"),
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    ] {
+        let resp = w
+            .client
+            .get(w.url(&url))
+            .bearer_auth(&w.admin)
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{accept}");
+        let h = resp.headers();
+        assert_eq!(
+            h.get("content-disposition").map(|v| v.to_str().unwrap()),
+            Some(format!("attachment; filename=\"bao-cao-Q2.{ext}\"").as_str())
+        );
+        assert_eq!(
+            h.get("x-content-type-options").map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{accept}"
+        );
+    }
+}
+
 /// The XLSX report opens, one sheet per table, typed cells, the JSON
 /// report's numbers.
 #[actix_web::test]

@@ -1,6 +1,6 @@
 //! `PUT` and `GET /inspections/{id}/attachments/{sha256}`.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
 use crate::api::extract::{read_body, require_media_type};
 use crate::app::auth::AuthUser;
@@ -50,7 +50,9 @@ pub async fn put_attachment(
     })
 }
 
-/// `GET /inspections/{id}/attachments/{sha256}`: the photo.
+/// `GET /inspections/{id}/attachments/{sha256}`: the photo, as a download
+/// named by its hash (`Content-Disposition: attachment`), never rendered in
+/// the service's origin.
 pub async fn get_attachment(
     user: AuthUser,
     db: web::Data<Db>,
@@ -60,6 +62,12 @@ pub async fn get_attachment(
     let (id, sha) = path.into_inner();
     let id = path_uuid(&id)?;
     let (kind, bytes) =
-        inspections::read_photo(&db, user, &state.settings.attachments_dir, id, sha).await?;
-    Ok(HttpResponse::Ok().content_type(kind).body(bytes))
+        inspections::read_photo(&db, user, &state.settings.attachments_dir, id, sha.clone())
+            .await?;
+    let ext = if kind == "image/png" { "png" } else { "jpg" };
+    let name = format!("attachment; filename=\"{sha}.{ext}\"");
+    Ok(HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((header::CONTENT_DISPOSITION, name))
+        .body(bytes))
 }

@@ -11,7 +11,7 @@ use crate::app::auth::AuthUser;
 use crate::app::policy;
 use crate::db::inspections as rows;
 use crate::db::Db;
-use crate::domain::minutes::{is_sha256_hex, sniff_photo};
+use crate::domain::minutes::{check_photo, is_sha256_hex};
 use crate::domain::values::{now, path_uuid};
 use crate::error::ApiError;
 
@@ -47,6 +47,14 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Photos being decoded at once: each may take up to
+/// [`PHOTO_MAX_DECODED`](crate::domain::minutes::PHOTO_MAX_DECODED) and a
+/// core for a fraction of a second.
+fn decoding_slot() -> &'static tokio::sync::Semaphore {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    &SLOTS
 }
 
 /// A photo upload whose target is checked, its body not yet read.
@@ -105,21 +113,15 @@ pub async fn attach_photo(
     bytes: Vec<u8>,
 ) -> Result<StoredPhoto, ApiError> {
     let PhotoUpload { id, sha, declared } = upload;
-    match sniff_photo(&bytes) {
-        Some(kind) if kind == declared => {}
-        Some(kind) => {
-            return Err(ApiError::field(
-                "body",
-                format!("the content is {kind}, not {declared}"),
-            ))
-        }
-        None => {
-            return Err(ApiError::field(
-                "body",
-                "the content is neither JPEG nor PNG",
-            ))
-        }
-    }
+    // Decoding takes time and memory: off the async workers, two at a time.
+    let permit = decoding_slot()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let kind = declared.clone();
+    let (checked, bytes) = blocking(move || (check_photo(&bytes, &kind), bytes)).await?;
+    drop(permit);
+    checked.map_err(|message| ApiError::field("body", message))?;
     let actual = hex::encode(Sha256::digest(&bytes));
     if actual != sha {
         return Err(ApiError::field(

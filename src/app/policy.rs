@@ -26,20 +26,23 @@ pub fn require_inspector(user: &AuthUser) -> Result<(), ApiError> {
 /// Whether the caller may see a plan of the unit at `plan_path`: plans in
 /// the caller's area, and the plans above it that cover its jurisdiction.
 pub fn sees_plan(user: &AuthUser, plan_path: &str) -> bool {
-    user.sees(plan_path)
-        || user
-            .scope_path
-            .as_deref()
-            .is_some_and(|s| s.starts_with(plan_path))
+    in_or_above_area(user, plan_path)
 }
 
 /// Whether the caller may see an org unit at `unit_path`: its subtree, and
 /// the units above it (so that it can name where its area lies).
 pub fn sees_org_unit(user: &AuthUser, unit_path: &str) -> bool {
-    match &user.scope_path {
-        None => true,
-        Some(scope) => unit_path.starts_with(scope.as_str()) || scope.starts_with(unit_path),
-    }
+    in_or_above_area(user, unit_path)
+}
+
+/// Whether `path` lies inside the caller's area or above it: the one rule
+/// behind [`sees_plan`] and [`sees_org_unit`].
+fn in_or_above_area(user: &AuthUser, path: &str) -> bool {
+    user.sees(path)
+        || user
+            .scope_path
+            .as_deref()
+            .is_some_and(|s| s.starts_with(path))
 }
 
 /// Whether the caller may see a team's record (the team, its minutes): an

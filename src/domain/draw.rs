@@ -2098,6 +2098,211 @@ mod tests {
         assert_eq!(v1.get(&sole), None, "version 1 never drew the sole member");
     }
 
+    // ------------------------------------------------- exact probabilities
+
+    /// Exact inclusion probabilities of version 2 on a small input: the draw
+    /// is run for every order of the establishment keys (all n! of them,
+    /// equally likely) and, in each, for every start of every systematic
+    /// rounding it makes (each of the M starts equally likely). Returns the
+    /// chance of each (team, establishment) as a numerator over the returned
+    /// common denominator.
+    fn exact_inclusion(input: &DrawInput) -> (HashMap<(String, String), u128>, u128) {
+        let mut ids: Vec<String> = input.establishments.iter().map(|e| e.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let n = ids.len();
+        assert!(n <= 7);
+        // Every M is at most n, so it divides l = lcm(1..=n); with at most
+        // DEPTH roundings a run, 1/Π M = (l^DEPTH / Π M) / l^DEPTH.
+        const DEPTH: u32 = 8;
+        let l: u128 = (1..=n as u128).fold(1, |a, b| a * b / gcd(a, b));
+        let unit = l.pow(DEPTH);
+        let mut acc: HashMap<(String, String), u128> = HashMap::new();
+        let mut total: u128 = 0;
+        let mut perm: Vec<usize> = (0..n).collect();
+        let mut orders = 0u128;
+        loop {
+            orders += 1;
+            let rank: HashMap<&str, u128> = ids
+                .iter()
+                .zip(&perm)
+                .map(|(id, &r)| (id.as_str(), r as u128))
+                .collect();
+            let key = |id: &str| rank[id];
+            // Depth-first over the starts: (choice, M) of each rounding so far.
+            let mut path: Vec<(u64, u64)> = Vec::new();
+            loop {
+                let mut at = 0;
+                let out = draw_core(input, Algorithm::V2, &key, &mut |_, m| {
+                    if at == path.len() {
+                        path.push((0, m));
+                    }
+                    assert_eq!(path[at].1, m, "the same choices give the same roundings");
+                    at += 1;
+                    path[at - 1].0
+                });
+                assert_eq!(at, path.len());
+                assert!(path.len() as u32 <= DEPTH);
+                let weight = path.iter().fold(unit, |w, &(_, m)| w / u128::from(m));
+                total += weight;
+                for s in out.selections {
+                    *acc.entry((s.team_id, s.establishment_id)).or_insert(0) += weight;
+                }
+                while let Some(last) = path.last_mut() {
+                    if last.0 + 1 < last.1 {
+                        last.0 += 1;
+                        break;
+                    }
+                    path.pop();
+                }
+                if path.is_empty() {
+                    break;
+                }
+            }
+            if !next_permutation(&mut perm) {
+                break;
+            }
+        }
+        assert_eq!(total, unit * orders, "the weights of one order sum to 1");
+        (acc, total)
+    }
+
+    fn gcd(a: u128, b: u128) -> u128 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+
+    /// The next permutation in lexicographic order; false after the last.
+    fn next_permutation(p: &mut [usize]) -> bool {
+        let Some(i) = (1..p.len()).rev().find(|&i| p[i - 1] < p[i]) else {
+            return false;
+        };
+        let j = (i..p.len()).rev().find(|&j| p[j] > p[i - 1]).unwrap();
+        p.swap(i - 1, j);
+        p[i..].reverse();
+        true
+    }
+
+    /// Asserts equal chances inside every team's jurisdiction, per class
+    /// (forced in / not), and returns each team's chance per class as
+    /// `(numerator, denominator)` reduced: `(forced, other)`.
+    fn assert_equal_chances(
+        input: &DrawInput,
+        acc: &HashMap<(String, String), u128>,
+        denom: u128,
+    ) -> BTreeMap<String, (Option<(u128, u128)>, Option<(u128, u128)>)> {
+        let mut out = BTreeMap::new();
+        for t in &input.teams {
+            let mut chance = [None, None];
+            for e in input.establishments.iter().filter(|e| e.unit_path.contains(&t.jurisdiction)) {
+                let class = usize::from(!(input.risk_weighting && e.priority));
+                let p = acc.get(&(t.id.clone(), e.id.clone())).copied().unwrap_or(0);
+                match chance[class] {
+                    None => chance[class] = Some(p),
+                    Some(q) => assert_eq!(
+                        p, q,
+                        "team {}: {} ({}) has {p}/{denom}, a neighbour {q}/{denom}",
+                        t.id, e.id, e.business_type
+                    ),
+                }
+            }
+            let reduce = |p: u128| (p / gcd(p, denom), denom / gcd(p, denom));
+            out.insert(t.id.clone(), (chance[0].map(reduce), chance[1].map(reduce)));
+        }
+        out
+    }
+
+    /// Province 37, districts 370 (3 karaoke, one a priority, and the only
+    /// dance hall) and 372 (3 karaoke); province 20 %, districts 40 %;
+    /// stratified, risk weighting. (7! key orders × every start: 8 s in a
+    /// debug build.)
+    #[test]
+    fn exact_chances_are_equal_in_every_jurisdiction() {
+        let e = |n: u32, d: &str, bt: &str, pr: bool| est(&uid(n), &["37", d], bt, pr);
+        let input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 2000), share("district", 4000)],
+            stratify_by_business_type: true,
+            risk_weighting: true,
+            seed: [0; 32],
+            teams: vec![
+                team("p", "province", "37"),
+                team("d370", "district", "370"),
+                team("d372", "district", "372"),
+            ],
+            establishments: vec![
+                e(1, "370", "karaoke", true),
+                e(2, "370", "karaoke", false),
+                e(3, "370", "karaoke", false),
+                e(4, "370", "dance_hall", false),
+                e(5, "372", "karaoke", false),
+                e(6, "372", "karaoke", false),
+                e(7, "372", "karaoke", false),
+            ],
+            existing: vec![],
+        };
+        let (acc, denom) = exact_inclusion(&input);
+        let chances = assert_equal_chances(&input, &acc, denom);
+        // Province: quota ceil(1.4) = 2; the priority is forced in, the other
+        // pick goes to one of the 6 others: 1/6 each, in both districts.
+        assert_eq!(chances["p"], (Some((1, 1)), Some((1, 6))));
+        // District 370: quota ceil(1.6) = 2 from the 3 others, of which the
+        // province took one half of the time: 1/2 · 2/3 + 1/2 · 2/3 = 2/3.
+        // The priority is always the province's (0 for the district).
+        assert_eq!(chances["d370"], (Some((0, 1)), Some((2, 3))));
+        // District 372: quota ceil(1.2) = 2, the same: 2/3.
+        assert_eq!(chances["d372"], (None, Some((2, 3))));
+        // The sole dance hall included (version 1 never drew it).
+        for (t, n) in [("p", 4), ("d370", 4)] {
+            assert!(acc[&(t.to_string(), uid(n))] > 0);
+        }
+    }
+
+    /// The 2025 tree (province over communes, no districts), not stratified:
+    /// three priority establishments for a province quota of two (forced
+    /// ones drawn with equal chances too), then commune teams.
+    #[test]
+    fn exact_chances_with_more_priority_than_quota() {
+        let e = |n: u32, c: &str, pr: bool| est(&uid(n), &["37", c], "karaoke", pr);
+        let input = DrawInput {
+            plan_unit: "37".into(),
+            shares: vec![share("province", 3000), share("commune", 5000)],
+            stratify_by_business_type: false,
+            risk_weighting: true,
+            seed: [0; 32],
+            teams: vec![
+                team("p", "province", "37"),
+                team("c1", "commune", "14701"),
+                team("c2", "commune", "14702"),
+                team("c3", "commune", "14703"),
+            ],
+            establishments: vec![
+                e(1, "14701", false),
+                e(2, "14702", true),
+                e(3, "14702", false),
+                e(4, "14703", true),
+                e(5, "14703", true),
+                e(6, "14703", false),
+            ],
+            existing: vec![],
+        };
+        let (acc, denom) = exact_inclusion(&input);
+        let chances = assert_equal_chances(&input, &acc, denom);
+        // Province: quota ceil(1.8) = 2 < 3 priority: 2/3 each, none other.
+        assert_eq!(chances["p"], (Some((2, 3)), Some((0, 1))));
+        // Commune 14703: quota ceil(1.5) = 2; the province took 1 of its 2
+        // priority (2/3 of the time: 14703's share of the 2 is 4/3) or both:
+        // the one left (1/3 each) and then the other, always.
+        assert_eq!(chances["c3"], (Some((1, 3)), Some((1, 1))));
+        // Commune 14701: the sole establishment, quota 1: always.
+        assert_eq!(chances["c1"], (None, Some((1, 1))));
+        // Commune 14702: quota 1; its priority is left 1/3 of the time.
+        assert_eq!(chances["c2"], (Some((1, 3)), Some((2, 3))));
+    }
+
     // ------------------------------------------------------- worked example
 
     /// The worked example of docs/draw.md, section "Worked example".
@@ -2306,46 +2511,135 @@ establishment 36:00000000-0000-4000-8000-00000000000c 7:massage 0 3 2:37 3:372 5
 existing 0
 ";
 
+    /// The worked example of docs/draw.md (version 2), section 9.
     #[test]
-    #[ignore]
-    fn print_worked_example_v2() {
+    fn worked_example_matches_docs() {
         let input = worked_example();
-        let name = |id: &str| u32::from_str_radix(&id[24..], 16).unwrap();
-        for t in ["team-37", "team-370", "team-372"] {
-            for (cell, forced) in [(None, true), (None, false)] {
-                println!("start {t} {cell:?} {forced}: {:032x}", random_start(&input.seed, 0, t, cell, forced));
-            }
-        }
-        for (t, c) in [("team-37", "370"), ("team-37", "372"), ("team-370", "370"), ("team-372", "372")] {
-            for forced in [true, false] {
-                println!("start {t} {c} {forced}: {:032x}", random_start(&input.seed, 0, t, Some(c), forced));
-            }
-        }
+        let hex_start = |n: u64, t: &str, c: Option<&str>| {
+            format!("{:032x}", random_start(&input.seed, n, t, c, false))
+        };
+        // The starts the example uses (the other class; no forced start is
+        // needed: the one forced member goes where it is).
+        assert_eq!(hex_start(0, "team-37", None), "ce32fd50dc692ac7c04cecbf381315e8");
+        assert_eq!(hex_start(0, "team-37", Some("372")), "3a5b75e54a2d87cbd70c1e9998130204");
+        assert_eq!(hex_start(0, "team-370", Some("370")), "5351d538f7853d93a1247b1e4757bb61");
+        assert_eq!(hex_start(0, "team-372", Some("372")), "7c57c227ac22400ff37fddc776954747");
+        assert_eq!(hex_start(6, "team-370", Some("370")), "76c32e265c3165fee626bb2b2c92b7ca");
+        assert_eq!(hex_start(6, "team-372", Some("372")), "e2fc17ea9bac513cffbe4fbcbc8e5738");
+        assert_eq!(systematic_rounding(1, &[6, 5], 2), vec![0, 1]);
+        assert_eq!(systematic_rounding(1, &[2, 3], 4), vec![1, 0]);
+        assert_eq!(systematic_rounding(3, &[3, 3], 1), vec![1, 2]);
+        assert_eq!(systematic_rounding(2, &[1, 3], 3), vec![1, 1]);
+
+        // Draw A.
         let out = draw(&input);
-        for s in &out.selections { println!("{} {} {}", name(&s.establishment_id), s.team_id, s.level); }
-        for q in &out.quotas { println!("{q:?}"); }
-        println!("digest {}", input_digest(&input));
+        assert_eq!(
+            out.quotas,
+            vec![
+                qrow("team-37", "37", "province", 12, 2, 2),
+                qrow("team-370", "370", "district", 7, 3, 3),
+                qrow("team-372", "372", "district", 5, 2, 2),
+            ]
+        );
+        assert_eq!(
+            out.selections,
+            vec![
+                sel(4, "team-37", "province"),
+                sel(11, "team-37", "province"),
+                sel(2, "team-370", "district"),
+                sel(1, "team-370", "district"),
+                sel(6, "team-370", "district"),
+                sel(9, "team-372", "district"),
+                sel(8, "team-372", "district"),
+            ]
+        );
+        assert_eq!(
+            input_digest(&input),
+            "17b115db98ba652b539cd5c313edeca77e7762693b90b8ca587f613476d00149"
+        );
+        assert_eq!(
+            recompute(&input, &input_digest(&input)),
+            Some((Algorithm::V2, out.clone()))
+        );
+
+        // Top-up B: establishment 1 closes; 13 and 14 are registered in 372.
         let mut next = input.clone();
         next.establishments.retain(|e| e.id != uid(1));
-        next.establishments.push(est(&uid(13), &["37", "372", "14428"], "karaoke", false));
-        next.establishments.push(est(&uid(14), &["37", "372", "14386"], "massage", false));
-        next.existing = out.selections.iter().filter(|s| s.establishment_id != uid(1)).map(|s| ExistingAssignment { establishment_id: s.establishment_id.clone(), team_id: s.team_id.clone() }).collect();
-        println!("existing {}", next.existing.len());
-        let n = next.existing.len() as u64;
-        for t in ["team-37", "team-370", "team-372"] {
-            for forced in [true, false] {
-                println!("start {t} cells {forced}: {:032x}", random_start(&input.seed, n, t, None, forced));
-            }
-        }
-        for (t, c) in [("team-37", "370"), ("team-37", "372"), ("team-370", "370"), ("team-372", "372")] {
-            for forced in [true, false] {
-                println!("start {t} {c} {forced}: {:032x}", random_start(&input.seed, n, t, Some(c), forced));
-            }
-        }
+        next.establishments
+            .push(est(&uid(13), &["37", "372", "14428"], "karaoke", false));
+        next.establishments
+            .push(est(&uid(14), &["37", "372", "14386"], "massage", false));
+        next.existing = out
+            .selections
+            .iter()
+            .filter(|s| s.establishment_id != uid(1))
+            .map(|s| ExistingAssignment {
+                establishment_id: s.establishment_id.clone(),
+                team_id: s.team_id.clone(),
+            })
+            .collect();
+        assert_eq!(next.existing.len(), 6);
+        assert_eq!(systematic_rounding(1, &[2, 1], 1), vec![1, 0]);
+        assert_eq!(systematic_rounding(1, &[1, 3], 0), vec![0, 1]);
         let top = draw(&next);
-        for s in &top.selections { println!("{} {} {}", name(&s.establishment_id), s.team_id, s.level); }
-        for q in &top.quotas { println!("{q:?}"); }
-        println!("digest {}", input_digest(&next));
+        assert_eq!(
+            top.quotas,
+            vec![
+                qrow("team-37", "37", "province", 13, 2, 2),
+                qrow("team-370", "370", "district", 6, 3, 3),
+                qrow("team-372", "372", "district", 7, 3, 3),
+            ]
+        );
+        assert_eq!(
+            top.selections,
+            vec![
+                sel(7, "team-370", "district"),
+                sel(12, "team-372", "district")
+            ]
+        );
+        assert_eq!(
+            input_digest(&next),
+            "6b8da81d420cd725eda89caa6adf1873fb53a33a4a347c065dd9b584367031a3"
+        );
+    }
+
+    #[test]
+    fn recompute_finds_the_version_by_its_digest() {
+        let input = worked_example();
+        let v1 = input_digest_with(&input, Algorithm::V1);
+        assert_eq!(v1, "b063620ae4769f30b9fae9e2216a9fba072fbb47f4c7cfd1f655d5cc74f2165d");
+        let (alg, out) = recompute(&input, &v1).unwrap();
+        assert_eq!(alg, Algorithm::V1);
+        assert_eq!(out, draw_with(&input, Algorithm::V1));
+        assert_ne!(out, draw(&input));
+        assert_eq!(recompute(&input, &"0".repeat(64)), None);
+    }
+
+    #[test]
+    fn systematic_rounding_by_hand_and_on_average() {
+        // 5 over 25:12:8 (M = 45): F(x) = floor((5x + v) / 45) at 25, 37, 45.
+        assert_eq!(systematic_rounding(5, &[25, 12, 8], 0), vec![2, 2, 1]);
+        assert_eq!(systematic_rounding(5, &[25, 12, 8], 10), vec![3, 1, 1]);
+        assert_eq!(systematic_rounding(5, &[25, 12, 8], 44), vec![3, 2, 0]);
+        assert_eq!(systematic_rounding(3, &[0, 0], 0), vec![0, 0]);
+        assert_eq!(systematic_rounding(4, &[4, 0, 2], 5), vec![3, 0, 1]);
+        // Over the M starts, item i gets total · size_i exactly: each
+        // rounding is fair on average, and always floor or ceil.
+        for (total, sizes) in [(5u64, vec![25u64, 12, 8]), (1, vec![1, 9]), (7, vec![3, 1, 1, 4, 2])] {
+            let m: u64 = sizes.iter().sum();
+            let mut sum = vec![0u64; sizes.len()];
+            for v in 0..m {
+                let got = systematic_rounding(total, &sizes, v);
+                assert_eq!(got.iter().sum::<u64>(), total);
+                for (i, g) in got.iter().enumerate() {
+                    let exact = total * sizes[i];
+                    assert!(g * m < exact + m && exact < (g + 1) * m, "floor or ceil");
+                    sum[i] += g;
+                }
+            }
+            let expected: Vec<u64> = sizes.iter().map(|s| total * s).collect();
+            assert_eq!(sum, expected);
+        }
     }
 
     // ------------------------------------------------------------ proptest

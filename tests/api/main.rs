@@ -8,6 +8,7 @@ mod authority;
 mod contract;
 mod crash;
 mod dashboard;
+mod draw_fairness;
 mod establishments;
 mod helpers;
 mod hostile;

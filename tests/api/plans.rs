@@ -110,8 +110,8 @@ fn pairs(v: &[Value]) -> HashSet<(String, String)> {
 }
 
 /// Checks quotas against the rule, computed here from the registry. After a
-/// top-up a team may end a little above its quota (nothing is ever taken
-/// back, "at or above target"), at most one per stratum of its jurisdiction.
+/// top-up a team may end above its quota only if the quota went down
+/// (nothing is ever taken back, "at or above target").
 fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value], exact: bool) {
     let mut per_district: HashMap<&str, u64> = HashMap::new();
     for id in active {
@@ -133,11 +133,9 @@ fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value], exact: 
         if exact {
             assert_eq!(got, quota, "{what}");
         } else {
-            // Bounded: at most one extra per business-type stratum and cell.
-            assert!(
-                got >= quota && got <= quota + 4 * 8,
-                "{what}: {got} vs quota {quota}"
-            );
+            // At or above the quota; above only by assignments kept from
+            // before the quota went down (none here: the registry grew).
+            assert!(got >= quota, "{what}: {got} vs quota {quota}");
         }
     };
     check(
@@ -159,14 +157,14 @@ fn check_quotas(w: &World, active: &HashSet<String>, assigned: &[Value], exact: 
                     && w.district_of[a["establishment"]["id"].as_str().unwrap()] == *d
             })
             .count() as f64;
+        // In a first draw, within 1 of its proportional share (rounded at
+        // random). A top-up draws its need from every unassigned
+        // establishment with equal chances (docs/draw.md §7), so a district
+        // that grew is not brought back to its share: no bound then.
         let share = ceil_pct(10, active.len() as u64) as f64 * *n as f64 / active.len() as f64;
-        assert!(
-            prov_here > share - 1.0 - 1e-9,
-            "province share of {d}: {prov_here} vs {share}"
-        );
         if exact {
             assert!(
-                prov_here < share + 1.0 + 1e-9,
+                (prov_here - share).abs() < 1.0 + 1e-9,
                 "province share of {d}: {prov_here} vs {share}"
             );
         }

@@ -298,7 +298,11 @@ pub fn random_start(
             field(&mut h, c);
         }
     }
-    h.update(if forced { &b" forced "[..] } else { &b" other "[..] });
+    h.update(if forced {
+        &b" forced "[..]
+    } else {
+        &b" other "[..]
+    });
     h.update(existing.to_string().as_bytes());
     let d = h.finalize();
     let mut b = [0u8; 16];
@@ -685,7 +689,13 @@ fn draw_core(
                 if total == 0 {
                     continue;
                 }
-                let size = |b: &Bucket| if class_forced { b.avail_forced } else { b.avail };
+                let size = |b: &Bucket| {
+                    if class_forced {
+                        b.avail_forced
+                    } else {
+                        b.avail
+                    }
+                };
                 let cell_m: Vec<u64> = ranges
                     .iter()
                     .map(|&(s, e)| buckets[s..e].iter().map(size).sum())
@@ -773,7 +783,6 @@ fn draw_core(
                     }
                 }
             }
-
         }
 
         // Pick: in each stratum the first `take_forced` forced members and
@@ -1638,7 +1647,11 @@ mod tests {
             let mut input = three_districts();
             input.seed = seed_from(100 + s);
             let cells = per_cell(&input, &draw(&input), "prov");
-            seen.insert((cells["371"], cells["372"], cells.get("373").copied().unwrap_or(0)));
+            seen.insert((
+                cells["371"],
+                cells["372"],
+                cells.get("373").copied().unwrap_or(0),
+            ));
         }
         let mut seen: Vec<_> = seen.into_iter().collect();
         seen.sort();
@@ -1881,7 +1894,10 @@ mod tests {
         let key = |id: &str| establishment_key(&input.seed, id);
         let one = scan_establishments(&input, &key, &jurisdictions, 1);
         for threads in [2, 3, 7, 100] {
-            assert_eq!(scan_establishments(&input, &key, &jurisdictions, threads), one);
+            assert_eq!(
+                scan_establishments(&input, &key, &jurisdictions, threads),
+                one
+            );
         }
         assert_eq!(one.cell[5], u32::MAX);
         assert_eq!(scan_threads(10), 1);
@@ -2013,7 +2029,9 @@ mod tests {
             let out = draw(&input);
             assert_eq!(out.selections.len(), 3 + 7 + 4 + 2);
             for sel in out.selections {
-                *count.entry((sel.team_id, sel.establishment_id)).or_insert(0) += 1;
+                *count
+                    .entry((sel.team_id, sel.establishment_id))
+                    .or_insert(0) += 1;
             }
         }
         for e in &input.establishments {
@@ -2028,7 +2046,8 @@ mod tests {
                 [("p", 1.0 / 28.0), (d, p_district)]
             };
             for (t, p) in targets {
-                let f = *count.get(&(t.to_string(), e.id.clone())).unwrap_or(&0) as f64 / runs as f64;
+                let f =
+                    *count.get(&(t.to_string(), e.id.clone())).unwrap_or(&0) as f64 / runs as f64;
                 assert!(
                     (f - p).abs() < 0.04,
                     "{} {} {t}: {f} vs {p}",
@@ -2093,8 +2112,14 @@ mod tests {
             .map(|id| v2.get(id).copied().unwrap_or(0) as f64)
             .sum::<f64>()
             / 9.0;
-        assert!((12..=28).contains(&sole_v2), "sole drawn {sole_v2} of {plans}");
-        assert!((sole_v2 as f64 - neighbours).abs() <= 8.0, "{sole_v2} vs {neighbours}");
+        assert!(
+            (12..=28).contains(&sole_v2),
+            "sole drawn {sole_v2} of {plans}"
+        );
+        assert!(
+            (sole_v2 as f64 - neighbours).abs() <= 8.0,
+            "{sole_v2} vs {neighbours}"
+        );
         assert_eq!(v1.get(&sole), None, "version 1 never drew the sole member");
     }
 
@@ -2186,6 +2211,9 @@ mod tests {
         true
     }
 
+    /// A reduced fraction (numerator, denominator).
+    type Fraction = (u128, u128);
+
     /// Asserts equal chances inside every team's jurisdiction, per class
     /// (forced in / not), and returns each team's chance per class as
     /// `(numerator, denominator)` reduced: `(forced, other)`.
@@ -2193,11 +2221,15 @@ mod tests {
         input: &DrawInput,
         acc: &HashMap<(String, String), u128>,
         denom: u128,
-    ) -> BTreeMap<String, (Option<(u128, u128)>, Option<(u128, u128)>)> {
+    ) -> BTreeMap<String, (Option<Fraction>, Option<Fraction>)> {
         let mut out = BTreeMap::new();
         for t in &input.teams {
             let mut chance = [None, None];
-            for e in input.establishments.iter().filter(|e| e.unit_path.contains(&t.jurisdiction)) {
+            for e in input
+                .establishments
+                .iter()
+                .filter(|e| e.unit_path.contains(&t.jurisdiction))
+            {
                 let class = usize::from(!(input.risk_weighting && e.priority));
                 let p = acc.get(&(t.id.clone(), e.id.clone())).copied().unwrap_or(0);
                 match chance[class] {
@@ -2520,12 +2552,30 @@ existing 0
         };
         // The starts the example uses (the other class; no forced start is
         // needed: the one forced member goes where it is).
-        assert_eq!(hex_start(0, "team-37", None), "ce32fd50dc692ac7c04cecbf381315e8");
-        assert_eq!(hex_start(0, "team-37", Some("372")), "3a5b75e54a2d87cbd70c1e9998130204");
-        assert_eq!(hex_start(0, "team-370", Some("370")), "5351d538f7853d93a1247b1e4757bb61");
-        assert_eq!(hex_start(0, "team-372", Some("372")), "7c57c227ac22400ff37fddc776954747");
-        assert_eq!(hex_start(6, "team-370", Some("370")), "76c32e265c3165fee626bb2b2c92b7ca");
-        assert_eq!(hex_start(6, "team-372", Some("372")), "e2fc17ea9bac513cffbe4fbcbc8e5738");
+        assert_eq!(
+            hex_start(0, "team-37", None),
+            "ce32fd50dc692ac7c04cecbf381315e8"
+        );
+        assert_eq!(
+            hex_start(0, "team-37", Some("372")),
+            "3a5b75e54a2d87cbd70c1e9998130204"
+        );
+        assert_eq!(
+            hex_start(0, "team-370", Some("370")),
+            "5351d538f7853d93a1247b1e4757bb61"
+        );
+        assert_eq!(
+            hex_start(0, "team-372", Some("372")),
+            "7c57c227ac22400ff37fddc776954747"
+        );
+        assert_eq!(
+            hex_start(6, "team-370", Some("370")),
+            "76c32e265c3165fee626bb2b2c92b7ca"
+        );
+        assert_eq!(
+            hex_start(6, "team-372", Some("372")),
+            "e2fc17ea9bac513cffbe4fbcbc8e5738"
+        );
         assert_eq!(systematic_rounding(1, &[6, 5], 2), vec![0, 1]);
         assert_eq!(systematic_rounding(1, &[2, 3], 4), vec![1, 0]);
         assert_eq!(systematic_rounding(3, &[3, 3], 1), vec![1, 2]);
@@ -2607,7 +2657,10 @@ existing 0
     fn recompute_finds_the_version_by_its_digest() {
         let input = worked_example();
         let v1 = input_digest_with(&input, Algorithm::V1);
-        assert_eq!(v1, "b063620ae4769f30b9fae9e2216a9fba072fbb47f4c7cfd1f655d5cc74f2165d");
+        assert_eq!(
+            v1,
+            "b063620ae4769f30b9fae9e2216a9fba072fbb47f4c7cfd1f655d5cc74f2165d"
+        );
         let (alg, out) = recompute(&input, &v1).unwrap();
         assert_eq!(alg, Algorithm::V1);
         assert_eq!(out, draw_with(&input, Algorithm::V1));
@@ -2625,7 +2678,11 @@ existing 0
         assert_eq!(systematic_rounding(4, &[4, 0, 2], 5), vec![3, 0, 1]);
         // Over the M starts, item i gets total · size_i exactly: each
         // rounding is fair on average, and always floor or ceil.
-        for (total, sizes) in [(5u64, vec![25u64, 12, 8]), (1, vec![1, 9]), (7, vec![3, 1, 1, 4, 2])] {
+        for (total, sizes) in [
+            (5u64, vec![25u64, 12, 8]),
+            (1, vec![1, 9]),
+            (7, vec![3, 1, 1, 4, 2]),
+        ] {
             let m: u64 = sizes.iter().sum();
             let mut sum = vec![0u64; sizes.len()];
             for v in 0..m {

@@ -75,7 +75,10 @@ async fn the_only_one_of_its_kind_is_drawn_like_its_neighbours_over_40_plans() {
             assert_eq!(q["assigned"], q["quota"], "{q}");
         }
         let assigned = app
-            .all_pages(&format!("/api/v1/plans/{plan}/assignments?limit=500"), &admin)
+            .all_pages(
+                &format!("/api/v1/plans/{plan}/assignments?limit=500"),
+                &admin,
+            )
             .await;
         assert_eq!(assigned.len() as u64, d["assignments"].as_u64().unwrap());
         for a in &assigned {
@@ -86,10 +89,7 @@ async fn the_only_one_of_its_kind_is_drawn_like_its_neighbours_over_40_plans() {
         first.get_or_insert(plan);
     }
     let v = app
-        .get_ok(
-            &format!("/api/v1/plans/{}/verify", first.unwrap()),
-            &admin,
-        )
+        .get_ok(&format!("/api/v1/plans/{}/verify", first.unwrap()), &admin)
         .await;
     assert_eq!(v["matches"], true, "{v}");
 

@@ -2699,6 +2699,81 @@ existing 0
         }
     }
 
+    /// Writes 400 random inputs (both tree shapes, duplicates, top-ups with
+    /// stale and foreign assignments) with their draws and digests as JSON to
+    /// `$DRAW_VECTORS`, for a reimplementation from docs/draw.md to compare.
+    #[test]
+    #[ignore = "writes test vectors for an outside reimplementation"]
+    fn dump_vectors() {
+        let Ok(path) = std::env::var("DRAW_VECTORS") else {
+            return;
+        };
+        let mut cases = Vec::new();
+        for c in 0..400u64 {
+            let h = |k: u64| {
+                let d = seed_from(c * 1000 + k);
+                u64::from_be_bytes(d[..8].try_into().unwrap())
+            };
+            let n = h(0) % 90;
+            let rows: Vec<Row> = (0..n)
+                .map(|i| {
+                    let x = h(10 + i);
+                    (
+                        (x % 4) as u8,
+                        (x / 4 % 3) as u8,
+                        (x / 12 % 8) as u8,
+                        (x / 96 % 3) as u8,
+                        x / 288 % 5 == 0,
+                    )
+                })
+                .collect();
+            let mut input = build_input(
+                &rows,
+                h(1) % 2 == 0,
+                (h(2) % 3001) as u32,
+                (h(3) % 6001) as u32,
+                h(4) % 2 == 0,
+                h(5) % 3 != 0,
+                seed_from(c),
+            );
+            if h(6) % 4 == 0 && !input.establishments.is_empty() {
+                let dup = input.establishments[0].clone();
+                input.establishments.push(dup);
+                input.teams.push(input.teams[2].clone());
+            }
+            if h(7) % 2 == 0 {
+                let first = draw(&input);
+                input.existing = first
+                    .selections
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 4 != 1)
+                    .map(|(_, s)| ExistingAssignment {
+                        establishment_id: s.establishment_id.clone(),
+                        team_id: s.team_id.clone(),
+                    })
+                    .collect();
+                input.existing.push(ExistingAssignment {
+                    establishment_id: "gone".into(),
+                    team_id: "P".into(),
+                });
+                if let Some(e) = input.establishments.first() {
+                    input.existing.push(ExistingAssignment {
+                        establishment_id: e.id.clone(),
+                        team_id: "old-team".into(),
+                    });
+                }
+                let k = input.establishments.len() / 3;
+                input.establishments.drain(..k.min(3));
+            }
+            let out = draw(&input);
+            cases.push(serde_json::json!({
+                "input": input, "output": out, "digest": input_digest(&input)
+            }));
+        }
+        std::fs::write(path, serde_json::to_string(&cases).unwrap()).unwrap();
+    }
+
     // ------------------------------------------------------------ proptest
 
     proptest! {

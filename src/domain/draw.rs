@@ -168,7 +168,8 @@ pub fn team_quota(basis_points: u32, eligible: u64) -> u64 {
     u64::try_from(q).unwrap_or(u64::MAX)
 }
 
-/// Largest remainder: split `total` over items in proportion to `weights`.
+/// Largest remainder (version 1 only): split `total` over items in
+/// proportion to `weights`, a fixed rounding.
 ///
 /// Items are given in tie-break order (ascending code). With `W = Σ weights`,
 /// item `i` gets `floor(total·w_i / W)`; the `total − Σ floors` leftover units
@@ -200,8 +201,8 @@ pub fn largest_remainder(total: u64, weights: &[u64]) -> Vec<u64> {
     out
 }
 
-/// Capped allocation: split `total` over items in proportion to `weights`
-/// without giving any item more than `caps[i]`.
+/// Capped allocation (version 1 only): split `total` over items in
+/// proportion to `weights` without giving any item more than `caps[i]`.
 ///
 /// Rounds: the items still below their cap ("open") share the remaining
 /// amount by [`largest_remainder`] on their weights; each item receives
@@ -673,10 +674,6 @@ fn draw_core(
         let n_total = eligible.len() as u64;
         let quota = team_quota(bp, n_total);
         let own_total: u64 = buckets.iter().map(|b| b.own).sum();
-        let cell_n: Vec<u64> = ranges
-            .iter()
-            .map(|&(s, e)| buckets[s..e].iter().map(|b| b.len).sum())
-            .collect();
         if v2 {
             // Version 2: the team's need, forced members first, each class
             // split over cells and then strata by systematic rounding.
@@ -740,6 +737,12 @@ fn draw_core(
                 }
             }
         } else {
+            // Version 1 (docs/draw-v1.md): per-stratum targets by largest
+            // remainder, deficits, then capacity steps 2 and 3.
+            let cell_n: Vec<u64> = ranges
+                .iter()
+                .map(|&(s, e)| buckets[s..e].iter().map(|b| b.len).sum())
+                .collect();
             let cell_target = largest_remainder(quota, &cell_n);
 
             for (c, &(s, e)) in ranges.iter().enumerate() {

@@ -243,7 +243,6 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
                 "Kế hoạch kiểm tra năm 2016 (KH 20/KH-BCĐ)",
                 2016,
                 PROVINCE,
-                None,
             ),
         )?;
         let drawn = draw_in_tx(conn, &sys, &plan.id)?;

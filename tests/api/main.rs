@@ -7,6 +7,7 @@ mod auth;
 mod authority;
 mod contract;
 mod crash;
+mod draw_trust;
 mod dashboard;
 mod establishments;
 mod helpers;

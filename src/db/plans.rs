@@ -701,3 +701,18 @@ pub fn write_tx_unless<T, S>(
         Err(Undo::Api(e)) => Err(e),
     }
 }
+
+/// Those of `ids` whose establishment is no longer active.
+pub fn inactive_among(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            establishments::table
+                .filter(establishments::id.eq_any(chunk))
+                .filter(establishments::status.ne(EstablishmentStatus::Active.as_str()))
+                .select(establishments::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}

@@ -475,6 +475,21 @@ async fn a_public_beacon_plan_is_frozen_before_its_value_is_known() {
     let c = crate::helpers::commune_of("372");
     app.establishment(&admin, "AFTER-FREEZE", &c, BUSINESS_TYPES[0])
         .await;
+    // Ten establishments of the frozen input close before the draw.
+    let registry = app
+        .all_pages("/api/v1/establishments?limit=500", &admin)
+        .await;
+    let mut closed = HashSet::new();
+    for e in registry.iter().filter(|e| e["licence_no"] != "AFTER-FREEZE").take(10) {
+        let id = e["id"].as_str().unwrap();
+        app.post_ok(
+            &format!("/api/v1/establishments/{id}/close"),
+            &admin,
+            json!({"closed_on": "2016-07-01", "reason": "Ngừng kinh doanh"}),
+        )
+        .await;
+        closed.insert(id.to_string());
+    }
     let (status, e) = app
         .post(&format!("/api/v1/plans/{plan}/draw"), &admin, json!({}))
         .await;
@@ -511,6 +526,13 @@ async fn a_public_beacon_plan_is_frozen_before_its_value_is_known() {
         )
         .await;
     assert_eq!(input["establishments"].as_array().unwrap().len(), 120);
+    // No team is sent to an establishment closed since the freeze.
+    let drawn = assignments(&app, &admin, &plan).await;
+    assert_eq!(drawn.len() as u64, d["assignments"].as_u64().unwrap());
+    for a in &drawn {
+        let closed_one = closed.contains(a["establishment"]["id"].as_str().unwrap());
+        assert_eq!(a["status"] == "cancelled", closed_one, "{a}");
+    }
     let v = verify(&app, &admin, &plan).await;
     assert_eq!(v["matches"], true, "{v}");
     // A forged beacon value in the record is caught.

@@ -424,6 +424,20 @@ fn store(
             now(),
             &c.out.selections,
         )?;
+        if c.record.as_ref().is_some_and(|r| r.procedure == seed::PUBLIC_BEACON) {
+            // The frozen input may hold establishments closed since the
+            // freeze: their new assignments are withdrawn at once, as a close
+            // would have done (verify explains them by that audited close).
+            let ids: Vec<String> = c
+                .out
+                .selections
+                .iter()
+                .map(|s| s.establishment_id.clone())
+                .collect();
+            for id in rows::inactive_among(conn, &ids)? {
+                crate::app::closing::cancel_open_assignments(conn, &id)?;
+            }
+        }
     }
     tracing::info!(
         plan = %plan.id,

@@ -344,9 +344,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let pool = open(&cli.database_url)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            match crate::app::audit::verify_extends(&mut conn, head.as_deref())
-                .map_err(describe)?
-            {
+            match crate::app::audit::verify_extends(&mut conn, head.as_deref()).map_err(describe)? {
                 Ok(n) => {
                     match head {
                         Some(h) => println!("audit chain intact: {n} entries, extending head {h}"),

@@ -93,4 +93,3 @@ pub fn entries_about(
     out.sort_by_key(|e| e.seq);
     Ok(out)
 }
-

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{
-    assignments, draw_rounds, establishments, inspections, org_units, plans,
-    rehearsal_assignments, teams,
+    assignments, draw_rounds, establishments, inspections, org_units, plans, rehearsal_assignments,
+    teams,
 };
 use crate::db::{DbConnection, ResultExt};
 use crate::domain::draw::Selection;
@@ -522,7 +522,13 @@ pub fn rehearsal_list(
     plan_id: &str,
     f: RehearsalFilter,
     limit: i64,
-) -> Result<Vec<(RehearsalAssignment, crate::db::establishments::Establishment)>, ApiError> {
+) -> Result<
+    Vec<(
+        RehearsalAssignment,
+        crate::db::establishments::Establishment,
+    )>,
+    ApiError,
+> {
     let mut q = rehearsal_assignments::table
         .inner_join(establishments::table)
         .filter(rehearsal_assignments::plan_id.eq(plan_id))
@@ -630,19 +636,17 @@ pub fn cancel_plan(
     reason: &str,
     at: NaiveDateTime,
 ) -> Result<usize, ApiError> {
-    Ok(diesel::update(
-        plans::table
-            .find(id)
-            .filter(plans::cancelled_at.is_null()),
+    Ok(
+        diesel::update(plans::table.find(id).filter(plans::cancelled_at.is_null()))
+            .set((
+                plans::cancelled_at.eq(at),
+                plans::cancel_reason.eq(reason),
+                plans::live_key.eq(None::<String>),
+                plans::version.eq(plans::version + 1),
+                plans::updated_at.eq(at),
+            ))
+            .execute(conn)?,
     )
-    .set((
-        plans::cancelled_at.eq(at),
-        plans::cancel_reason.eq(reason),
-        plans::live_key.eq(None::<String>),
-        plans::version.eq(plans::version + 1),
-        plans::updated_at.eq(at),
-    ))
-    .execute(conn)?)
 }
 
 /// Ids of the plan's open (pending or scheduled) assignments.
@@ -668,7 +672,10 @@ pub fn inspections_of_assignments(
         out.extend(
             inspections::table
                 .filter(inspections::assignment_id.eq_any(chunk))
-                .select((inspections::assignment_id.assume_not_null(), inspections::id))
+                .select((
+                    inspections::assignment_id.assume_not_null(),
+                    inspections::id,
+                ))
                 .load::<(String, String)>(conn)?,
         );
     }

@@ -150,7 +150,9 @@ pub fn derive_seed(rec: &SeedRecord) -> Option<[u8; 32]> {
 
 /// SHA-256 (hex) over a round's selections in selection order: what the
 /// audit log records of each draw and top-up.
-pub fn selections_digest<'a>(items: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> String {
+pub fn selections_digest<'a>(
+    items: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+) -> String {
     let mut h = Sha256::new();
     h.update(b"kiemtra-selections-v1\n");
     for (establishment, team, level) in items {

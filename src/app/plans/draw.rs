@@ -386,7 +386,9 @@ fn store(
             }
             match recheck {
                 Recheck::No => false,
-                Recheck::Input => draw::input_digest(&top_up_input(conn, &plan, &path)?) != c.digest,
+                Recheck::Input => {
+                    draw::input_digest(&top_up_input(conn, &plan, &path)?) != c.digest
+                }
             }
         }
     };
@@ -424,7 +426,10 @@ fn store(
             now(),
             &c.out.selections,
         )?;
-        if c.record.as_ref().is_some_and(|r| r.procedure == seed::PUBLIC_BEACON) {
+        if c.record
+            .as_ref()
+            .is_some_and(|r| r.procedure == seed::PUBLIC_BEACON)
+        {
             // The frozen input may hold establishments closed since the
             // freeze: their new assignments are withdrawn at once, as a close
             // would have done (verify explains them by that audited close).
@@ -485,7 +490,7 @@ enum Step {
     /// Read, computed and stored.
     Stored(DrawResult),
     /// Read only: the draw would use threads, so it is computed outside.
-    Outside(Prepared),
+    Outside(Box<Prepared>),
 }
 
 /// Reads, computes and stores a round, reading and computing again while the
@@ -508,7 +513,7 @@ async fn run_round(
                         Kind::TopUp => prepare_top_up(c, &u, &i)?,
                     };
                     if draw::uses_threads(&prepared.input) {
-                        return Ok(Ok(Step::Outside(prepared)));
+                        return Ok(Ok(Step::Outside(Box::new(prepared))));
                     }
                     let computed = compute(prepared)?;
                     Ok(store(c, &u, &computed, Recheck::No)?.map(Step::Stored))
@@ -517,7 +522,7 @@ async fn run_round(
             .await?;
         let prepared = match step {
             Ok(Step::Stored(r)) => return Ok(r),
-            Ok(Step::Outside(p)) => p,
+            Ok(Step::Outside(p)) => *p,
             Err(Stale) => continue,
         };
         // Drawn outside the write transaction, with no connection held,
@@ -575,7 +580,6 @@ pub fn draw_in_tx(
     })
 }
 
-
 /// The audited digest of a round's selections, in selection order.
 fn selections_digest(selections: &[draw::Selection]) -> String {
     seed::selections_digest(selections.iter().map(|s| {
@@ -609,7 +613,9 @@ pub async fn freeze(db: &Db, user: AuthUser, id: &str) -> Result<super::PlanDto,
             ));
         }
         if plan.frozen_input.is_some() {
-            return Err(ApiError::Conflict("the plan's input is frozen already".into()));
+            return Err(ApiError::Conflict(
+                "the plan's input is frozen already".into(),
+            ));
         }
         let day = record
             .beacon
@@ -628,10 +634,13 @@ pub async fn freeze(db: &Db, user: AuthUser, id: &str) -> Result<super::PlanDto,
         record.frozen_at = Some(rfc3339(&now()));
         record.frozen_digest = Some(draw::input_digest(&input));
         record.server_commitment = seed::commitment(&secret);
-        let frozen = serde_json::to_string(&input).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let frozen =
+            serde_json::to_string(&input).map_err(|e| ApiError::Internal(e.to_string()))?;
         let record_json = serde_json::to_string(&record).unwrap_or_default();
         if rows::freeze(conn, &plan.id, &frozen, &secret, &record_json, now())? == 0 {
-            return Err(ApiError::Conflict("the plan's input is frozen already".into()));
+            return Err(ApiError::Conflict(
+                "the plan's input is frozen already".into(),
+            ));
         }
         crate::app::audit::record(conn, &user.id, "plan.freeze", &plan.id, None, Some(&record))?;
         let (after, _) = load_plan(conn, &user, &plan.id)?;
@@ -699,7 +708,13 @@ pub async fn verify(db: &Db, user: AuthUser, id: String) -> Result<serde_json::V
             let plan_entries = crate::db::audit::entries_about(
                 conn,
                 std::slice::from_ref(&id),
-                &["plan.create", "plan.freeze", "plan.draw", "plan.top_up", "plan.cancel"],
+                &[
+                    "plan.create",
+                    "plan.freeze",
+                    "plan.draw",
+                    "plan.top_up",
+                    "plan.cancel",
+                ],
             )?;
             let ids_where = |status: AssignmentStatus| -> Vec<String> {
                 stored
@@ -713,10 +728,11 @@ pub async fn verify(db: &Db, user: AuthUser, id: String) -> Result<serde_json::V
                 .filter(|a| a.status == AssignmentStatus::Cancelled.as_str())
                 .map(|a| a.establishment_id.clone())
                 .collect();
-            let closed = crate::db::audit::entries_about(conn, &cancelled_ests, &["establishment.close"])?
-                .into_iter()
-                .map(|e| e.entity_id)
-                .collect();
+            let closed =
+                crate::db::audit::entries_about(conn, &cancelled_ests, &["establishment.close"])?
+                    .into_iter()
+                    .map(|e| e.entity_id)
+                    .collect();
             let scheduled = crate::db::audit::entries_about(
                 conn,
                 &ids_where(AssignmentStatus::Scheduled),
@@ -725,7 +741,8 @@ pub async fn verify(db: &Db, user: AuthUser, id: String) -> Result<serde_json::V
             .into_iter()
             .map(|e| e.entity_id)
             .collect();
-            let filed = rows::inspections_of_assignments(conn, &ids_where(AssignmentStatus::Completed))?;
+            let filed =
+                rows::inspections_of_assignments(conn, &ids_where(AssignmentStatus::Completed))?;
             let inspection_ids: Vec<String> = filed.iter().map(|(_, i)| i.clone()).collect();
             let audited: HashSet<String> =
                 crate::db::audit::entries_about(conn, &inspection_ids, &["inspection.create"])?
@@ -806,7 +823,9 @@ fn check_rounds(ev: Evidence) -> serde_json::Value {
                     audited.insert(r as i32, after);
                 }
             }
-            "plan.freeze" => freeze_commitment = after["server_commitment"].as_str().map(String::from),
+            "plan.freeze" => {
+                freeze_commitment = after["server_commitment"].as_str().map(String::from)
+            }
             _ => {}
         }
     }
@@ -816,11 +835,13 @@ fn check_rounds(ev: Evidence) -> serde_json::Value {
         let round = *round;
         let mut recomputed_ok = false;
         let mut actual: Vec<&rows::StoredSelection> = by_round.remove(&round).unwrap_or_default();
-        let actual_digest = seed::selections_digest(
-            actual
-                .iter()
-                .map(|a| (a.establishment_id.as_str(), a.team_id.as_str(), a.level.as_str())),
-        );
+        let actual_digest = seed::selections_digest(actual.iter().map(|a| {
+            (
+                a.establishment_id.as_str(),
+                a.team_id.as_str(),
+                a.level.as_str(),
+            )
+        }));
         match serde_json::from_str::<DrawInput>(inputs) {
             Ok(input) => {
                 let out = draw::draw(&input);
@@ -839,33 +860,60 @@ fn check_rounds(ev: Evidence) -> serde_json::Value {
                     actual.sort_by(|a, b| a.establishment_id.cmp(&b.establishment_id));
                     let mut a: Vec<(String, String, String)> = actual
                         .iter()
-                        .map(|a| (a.establishment_id.clone(), a.team_id.clone(), a.level.clone()))
+                        .map(|a| {
+                            (
+                                a.establishment_id.clone(),
+                                a.team_id.clone(),
+                                a.level.clone(),
+                            )
+                        })
                         .collect();
                     a.sort();
                     e == a
                 };
                 let digest_ok = draw::input_digest(&input) == *digest;
-                let seed_ok = hex::encode(input.seed) == *seed_hex && Some(seed_hex) == plan.seed.as_ref();
+                let seed_ok =
+                    hex::encode(input.seed) == *seed_hex && Some(seed_hex) == plan.seed.as_ref();
                 if !digest_ok {
-                    found.push(Discrepancy::new("recomputed", Some(round), "the recorded input does not hash to the recorded digest"));
+                    found.push(Discrepancy::new(
+                        "recomputed",
+                        Some(round),
+                        "the recorded input does not hash to the recorded digest",
+                    ));
                 }
                 if !seed_ok {
-                    found.push(Discrepancy::new("recomputed", Some(round), "the recorded input's seed is not the round's and the plan's seed"));
+                    found.push(Discrepancy::new(
+                        "recomputed",
+                        Some(round),
+                        "the recorded input's seed is not the round's and the plan's seed",
+                    ));
                 }
                 if !same {
-                    found.push(Discrepancy::new("recomputed", Some(round), "the stored assignments are not the draw of the recorded input"));
+                    found.push(Discrepancy::new(
+                        "recomputed",
+                        Some(round),
+                        "the stored assignments are not the draw of the recorded input",
+                    ));
                 }
                 recomputed_ok = digest_ok && seed_ok && same;
                 if round == 1 {
                     first_input = Some(input);
                 }
             }
-            Err(_) => found.push(Discrepancy::new("recomputed", Some(round), "the recorded input cannot be read")),
+            Err(_) => found.push(Discrepancy::new(
+                "recomputed",
+                Some(round),
+                "the recorded input cannot be read",
+            )),
         }
         // The audit trail.
         let mut audit_ok = false;
         match audited.remove(&round) {
-            None => found.push(Discrepancy::new("audit_trail", Some(round), "no audited draw or top-up entry records this round")),
+            None => found.push(Discrepancy::new(
+                "audit_trail",
+                Some(round),
+                "no audited draw or top-up entry records this round",
+            )),
             Some(a) => {
                 let mut ok = true;
                 let mut cmp = |field: &str, ours: &str| {
@@ -883,13 +931,21 @@ fn check_rounds(ev: Evidence) -> serde_json::Value {
                 cmp("selections_digest", &actual_digest);
                 if a["assignments"].as_u64() != Some(actual.len() as u64) {
                     ok = false;
-                    found.push(Discrepancy::new("audit_trail", Some(round), "the round's number of assignments is not the audited one"));
+                    found.push(Discrepancy::new(
+                        "audit_trail",
+                        Some(round),
+                        "the round's number of assignments is not the audited one",
+                    ));
                 }
                 if round == 1 {
                     let ours = serde_json::to_value(seed_record_of(&plan)).unwrap_or_default();
                     if a["seed_record"] != ours {
                         ok = false;
-                        found.push(Discrepancy::new("audit_trail", Some(round), "the plan's seed record is not the audited one"));
+                        found.push(Discrepancy::new(
+                            "audit_trail",
+                            Some(round),
+                            "the plan's seed record is not the audited one",
+                        ));
                     }
                 }
                 audit_ok = ok;
@@ -903,30 +959,60 @@ fn check_rounds(ev: Evidence) -> serde_json::Value {
         }));
     }
     for (round, _) in audited {
-        found.push(Discrepancy::new("audit_trail", Some(round), "an audited round is missing from the plan's record"));
+        found.push(Discrepancy::new(
+            "audit_trail",
+            Some(round),
+            "an audited round is missing from the plan's record",
+        ));
     }
     for (round, rest) in by_round {
-        found.push(Discrepancy::new("recomputed", Some(round), format!("{} assignments belong to no recorded round", rest.len())));
+        found.push(Discrepancy::new(
+            "recomputed",
+            Some(round),
+            format!("{} assignments belong to no recorded round", rest.len()),
+        ));
     }
     // The seed procedure.
     let record = seed_record_of(&plan);
     match seed::derive_seed(&record) {
-        None => found.push(Discrepancy::new("seed_procedure", None, format!("the seed cannot be recomputed from its record (procedure {})", record.procedure))),
+        None => found.push(Discrepancy::new(
+            "seed_procedure",
+            None,
+            format!(
+                "the seed cannot be recomputed from its record (procedure {})",
+                record.procedure
+            ),
+        )),
         Some(s) if Some(hex::encode(s)) != plan.seed => {
-            found.push(Discrepancy::new("seed_procedure", None, "the plan's seed is not the one its procedure's record fixes"));
+            found.push(Discrepancy::new(
+                "seed_procedure",
+                None,
+                "the plan's seed is not the one its procedure's record fixes",
+            ));
         }
         Some(_) => {}
     }
     if record.procedure != seed::CALLER {
         let frozen = first_input.as_ref().map(seed::frozen_digest);
         if frozen.is_none() || frozen != record.frozen_digest {
-            found.push(Discrepancy::new("seed_procedure", Some(1), "round 1's input (with a zero seed) does not hash to the frozen digest"));
+            found.push(Discrepancy::new(
+                "seed_procedure",
+                Some(1),
+                "round 1's input (with a zero seed) does not hash to the frozen digest",
+            ));
         }
     }
     if record.procedure == seed::PUBLIC_BEACON {
         let committed = record.server_value.as_deref().and_then(seed::commitment);
-        if committed.is_none() || committed != record.server_commitment || freeze_commitment != record.server_commitment {
-            found.push(Discrepancy::new("seed_procedure", None, "the server value does not match the commitment audited at the freeze"));
+        if committed.is_none()
+            || committed != record.server_commitment
+            || freeze_commitment != record.server_commitment
+        {
+            found.push(Discrepancy::new(
+                "seed_procedure",
+                None,
+                "the server value does not match the commitment audited at the freeze",
+            ));
         }
         let frozen_day = record
             .frozen_at
@@ -938,7 +1024,11 @@ fn check_rounds(ev: Evidence) -> serde_json::Value {
             .as_ref()
             .and_then(|b| NaiveDate::parse_from_str(&b.date, "%Y-%m-%d").ok());
         if !matches!((frozen_day, beacon_day), (Some(f), Some(b)) if f < b) {
-            found.push(Discrepancy::new("seed_procedure", None, "the input was not frozen before the beacon's day"));
+            found.push(Discrepancy::new(
+                "seed_procedure",
+                None,
+                "the input was not frozen before the beacon's day",
+            ));
         }
     }
     // Every status change must have an audited cause.
@@ -949,7 +1039,9 @@ fn check_rounds(ev: Evidence) -> serde_json::Value {
                 let reason = a.cancel_reason.as_deref().unwrap_or("");
                 let ok = (reason == "establishment closed" && closed.contains(&a.establishment_id))
                     || (reason.starts_with(PLAN_CANCELLED) && plan_cancelled);
-                (!ok).then_some("cancelled, but no audited establishment close or plan cancel explains it")
+                (!ok).then_some(
+                    "cancelled, but no audited establishment close or plan cancel explains it",
+                )
             }
             Some(AssignmentStatus::Scheduled) => (!scheduled.contains(&a.id))
                 .then_some("scheduled, but no audited scheduling explains it"),

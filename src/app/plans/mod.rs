@@ -434,7 +434,14 @@ pub async fn cancel(
             }
         }
         let (after, _) = load_plan(conn, &user, &id)?;
-        crate::app::audit::record(conn, &user.id, "plan.cancel", &id, Some(&before), Some(&after))?;
+        crate::app::audit::record(
+            conn,
+            &user.id,
+            "plan.cancel",
+            &id,
+            Some(&before),
+            Some(&after),
+        )?;
         let rounds = rows::round_summaries(conn, &id)?;
         Ok(PlanDto::with_rounds(after, rounds))
     })

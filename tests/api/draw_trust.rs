@@ -419,9 +419,43 @@ async fn a_cancellation_no_audited_action_explains_fails_verify() {
         json!({"closed_on": "2016-07-01", "reason": "Ngừng kinh doanh"}),
     )
     .await;
-    assert_eq!(verify(&app, &admin, &plan).await["matches"], true);
+    // One of the provincial team's completed by its minutes, one scheduled
+    // by its leader: both explained by their audited actions.
+    let province = &app.teams["37"];
+    let lead = app.inspector("lead", "37").await;
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/teams/{province}/members/{}", lead.id),
+            Some(&admin),
+            Some(json!({"is_leader": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let theirs: Vec<&Value> = all[1..]
+        .iter()
+        .filter(|a| a["team_id"] == province.as_str())
+        .collect();
+    assert!(theirs.len() >= 3);
+    let (done, planned) = (theirs[0], theirs[1]);
+    app.post_created("/api/v1/inspections", &lead.token, json!({"id": uuid::Uuid::new_v4().to_string(),
+        "assignment_id": done["id"], "establishment_id": done["establishment"]["id"], "team_id": province,
+        "started_at": "2016-05-02T08:00:00+07:00", "finished_at": "2016-05-02T09:00:00+07:00",
+        "members_present": [lead.id], "outcome": "no_violation", "violations": []}))
+        .await;
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/assignments/{}", planned["id"].as_str().unwrap()),
+            Some(&lead.token),
+            Some(json!({"scheduled_for": "2016-09-01"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v = verify(&app, &admin, &plan).await;
+    assert_eq!(v["matches"], true, "{v}");
     // One cancelled by SQL, with a plausible reason, its establishment open.
-    let victim = all[1]["id"].as_str().unwrap();
+    let victim = theirs[2]["id"].as_str().unwrap();
     app.exec(&format!(
         "UPDATE assignments SET status = 'cancelled', cancel_reason = 'establishment closed' \
          WHERE id = '{victim}'"

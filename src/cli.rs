@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `user add|disable|enable|reset-password`,
-//! `import`, `audit verify`,
+//! `import`, `audit verify|head`,
 //! `generate`, `demo`. Every command first brings the schema up to date.
 
 use std::io::{IsTerminal, Read, Write};
@@ -166,8 +166,17 @@ enum ImportWhat {
 
 #[derive(Subcommand)]
 enum AuditAction {
-    /// Check the hash chain; exit 1 naming the first broken entry.
-    Verify,
+    /// Check the hash chain; exit 1 naming the first broken entry, or, with
+    /// `--head`, when the chain no longer extends that head.
+    Verify {
+        /// A head hash printed earlier by `kiemtra audit head`: the log must
+        /// still hold it, so a rewrite of the whole log is caught.
+        #[arg(long)]
+        head: Option<String>,
+    },
+    /// Print the chain's head: its last entry's hash (and its position on
+    /// standard error). Keep it somewhere the operator cannot change.
+    Head,
 }
 
 /// Entry point of the binary.
@@ -331,13 +340,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            action: AuditAction::Verify,
+            action: AuditAction::Verify { head },
         } => {
             let pool = open(&cli.database_url)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            match crate::app::audit::verify(&mut conn).map_err(describe)? {
+            match crate::app::audit::verify_extends(&mut conn, head.as_deref()).map_err(describe)? {
                 Ok(n) => {
-                    println!("audit chain intact: {n} entries");
+                    match head {
+                        Some(h) => println!("audit chain intact: {n} entries, extending head {h}"),
+                        None => println!("audit chain intact: {n} entries"),
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err((seq, why)) => {
@@ -345,6 +357,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Audit {
+            action: AuditAction::Head,
+        } => {
+            let pool = open(&cli.database_url)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let (seq, hash) = crate::db::audit::tail(&mut conn)
+                .map_err(describe)?
+                .unwrap_or((0, crate::app::audit::GENESIS.to_string()));
+            println!("{hash}");
+            eprintln!("head of the audit chain: entry {seq}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Generate {
             communes,

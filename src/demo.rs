@@ -239,12 +239,7 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
         let plan = create_plan(
             conn,
             &sys,
-            NewPlan::new(
-                "Kế hoạch kiểm tra năm 2016 (KH 20/KH-BCĐ)",
-                2016,
-                PROVINCE,
-                None,
-            ),
+            NewPlan::new("Kế hoạch kiểm tra năm 2016 (KH 20/KH-BCĐ)", 2016, PROVINCE),
         )?;
         let drawn = draw_in_tx(conn, &sys, &plan.id)?;
         logins.push((

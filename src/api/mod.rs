@@ -94,6 +94,9 @@ route_table! {
     post "/api/v1/plans/{id}/top-up" => plans::draw::top_up,
     get "/api/v1/plans/{id}/assignments" => plans::plan_assignments,
     get "/api/v1/plans/{id}/coverage" => coverage::coverage,
+    post "/api/v1/plans/{id}/freeze" => plans::draw::freeze,
+    post "/api/v1/plans/{id}/cancel" => plans::draw::cancel,
+    get "/api/v1/plans/{id}/rounds/{n}/input" => plans::draw::round_input,
 
     get "/api/v1/assignments/{id}" => assignments::get,
     patch "/api/v1/assignments/{id}" => assignments::patch,

@@ -34,6 +34,8 @@ pub struct AssignmentDto {
     plan_id: String,
     team_id: String,
     level: String,
+    round: i32,
+    selection_order: Option<i32>,
     status: String,
     due_by: NaiveDate,
     scheduled_for: Option<NaiveDate>,
@@ -53,6 +55,8 @@ fn to_dto(a: Assignment, e: Establishment) -> AssignmentDto {
         plan_id: a.plan_id,
         team_id: a.team_id,
         level: a.level,
+        round: a.round,
+        selection_order: a.selection_order,
         status: a.status,
         due_by: a.due_by,
         scheduled_for: a.scheduled_for,
@@ -60,6 +64,32 @@ fn to_dto(a: Assignment, e: Establishment) -> AssignmentDto {
         version: a.version,
         updated_at: rfc3339(&a.updated_at),
         change_seq: a.change_seq,
+        unit_path: e.unit_path.clone(),
+        establishment: e.into(),
+    }
+}
+
+/// A rehearsal's would-be assignment, shown like an assignment that was
+/// never scheduled (it never reaches a team).
+pub fn rehearsal_dto(
+    r: crate::db::plans::RehearsalAssignment,
+    due_by: NaiveDate,
+    e: Establishment,
+) -> AssignmentDto {
+    AssignmentDto {
+        id: r.id,
+        plan_id: r.plan_id,
+        team_id: r.team_id,
+        level: r.level,
+        round: r.round,
+        selection_order: Some(r.selection_order),
+        status: AssignmentStatus::Pending.as_str().to_string(),
+        due_by,
+        scheduled_for: None,
+        cancel_reason: None,
+        version: 1,
+        updated_at: rfc3339(&r.created_at),
+        change_seq: 0,
         unit_path: e.unit_path.clone(),
         establishment: e.into(),
     }

@@ -128,6 +128,39 @@ pub fn record_created(
 
 /// Walks the chain; `Err(seq)` names the first entry that does not hold.
 pub fn verify(conn: &mut DbConnection) -> Result<Result<u64, (i64, String)>, ApiError> {
+    verify_extends(conn, None)
+}
+
+/// [`verify`], and with `head` (a hash printed by `kiemtra audit head`)
+/// also that the chain still holds an entry with that hash: a log rewritten
+/// in full, every hash recomputed, chains but no longer extends an old head.
+pub fn verify_extends(
+    conn: &mut DbConnection,
+    head: Option<&str>,
+) -> Result<Result<u64, (i64, String)>, ApiError> {
+    let head = head.map(str::to_ascii_lowercase);
+    let mut seen = head.as_deref().is_none_or(|h| h == GENESIS);
+    let result = walk(conn, |e| {
+        if head.as_deref() == Some(e.hash.as_str()) {
+            seen = true;
+        }
+    })?;
+    Ok(match result {
+        Ok(n) if !seen => Err((
+            n as i64,
+            format!(
+                "the chain does not extend head {}: the log was rewritten or cut",
+                head.unwrap_or_default()
+            ),
+        )),
+        other => other,
+    })
+}
+
+fn walk(
+    conn: &mut DbConnection,
+    mut each: impl FnMut(&Entry),
+) -> Result<Result<u64, (i64, String)>, ApiError> {
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1;
     let mut after = 0i64;
@@ -152,6 +185,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<Result<u64, (i64, String)>, Api
             if entry_hash(&e) != e.hash {
                 return Ok(Err((e.seq, "its content does not match its hash".into())));
             }
+            each(&e);
             prev = e.hash;
             expected_seq += 1;
             after = e.seq;

@@ -43,6 +43,8 @@ pub struct Assignment {
     pub created_at: chrono::NaiveDateTime,
     /// Last changed.
     pub updated_at: chrono::NaiveDateTime,
+    /// Position (from 1) in its round's selections; `None` before migration 000061.
+    pub selection_order: Option<i32>,
 }
 
 /// Which assignments [`list`] reads, as SQL conditions.

@@ -72,3 +72,24 @@ pub fn entries_after(
         .limit(limit)
         .load(conn)?)
 }
+
+/// The entries about any of `entity_ids` whose action is one of `actions`,
+/// in chain order (verify of a plan reads its draws and what explains its
+/// assignments' changes).
+pub fn entries_about(
+    conn: &mut DbConnection,
+    entity_ids: &[String],
+    actions: &[&str],
+) -> Result<Vec<Entry>, ApiError> {
+    let mut out: Vec<Entry> = Vec::new();
+    for chunk in entity_ids.chunks(500) {
+        out.extend(
+            audit_log::table
+                .filter(audit_log::entity_id.eq_any(chunk))
+                .filter(audit_log::action.eq_any(actions))
+                .load::<Entry>(conn)?,
+        );
+    }
+    out.sort_by_key(|e| e.seq);
+    Ok(out)
+}

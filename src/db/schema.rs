@@ -110,6 +110,14 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        rehearsal -> Bool,
+        seed_procedure -> Text,
+        seed_record -> Nullable<Text>,
+        seed_secret -> Nullable<Text>,
+        frozen_input -> Nullable<Text>,
+        live_key -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
     }
 }
 
@@ -152,6 +160,21 @@ diesel::table! {
         change_seq -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        selection_order -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    /// A rehearsal's would-be assignments (never a team's).
+    rehearsal_assignments (id) {
+        id -> Text,
+        plan_id -> Text,
+        team_id -> Text,
+        establishment_id -> Text,
+        level -> Text,
+        round -> Integer,
+        selection_order -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -311,3 +334,6 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::joinable!(rehearsal_assignments -> establishments (establishment_id));
+diesel::allow_tables_to_appear_in_same_query!(rehearsal_assignments, establishments);

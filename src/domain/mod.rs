@@ -10,6 +10,7 @@ pub mod minutes;
 pub mod org_unit;
 pub mod page;
 pub mod proxies;
+pub mod seed;
 pub mod status;
 pub mod synth;
 pub mod text;

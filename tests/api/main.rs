@@ -9,6 +9,7 @@ mod contract;
 mod crash;
 mod dashboard;
 mod draw_fairness;
+mod draw_trust;
 mod establishments;
 mod helpers;
 mod hostile;

@@ -77,7 +77,9 @@ async fn new_plan(w: &World, seed: Option<&str>) -> String {
         "shares": [{"level": "province", "percent": 10}, {"level": "district", "percent": 40}],
         "stratify_by": ["business_type"], "risk_weighting": false});
     if let Some(s) = seed {
+        // Only a rehearsal takes a caller's seed.
         body["seed"] = json!(s);
+        body["rehearsal"] = json!(true);
     }
     w.create_plan(&w.admin, body).await["id"]
         .as_str()
@@ -92,9 +94,9 @@ async fn draw_new(w: &World, seed: Option<&str>) -> (String, Value) {
     (plan, d)
 }
 
-/// [`new_plan`] with [`SEED`], drawn.
+/// [`new_plan`], a real plan with a server-random seed, drawn.
 async fn drawn_plan(w: &World) -> String {
-    draw_new(w, Some(SEED)).await.0
+    draw_new(w, None).await.0
 }
 
 /// (establishment, team) of every assignment.
@@ -189,7 +191,7 @@ async fn a_draw_meets_the_quotas_exactly() {
 #[actix_web::test]
 async fn a_drawn_plan_verifies_against_its_input_digest() {
     let w = world(300).await;
-    let (plan, d) = draw_new(&w, Some(SEED)).await;
+    let (plan, d) = draw_new(&w, None).await;
     let v = w
         .get_ok(&format!("/api/v1/plans/{plan}/verify"), &w.admin)
         .await;
@@ -224,7 +226,7 @@ async fn the_same_seed_on_the_same_registry_draws_the_same_sample() {
 #[actix_web::test]
 async fn another_seed_draws_another_sample() {
     let w = world(300).await;
-    let plan = drawn_plan(&w).await;
+    let plan = draw_new(&w, Some(SEED)).await.0;
     let (plan3, d3) = draw_new(&w, None).await;
     assert_ne!(d3["seed"], SEED);
     assert_ne!(
@@ -826,7 +828,7 @@ async fn risk_weighting_puts_flagged_and_recent_violators_first() {
         .create_plan(
             &admin,
             json!({"name": "r", "year": 2016, "org_unit_code": "372",
-        "shares": [{"level": "district", "percent": 20}], "risk_weighting": true, "seed": SEED}),
+        "shares": [{"level": "district", "percent": 20}], "risk_weighting": true}),
         )
         .await;
     let plan = p["id"].as_str().unwrap();
@@ -947,7 +949,7 @@ async fn coverage_counts_assignments_of_establishments_moved_out() {
         .create_plan(
             &w.admin,
             json!({"name": "Kế hoạch 372", "year": 2016, "org_unit_code": "372",
-                "shares": [{"level": "district", "percent": 50}], "seed": SEED}),
+                "shares": [{"level": "district", "percent": 50}]}),
         )
         .await;
     let plan = p["id"].as_str().unwrap();
@@ -1100,7 +1102,7 @@ async fn inspected_counts_follow_an_establishment_that_moves_or_changes_type() {
     // Arrange: minutes of three establishments of district 372, one of them
     // inspected twice.
     let w = world(150).await;
-    let plan = new_plan(&w, Some(SEED)).await;
+    let plan = new_plan(&w, None).await;
     let lead = w.inspector("lead37", "37").await;
     let district_of: HashMap<String, String> = communes().into_iter().collect();
     let mut in_372: Vec<&String> = w
@@ -1153,7 +1155,7 @@ async fn inspected_counts_move_with_a_reparented_commune() {
     // Arrange: minutes of every establishment of one commune of district
     // 372, and of one elsewhere in 372.
     let w = world(150).await;
-    let plan = new_plan(&w, Some(SEED)).await;
+    let plan = new_plan(&w, None).await;
     let lead = w.inspector("lead37", "37").await;
     let mut district_of: HashMap<String, String> = communes().into_iter().collect();
     let now = registry(&w).await;

@@ -4,7 +4,7 @@
 
 pub mod draw;
 
-pub use draw::{draw, draw_in_tx, top_up, verify, DrawResult, RoundCheck};
+pub use draw::{draw, draw_in_tx, freeze, round_input, top_up, verify, DrawBody, DrawResult};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,7 @@ pub use crate::db::plans::Plan;
 use crate::db::{Db, DbConnection};
 use crate::domain::draw::percent_to_basis_points;
 use crate::domain::page::Page;
+use crate::domain::seed::{self, Beacon, SeedRecord};
 use crate::domain::status::AssignmentStatus;
 use crate::domain::text::nfc;
 use crate::domain::values::{new_id, now, rfc3339};
@@ -47,6 +48,13 @@ pub struct NewPlan {
     #[serde(default)]
     risk_weighting: bool,
     seed: Option<String>,
+    /// A rehearsal: may take `seed`; never reaches a team.
+    #[serde(default)]
+    rehearsal: bool,
+    /// `server_random` (default) or `public_beacon` (docs/draw.md §12).
+    seed_procedure: Option<String>,
+    /// The public value of `public_beacon`: its source and day.
+    beacon: Option<Beacon>,
 }
 
 fn default_shares() -> Vec<Share> {
@@ -67,9 +75,9 @@ fn default_stratify() -> Vec<String> {
 }
 
 impl NewPlan {
-    /// A plan with the default shares (10% province, 40% district) and
-    /// stratification by business type.
-    pub fn new(name: &str, year: i32, org_unit_code: &str, seed: Option<String>) -> Self {
+    /// A real plan with the default shares (10% province, 40% district),
+    /// stratification by business type and a server-random seed.
+    pub fn new(name: &str, year: i32, org_unit_code: &str) -> Self {
         NewPlan {
             name: name.into(),
             year,
@@ -77,8 +85,36 @@ impl NewPlan {
             shares: default_shares(),
             stratify_by: default_stratify(),
             risk_weighting: false,
-            seed,
+            seed: None,
+            rehearsal: false,
+            seed_procedure: None,
+            beacon: None,
         }
+    }
+
+    /// The procedure that fixes this plan's seed.
+    fn procedure(&self) -> &str {
+        match (&self.seed, &self.seed_procedure) {
+            (Some(_), _) if self.rehearsal => seed::CALLER,
+            (_, Some(p)) => p,
+            (_, None) => seed::SERVER_RANDOM,
+        }
+    }
+
+    /// `unit|year|levels` (levels sorted): one live plan per key.
+    fn live_key(&self) -> Option<String> {
+        if self.rehearsal {
+            return None;
+        }
+        let mut levels: Vec<&str> = self.shares.iter().map(|s| s.level.as_str()).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        Some(format!(
+            "{}|{}|{}",
+            self.org_unit_code,
+            self.year,
+            levels.join(",")
+        ))
     }
 }
 
@@ -97,11 +133,65 @@ pub struct PlanDto {
     version: i32,
     created_at: String,
     updated_at: String,
+    rehearsal: bool,
+    seed_procedure: SeedRecord,
+    rounds: Vec<RoundDto>,
+    cancelled_at: Option<String>,
+    cancel_reason: Option<String>,
+}
+
+/// One round of a plan as the plan shows it.
+#[derive(Debug, Serialize)]
+pub struct RoundDto {
+    round: i32,
+    seed: String,
+    input_digest: String,
+    assignments: i32,
+    created_at: String,
+    /// Where its exact input is published.
+    input: String,
+}
+
+impl PlanDto {
+    /// The plan with its recorded rounds.
+    fn with_rounds(p: Plan, rounds: Vec<rows::RoundSummary>) -> Self {
+        let mut dto = PlanDto::from(p);
+        dto.rounds = rounds
+            .into_iter()
+            .map(|r| RoundDto {
+                input: format!("/api/v1/plans/{}/rounds/{}/input", dto.id, r.round),
+                round: r.round,
+                seed: r.seed,
+                input_digest: r.input_digest,
+                assignments: r.assignments,
+                created_at: rfc3339(&r.created_at),
+            })
+            .collect();
+        dto
+    }
+}
+
+/// The plan's seed record as stored, or a fresh one for its procedure.
+pub(crate) fn seed_record_of(p: &Plan) -> SeedRecord {
+    p.seed_record
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_else(|| SeedRecord::new(&p.seed_procedure))
 }
 
 impl From<Plan> for PlanDto {
     fn from(p: Plan) -> Self {
+        let status = if p.cancelled_at.is_some() {
+            "cancelled".to_string()
+        } else {
+            p.status.clone()
+        };
         PlanDto {
+            seed_procedure: seed_record_of(&p),
+            rehearsal: p.rehearsal,
+            rounds: Vec::new(),
+            cancelled_at: p.cancelled_at.as_ref().map(rfc3339),
+            cancel_reason: p.cancel_reason.clone(),
             shares: serde_json::from_str(&p.shares).unwrap_or_default(),
             stratify_by: serde_json::from_str(&p.stratify_by).unwrap_or_default(),
             created_at: rfc3339(&p.created_at),
@@ -112,7 +202,7 @@ impl From<Plan> for PlanDto {
             org_unit_code: p.org_unit_code,
             risk_weighting: p.risk_weighting,
             seed: p.seed,
-            status: p.status,
+            status,
             version: p.version,
         }
     }
@@ -190,12 +280,60 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, p: &NewPlan) -> Result<(),
         }
     }
     if let Some(seed) = &p.seed {
-        if parse_seed(seed).is_none() || seed.chars().any(|c| c.is_ascii_uppercase()) {
+        if !p.rehearsal {
+            errs.push(FieldError::new(
+                "seed",
+                "only a rehearsal (\"rehearsal\": true) takes a seed: a real plan's seed is \
+                 fixed by its seed procedure after its input is frozen",
+            ));
+        } else if parse_seed(seed).is_none() || seed.chars().any(|c| c.is_ascii_uppercase()) {
             errs.push(FieldError::new(
                 "seed",
                 "must be 64 lower-case hex digits (256 bits)",
             ));
         }
+    }
+    match p.seed_procedure.as_deref() {
+        None | Some(seed::SERVER_RANDOM) => {}
+        Some(seed::PUBLIC_BEACON) if p.seed.is_some() => errs.push(FieldError::new(
+            "seed_procedure",
+            "a plan with a seed is a caller-seeded rehearsal",
+        )),
+        Some(seed::PUBLIC_BEACON) => match &p.beacon {
+            None => errs.push(FieldError::new(
+                "beacon",
+                "public_beacon needs {source, date}",
+            )),
+            Some(b) => {
+                if nfc(&b.source).is_empty() {
+                    errs.push(FieldError::new("beacon.source", "is required"));
+                }
+                match chrono::NaiveDate::parse_from_str(&b.date, "%Y-%m-%d") {
+                    Ok(d) if d > crate::domain::calendar::today() => {}
+                    Ok(_) => errs.push(FieldError::new(
+                        "beacon.date",
+                        "must be a day after today (Vietnam time): the input is frozen before it",
+                    )),
+                    Err(_) => errs.push(FieldError::new("beacon.date", "must be YYYY-MM-DD")),
+                }
+                if b.value.is_some() {
+                    errs.push(FieldError::new(
+                        "beacon.value",
+                        "is given with the draw, after it is published",
+                    ));
+                }
+            }
+        },
+        Some(_) => errs.push(FieldError::new(
+            "seed_procedure",
+            "must be server_random or public_beacon",
+        )),
+    }
+    if p.beacon.is_some() && p.seed_procedure.as_deref() != Some(seed::PUBLIC_BEACON) {
+        errs.push(FieldError::new(
+            "beacon",
+            "only with \"seed_procedure\": \"public_beacon\"",
+        ));
     }
     if errs.is_empty() {
         Ok(())
@@ -208,6 +346,12 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, p: &NewPlan) -> Result<(),
 pub fn create_plan(conn: &mut DbConnection, user: &AuthUser, p: NewPlan) -> Result<Plan, ApiError> {
     validate(conn, user, &p)?;
     let id = new_id();
+    let mut record = SeedRecord::new(p.procedure());
+    record.caller_seed = p.seed.clone().filter(|_| p.rehearsal);
+    record.beacon = p.beacon.clone().map(|mut b| {
+        b.source = nfc(&b.source);
+        b
+    });
     rows::insert_draft(
         conn,
         rows::NewPlanRow {
@@ -219,6 +363,10 @@ pub fn create_plan(conn: &mut DbConnection, user: &AuthUser, p: NewPlan) -> Resu
             stratify_by: serde_json::to_string(&p.stratify_by).unwrap_or_default(),
             risk_weighting: p.risk_weighting,
             seed: p.seed.as_deref(),
+            rehearsal: p.rehearsal,
+            seed_procedure: p.procedure(),
+            seed_record: serde_json::to_string(&record).ok(),
+            live_key: p.live_key(),
             created_by: &user.id,
             at: now(),
         },
@@ -235,11 +383,115 @@ pub async fn create(db: &Db, user: AuthUser, p: NewPlan) -> Result<PlanDto, ApiE
     Ok(PlanDto::from(plan))
 }
 
-/// `GET /plans/{id}`.
+/// `GET /plans/{id}`: the plan with its rounds.
 pub async fn get(db: &Db, user: AuthUser, id: String) -> Result<PlanDto, ApiError> {
-    let (plan, _) = db.run(move |conn| load_plan(conn, &user, &id)).await?;
-    Ok(PlanDto::from(plan))
+    db.run(move |conn| {
+        let (plan, _) = load_plan(conn, &user, &id)?;
+        let rounds = rows::round_summaries(conn, &id)?;
+        Ok(PlanDto::with_rounds(plan, rounds))
+    })
+    .await
 }
+
+/// `POST /plans/{id}/cancel` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    reason: String,
+}
+
+/// `POST /plans/{id}/cancel` (admin, supervisor inside its area): the plan
+/// stops being live (a new one for its unit, year and levels may be
+/// created), stays listed with its rounds, and its open assignments are
+/// cancelled with the reason; audited as `plan.cancel`.
+pub async fn cancel(
+    db: &Db,
+    user: AuthUser,
+    id: String,
+    body: CancelBody,
+) -> Result<PlanDto, ApiError> {
+    crate::app::policy::require_manager(&user)?;
+    let reason = nfc(&body.reason);
+    if reason.is_empty() {
+        return Err(ApiError::field("reason", "is required"));
+    }
+    db.write(move |conn| {
+        let (before, path) = load_plan(conn, &user, &id)?;
+        found_if(user.sees(&path))?;
+        if rows::cancel_plan(conn, &id, &reason, now())? == 0 {
+            return Err(ApiError::Conflict("the plan is cancelled already".into()));
+        }
+        let open = if before.rehearsal {
+            Vec::new()
+        } else {
+            rows::open_assignments_of_plan(conn, &id)?
+        };
+        if !open.is_empty() {
+            let seq = crate::db::changes::next_change_seq(conn, open.len() as i64)?;
+            let why = format!("{PLAN_CANCELLED}{reason}");
+            for (i, a) in open.iter().enumerate() {
+                crate::db::assignments::cancel_assignment(conn, a, &why, seq + i as i64, now())?;
+            }
+        }
+        let (after, _) = load_plan(conn, &user, &id)?;
+        crate::app::audit::record(
+            conn,
+            &user.id,
+            "plan.cancel",
+            &id,
+            Some(&before),
+            Some(&after),
+        )?;
+        let rounds = rows::round_summaries(conn, &id)?;
+        Ok(PlanDto::with_rounds(after, rounds))
+    })
+    .await
+}
+
+/// A page of a rehearsal's would-be assignments: for managers only (no
+/// inspector, no team ever sees them), all `pending`.
+fn rehearsal_assignments(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    plan: &Plan,
+    q: AssignmentQuery,
+    unit_path: Option<String>,
+) -> Result<Page<crate::app::assignments::AssignmentDto>, ApiError> {
+    let empty = Page {
+        items: vec![],
+        next_cursor: None,
+    };
+    if user.role == crate::app::auth::Role::Inspector
+        || q.status
+            .is_some_and(|s| s != crate::domain::status::AssignmentStatus::Pending)
+    {
+        return Ok(empty);
+    }
+    let due_by = chrono::NaiveDate::from_ymd_opt(plan.year, 12, 31)
+        .ok_or_else(|| ApiError::Internal("plan year out of range".into()))?;
+    let items: Vec<_> = rows::rehearsal_list(
+        conn,
+        &plan.id,
+        rows::RehearsalFilter {
+            scope_path: user.scope_path.clone(),
+            team_id: q.team_id,
+            unit_path,
+            after_id: q.after,
+        },
+        q.limit + 1,
+    )?
+    .into_iter()
+    .map(|(r, e)| crate::app::assignments::rehearsal_dto(r, due_by, e))
+    .collect();
+    Ok(Page::from_rows(
+        items,
+        q.limit,
+        |a: &crate::app::assignments::AssignmentDto| a.id.clone(),
+    ))
+}
+
+/// How the reason of an assignment cancelled with its plan begins.
+pub const PLAN_CANCELLED: &str = "plan cancelled: ";
 
 /// `GET /plans`: the plans the caller may see ([`sees_plan`]), by id.
 pub async fn list(
@@ -254,8 +506,11 @@ pub async fn list(
             .into_iter()
             .filter(|(_, path)| sees_plan(&user, path))
             .take(limit as usize + 1)
-            .map(|(p, _)| PlanDto::from(p))
-            .collect();
+            .map(|(p, _)| {
+                let rounds = rows::round_summaries(conn, &p.id)?;
+                Ok(PlanDto::with_rounds(p, rounds))
+            })
+            .collect::<Result<_, ApiError>>()?;
         Ok(Page::from_rows(items, limit, |p: &PlanDto| p.id.clone()))
     })
     .await
@@ -285,7 +540,7 @@ pub async fn plan_assignments(
     q: AssignmentQuery,
 ) -> Result<Page<crate::app::assignments::AssignmentDto>, ApiError> {
     db.run(move |conn| {
-        load_plan(conn, &user, &id)?;
+        let (plan, _) = load_plan(conn, &user, &id)?;
         let unit_path = match &q.org_unit {
             Some(code) => match rows::unit_path(conn, code)? {
                 Some(p) => Some(p),
@@ -298,6 +553,9 @@ pub async fn plan_assignments(
             },
             None => None,
         };
+        if plan.rehearsal {
+            return rehearsal_assignments(conn, &user, &plan, q, unit_path);
+        }
         let items = crate::app::assignments::query(
             conn,
             &user,

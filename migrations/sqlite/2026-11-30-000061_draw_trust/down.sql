@@ -1,0 +1,11 @@
+DROP TABLE rehearsal_assignments;
+ALTER TABLE assignments DROP COLUMN selection_order;
+DROP INDEX plans_one_live;
+ALTER TABLE plans DROP COLUMN cancel_reason;
+ALTER TABLE plans DROP COLUMN cancelled_at;
+ALTER TABLE plans DROP COLUMN live_key;
+ALTER TABLE plans DROP COLUMN frozen_input;
+ALTER TABLE plans DROP COLUMN seed_secret;
+ALTER TABLE plans DROP COLUMN seed_record;
+ALTER TABLE plans DROP COLUMN seed_procedure;
+ALTER TABLE plans DROP COLUMN rehearsal;

@@ -225,7 +225,7 @@ mod tests {
         // canonical input of §8: if that changes, update both).
         assert_eq!(
             frozen,
-            "72e1d755ab2087b8beb2292778dedabd61b57724ad68ed1a3ebaa7c9a067c4fb"
+            "a4de098007b9f660e5a16aa0bdd4c095c03e48fa6376dfeab7241cceddf9d5b5"
         );
         assert_eq!(
             rec.server_commitment.as_deref(),
@@ -234,13 +234,17 @@ mod tests {
         assert_eq!(
             String::from_utf8(text).unwrap(),
             "kiemtra-seed-v1\nprocedure 13:public_beacon\n\
-             input 72e1d755ab2087b8beb2292778dedabd61b57724ad68ed1a3ebaa7c9a067c4fb\n\
+             input a4de098007b9f660e5a16aa0bdd4c095c03e48fa6376dfeab7241cceddf9d5b5\n\
              server 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n\
              beacon 28:XSKT mien Bac, giai dac biet 10:2016-06-20 5:12345\n"
         );
         assert_eq!(
             hex::encode(seed),
-            "8be673901ef0be291e61614619ae0ac10965ee36607fca6bf1b8fdf7a7de976e"
+            "6595be8e51bdab988f1f5515bd57958ba772ec26e528c71a55e6ade93620b522"
+        );
+        assert_eq!(
+            draw::input_digest(&input),
+            "57b5e85752068df1e6ace5df7c377b1cdfe7bc938e988753d91f44b0db474374"
         );
     }
 

@@ -9,9 +9,11 @@ pub mod json;
 pub mod minutes;
 pub mod org_unit;
 pub mod page;
+pub mod pdf;
 pub mod proxies;
 pub mod status;
 pub mod synth;
+pub mod labels;
 pub mod text;
 pub mod values;
 

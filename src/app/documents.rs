@@ -17,7 +17,7 @@ struct Minutes {
     commune: String,
     team: (String, String),
     team_unit: String,
-    members: Vec<(String, String, Option<String>, Option<bool>)>,
+    members: Vec<rows::Member>,
     plan: Option<String>,
     catalogue: Vec<(String, String, String)>,
 }
@@ -26,14 +26,18 @@ fn load(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<Minutes, A
     // The same area check as reading the minutes: 404 outside it.
     let m = crate::app::inspections::read_value(conn, user, id)?;
     let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
-    let establishment = crate::db::establishments::find(conn, &s("establishment_id"))?
-        .ok_or(ApiError::NotFound)?;
+    let establishment =
+        crate::db::establishments::find(conn, &s("establishment_id"))?.ok_or(ApiError::NotFound)?;
     let commune = rows::unit_name(conn, &establishment.org_unit_code)?.unwrap_or_default();
     let team = rows::team(conn, &s("team_id"))?.ok_or(ApiError::NotFound)?;
     let team_unit = rows::unit_name(conn, &team.1)?.unwrap_or_default();
     let ids: Vec<String> = m["members_present"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let members = rows::members(conn, &s("team_id"), &ids)?;
     let plan = match m["plan_id"].as_str() {
@@ -77,8 +81,20 @@ fn render(x: &Minutes) -> Vec<u8> {
         d.line_in(left + half, cw - half, 10.0, br, Align::Center, r);
         d.space(14.0);
     };
-    pair(&mut d, &x.team_unit.to_uppercase(), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", false, true);
-    pair(&mut d, &x.team.0.to_uppercase(), "Độc lập - Tự do - Hạnh phúc", true, true);
+    pair(
+        &mut d,
+        &x.team_unit.to_uppercase(),
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        false,
+        true,
+    );
+    pair(
+        &mut d,
+        &x.team.0.to_uppercase(),
+        "Độc lập - Tự do - Hạnh phúc",
+        true,
+        true,
+    );
     let short: String = id.chars().take(8).collect();
     pair(&mut d, &format!("Số: {short}/BB-KT"), "", false, false);
     d.space(10.0);
@@ -121,19 +137,37 @@ fn render(x: &Minutes) -> Vec<u8> {
             "Thành viên"
         };
         let agency = agency.as_deref().unwrap_or("");
-        p(&mut d, &format!("{}. Ông/Bà {name} — {role}, {agency}", i + 1));
+        p(
+            &mut d,
+            &format!("{}. Ông/Bà {name} — {role}, {agency}", i + 1),
+        );
     }
     h(&mut d, "II. Cơ sở được kiểm tra");
     p(&mut d, &format!("Tên cơ sở: {}", e.name));
-    p(&mut d, &format!("Loại hình kinh doanh: {}", business_type_vi(&e.business_type)));
-    p(&mut d, &format!("Giấy phép kinh doanh số: {}", e.licence_no));
+    p(
+        &mut d,
+        &format!(
+            "Loại hình kinh doanh: {}",
+            business_type_vi(&e.business_type)
+        ),
+    );
+    p(
+        &mut d,
+        &format!("Giấy phép kinh doanh số: {}", e.licence_no),
+    );
     p(&mut d, &format!("Địa chỉ: {}, {}", e.address, x.commune));
-    let owner = e.owner_name.clone().unwrap_or_else(|| "………………………………".into());
+    let owner = e
+        .owner_name
+        .clone()
+        .unwrap_or_else(|| "………………………………".into());
     p(&mut d, &format!("Người đại diện (chủ cơ sở): {owner}"));
     h(&mut d, "III. Nội dung kiểm tra");
     p(
         &mut d,
-        &format!("Kết quả: {}.", outcome_vi(m["outcome"].as_str().unwrap_or_default())),
+        &format!(
+            "Kết quả: {}.",
+            outcome_vi(m["outcome"].as_str().unwrap_or_default())
+        ),
     );
     if let Some(obj) = m["checklist"].as_object() {
         for (k, v) in obj {
@@ -165,9 +199,15 @@ fn render(x: &Minutes) -> Vec<u8> {
                     .find(|(c, _, _)| c == code)
                     .map(|(_, t, b)| (title_vi(t).to_string(), b.clone()))
                     .unwrap_or_else(|| (code.to_string(), String::new()));
-                let desc = v["description"].as_str().map(|s| format!("\n{s}")).unwrap_or_default();
+                let desc = v["description"]
+                    .as_str()
+                    .map(|s| format!("\n{s}"))
+                    .unwrap_or_default();
                 let sanction = sanction_vi(v["sanction"].as_str().unwrap_or_default()).to_string();
-                let fine = v["fine_vnd"].as_i64().map(|f| format!("{} đồng", int_vi(f))).unwrap_or_default();
+                let fine = v["fine_vnd"]
+                    .as_i64()
+                    .map(|f| format!("{} đồng", int_vi(f)))
+                    .unwrap_or_default();
                 vec![
                     ((i + 1).to_string(), Align::Center),
                     (format!("{title}{desc}"), Align::Left),
@@ -178,7 +218,13 @@ fn render(x: &Minutes) -> Vec<u8> {
             })
             .collect();
         d.table(
-            &["STT", "Hành vi vi phạm", "Căn cứ pháp lý", "Hình thức xử lý đề nghị", "Mức phạt"],
+            &[
+                "STT",
+                "Hành vi vi phạm",
+                "Căn cứ pháp lý",
+                "Hình thức xử lý đề nghị",
+                "Mức phạt",
+            ],
             &[0.5, 3.0, 2.0, 1.6, 1.4],
             &rows,
             9.0,

@@ -8,13 +8,16 @@ use crate::db::schema::{org_units, plans, team_members, teams, users, violation_
 use crate::db::DbConnection;
 use crate::error::ApiError;
 
+/// (user id, full name, agency, is leader): a member present at an inspection.
+pub type Member = (String, String, Option<String>, Option<bool>);
+
 /// (user id, full name, agency, is leader) of the users `ids`, with their
 /// membership of team `team_id` if any.
 pub fn members(
     conn: &mut DbConnection,
     team_id: &str,
     ids: &[String],
-) -> Result<Vec<(String, String, Option<String>, Option<bool>)>, ApiError> {
+) -> Result<Vec<Member>, ApiError> {
     Ok(users::table
         .left_join(
             team_members::table.on(team_members::user_id

@@ -6,6 +6,7 @@ pub mod draw;
 pub mod establishment;
 pub mod imports;
 pub mod json;
+pub mod labels;
 pub mod minutes;
 pub mod org_unit;
 pub mod page;
@@ -13,7 +14,6 @@ pub mod pdf;
 pub mod proxies;
 pub mod status;
 pub mod synth;
-pub mod labels;
 pub mod text;
 pub mod values;
 

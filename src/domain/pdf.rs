@@ -318,7 +318,10 @@ impl Doc {
         for i in 0..n {
             let label = format!("Trang {}/{}", i + 1, n);
             let w = self.text_width(&label, 8.0, false);
-            let (y, x_right) = (self.height - self.margin + 12.0, self.width - self.margin - w);
+            let (y, x_right) = (
+                self.height - self.margin + 12.0,
+                self.width - self.margin - w,
+            );
             let footer = self.footer.clone();
             let left = self.left();
             for (x, s) in [(left, footer), (x_right, label)] {
@@ -477,7 +480,12 @@ impl Doc {
             pdf.font_descriptor(desc)
                 .name(base)
                 .flags(FontFlags::NON_SYMBOLIC)
-                .bbox(Rect::new(s(bb.x_min), s(bb.y_min), s(bb.x_max), s(bb.y_max)))
+                .bbox(Rect::new(
+                    s(bb.x_min),
+                    s(bb.y_min),
+                    s(bb.x_max),
+                    s(bb.y_max),
+                ))
                 .italic_angle(0.0)
                 .ascent(s(f.face.ascender()))
                 .descent(s(f.face.descender()))
@@ -531,7 +539,10 @@ mod tests {
         d.table(
             &["Địa bàn", "Số cơ sở"],
             &[3.0, 1.0],
-            &[vec![("Hoa Lư".into(), Align::Left), ("12".into(), Align::Right)]],
+            &[vec![
+                ("Hoa Lư".into(), Align::Left),
+                ("12".into(), Align::Right),
+            ]],
             9.0,
         );
         let bytes = d.finish();

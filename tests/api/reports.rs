@@ -67,9 +67,27 @@ async fn reported() -> Reported {
         {"code": "KARAOKE_LIGHT", "sanction": "fine", "fine_vnd": 12000000},
         {"code": "GUEST_REGISTER", "sanction": "warning"}]);
     for (est, assignment, day, outcome, violations) in [
-        (&mine[0]["establishment"]["id"], &mine[0]["id"], "2016-05-10", "violations_found", fines),
-        (&formula["id"], &Value::Null, "2016-06-20", "refused_entry", json!([])),
-        (&mine[1]["establishment"]["id"], &mine[1]["id"], "2016-08-01", "no_violation", json!([])),
+        (
+            &mine[0]["establishment"]["id"],
+            &mine[0]["id"],
+            "2016-05-10",
+            "violations_found",
+            fines,
+        ),
+        (
+            &formula["id"],
+            &Value::Null,
+            "2016-06-20",
+            "refused_entry",
+            json!([]),
+        ),
+        (
+            &mine[1]["establishment"]["id"],
+            &mine[1]["id"],
+            "2016-08-01",
+            "no_violation",
+            json!([]),
+        ),
     ] {
         let id = uuid::Uuid::new_v4().to_string();
         minutes.push(id.clone());
@@ -129,13 +147,22 @@ async fn the_json_report_has_sanctions_title_and_offsets() {
     let fine = line(&r["sanctions"], "sanction", "fine");
     assert_eq!(fine["count"]["period"], 2);
     assert_eq!(fine["fines_vnd"]["period"], 17_000_000);
-    assert_eq!(line(&r["sanctions"], "sanction", "warning")["count"]["period"], 1);
-    assert_eq!(line(&r["sanctions"], "sanction", "total")["count"]["period"], 3);
+    assert_eq!(
+        line(&r["sanctions"], "sanction", "warning")["count"]["period"],
+        1
+    );
+    assert_eq!(
+        line(&r["sanctions"], "sanction", "total")["count"]["period"],
+        3
+    );
     assert_eq!(
         r["title"]["subject"],
         "Kết quả thực hiện Kế hoạch 20/KH-BCĐ phòng, chống mại dâm năm 2016 Quý II năm 2016"
     );
-    assert_eq!(r["title"]["period_dates"], "(Từ ngày 01/04/2016 đến ngày 30/06/2016)");
+    assert_eq!(
+        r["title"]["period_dates"],
+        "(Từ ngày 01/04/2016 đến ngày 30/06/2016)"
+    );
     let generated = r["generated_at"].as_str().unwrap();
     assert!(generated.ends_with("+07:00"), "{generated}");
     assert!(chrono::DateTime::parse_from_rfc3339(generated).is_ok());
@@ -148,7 +175,10 @@ async fn the_json_report_has_sanctions_title_and_offsets() {
     assert_eq!(light["legal_basis"], "Nghị định 38/2021/NĐ-CP, Điều 15");
     assert!(r["audit_head"].as_str().unwrap().contains(':'));
     for g in r["coverage_by_business_type"].as_array().unwrap() {
-        assert!(!BUSINESS_TYPES.contains(&g["name"].as_str().unwrap()), "{g}");
+        assert!(
+            !BUSINESS_TYPES.contains(&g["name"].as_str().unwrap()),
+            "{g}"
+        );
     }
 }
 
@@ -164,8 +194,11 @@ async fn the_csv_report_starts_with_a_bom_and_defuses_formulas() {
     assert!(text.contains("Lũy kế từ đầu năm"));
 }
 
+/// A sheet's name and rows.
+type Sheet = (String, Vec<Vec<calamine::Data>>);
+
 /// The cells of every sheet of an XLSX, and its sheet names.
-fn xlsx_cells(bytes: &[u8]) -> (Vec<String>, Vec<(String, Vec<Vec<calamine::Data>>)>) {
+fn xlsx_cells(bytes: &[u8]) -> (Vec<String>, Vec<Sheet>) {
     use calamine::{Reader, Xlsx};
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let names = wb.sheet_names();
@@ -186,7 +219,8 @@ fn unzip(bytes: &[u8], name: &str) -> String {
     while i + 30 < bytes.len() {
         if bytes[i..i + 4] == [0x50, 0x4b, 0x03, 0x04] {
             let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-            let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap()) as usize;
+            let u32_at =
+                |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap()) as usize;
             let (method, size) = (u16_at(i + 8), u32_at(i + 18));
             let (nlen, xlen) = (u16_at(i + 26), u16_at(i + 28));
             let fname = String::from_utf8_lossy(&bytes[i + 30..i + 30 + nlen]).to_string();
@@ -254,13 +288,27 @@ async fn the_xlsx_report_prints_in_vietnamese_with_the_summary_first() {
         "Trong kỳ báo cáo",
         "Lũy kế từ đầu năm",
     ] {
-        assert!(first_texts.iter().any(|t| t == expected), "{expected}: {first_texts:?}");
+        assert!(
+            first_texts.iter().any(|t| t == expected),
+            "{expected}: {first_texts:?}"
+        );
     }
     assert!(first_texts.iter().any(|t| t.contains("Quý II năm 2016")));
     // Dates are dates.
-    assert!(summary.iter().flatten().any(|c| matches!(c, Data::DateTime(_))));
-    let refused = &sheets.iter().find(|(n, _)| n == "Đóng cửa - từ chối").unwrap().1;
-    assert!(matches!(refused[1][4], Data::DateTime(_)), "{:?}", refused[1]);
+    assert!(summary
+        .iter()
+        .flatten()
+        .any(|c| matches!(c, Data::DateTime(_))));
+    let refused = &sheets
+        .iter()
+        .find(|(n, _)| n == "Đóng cửa - từ chối")
+        .unwrap()
+        .1;
+    assert!(
+        matches!(refused[1][4], Data::DateTime(_)),
+        "{:?}",
+        refused[1]
+    );
     // No English business type code, no English catalogue title.
     for t in &texts {
         assert!(!BUSINESS_TYPES.contains(&t.as_str()), "{t}");
@@ -275,7 +323,10 @@ async fn the_xlsx_report_prints_in_vietnamese_with_the_summary_first() {
     // Landscape, one page wide.
     let sheet1 = unzip(&bytes, "xl/worksheets/sheet1.xml");
     assert!(sheet1.contains("orientation=\"landscape\""), "{sheet1}");
-    assert!(sheet1.contains("fitToWidth=\"1\"") || sheet1.contains("fitToPage=\"1\""), "{sheet1}");
+    assert!(
+        sheet1.contains("fitToWidth=\"1\"") || sheet1.contains("fitToPage=\"1\""),
+        "{sheet1}"
+    );
     let sheet2 = unzip(&bytes, "xl/worksheets/sheet2.xml");
     assert!(sheet2.contains("state=\"frozen\""), "{sheet2}");
     assert!(unzip(&bytes, "xl/workbook.xml").contains("Print_Titles"));
@@ -315,10 +366,15 @@ async fn a_district_inspector_reads_only_its_area_in_the_report() {
 async fn the_bien_ban_pdf_names_the_establishment_and_is_404_outside_the_area() {
     let w = reported().await;
     let id = &w.minutes[0];
-    let m = w.get_ok(&format!("/api/v1/inspections/{id}"), &w.admin).await;
+    let m = w
+        .get_ok(&format!("/api/v1/inspections/{id}"), &w.admin)
+        .await;
     let e = w
         .get_ok(
-            &format!("/api/v1/establishments/{}", m["establishment_id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/establishments/{}",
+                m["establishment_id"].as_str().unwrap()
+            ),
             &w.admin,
         )
         .await;

@@ -84,7 +84,8 @@ pub struct OutcomeLine {
 /// the team went in and checked (no violation, or violations found). A
 /// refusal at the door, an establishment found closed or not found is a
 /// visit, counted on its own line, never an inspection.
-pub const INSPECTED_DEFINITION: &str = "“Đã kiểm tra” là cơ sở mà đoàn đã vào kiểm tra và lập biên bản \
+pub const INSPECTED_DEFINITION: &str =
+    "“Đã kiểm tra” là cơ sở mà đoàn đã vào kiểm tra và lập biên bản \
 (không vi phạm hoặc có vi phạm), mỗi cơ sở tính một lần. Cơ sở không chấp hành kiểm tra, \
 đã đóng cửa hoặc không tìm thấy không tính là đã kiểm tra.";
 
@@ -292,9 +293,17 @@ fn title(plan: &Plan, unit_name: &str, period: &str, from: NaiveDate, to: NaiveD
             "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI".into(),
         ],
         number_line: "Số:        /BC-SLĐTBXH".into(),
-        place_date: format!("{place}, ngày {} tháng {} năm {}", today.format("%d"), today.format("%m"), today.format("%Y")),
+        place_date: format!(
+            "{place}, ngày {} tháng {} năm {}",
+            today.format("%d"),
+            today.format("%m"),
+            today.format("%Y")
+        ),
         heading: "BÁO CÁO".into(),
-        subject: format!("Kết quả thực hiện {plan_words} {}", period_vi(period, plan.year)),
+        subject: format!(
+            "Kết quả thực hiện {plan_words} {}",
+            period_vi(period, plan.year)
+        ),
         period_dates: format!("(Từ ngày {} đến ngày {})", date_vi(from), date_vi(to)),
     }
 }
@@ -343,8 +352,14 @@ pub fn build(
 
     // Each commune's group: the child of the plan's unit it lies under.
     let depth = path.matches('/').count().saturating_sub(1);
-    let name_of: HashMap<&str, &str> = units.iter().map(|(c, n, _)| (c.as_str(), n.as_str())).collect();
-    let path_of: HashMap<&str, &str> = units.iter().map(|(c, _, p)| (c.as_str(), p.as_str())).collect();
+    let name_of: HashMap<&str, &str> = units
+        .iter()
+        .map(|(c, n, _)| (c.as_str(), n.as_str()))
+        .collect();
+    let path_of: HashMap<&str, &str> = units
+        .iter()
+        .map(|(c, _, p)| (c.as_str(), p.as_str()))
+        .collect();
     let child_of = |commune: &str| -> String {
         path_of
             .get(commune)
@@ -355,14 +370,22 @@ pub fn build(
     let mut by_unit: BTreeMap<String, Group> = BTreeMap::new();
     let mut by_type: BTreeMap<String, Group> = BTreeMap::new();
     let mut by_team: BTreeMap<String, Group> = BTreeMap::new();
-    fn get<'a>(m: &'a mut BTreeMap<String, Group>, k: &str, name: impl FnOnce() -> String) -> &'a mut Group {
+    fn get<'a>(
+        m: &'a mut BTreeMap<String, Group>,
+        k: &str,
+        name: impl FnOnce() -> String,
+    ) -> &'a mut Group {
         m.entry(k.to_string()).or_insert_with(|| Group {
             key: k.to_string(),
             name: name(),
             ..Default::default()
         })
     }
-    let uname = |k: &str| name_of.get(k).map_or_else(|| k.to_string(), |n| n.to_string());
+    let uname = |k: &str| {
+        name_of
+            .get(k)
+            .map_or_else(|| k.to_string(), |n| n.to_string())
+    };
     let tname = |k: &str| business_type_vi(k).to_string();
     for (id, name, _, _) in &teams {
         get(&mut by_team, id, || name.clone());
@@ -427,7 +450,12 @@ pub fn build(
     }
     // Quotas: a child unit's and a business type's at the plan's whole
     // target; a team's at its level's share of what lies in its area.
-    let share_of = |level: &str| shares.iter().find(|s| s.level == level).map_or(0.0, |s| s.percent);
+    let share_of = |level: &str| {
+        shares
+            .iter()
+            .find(|s| s.level == level)
+            .map_or(0.0, |s| s.percent)
+    };
     for g in by_unit.values_mut().chain(by_type.values_mut()) {
         g.quota = ceil_percent(target, g.eligible);
     }
@@ -439,14 +467,22 @@ pub fn build(
         let (level, tpath) = team_info.get(g.key.as_str()).copied().unwrap_or_default();
         g.eligible = eligible
             .iter()
-            .filter(|r| path_of.get(r.org_unit_code.as_str()).is_some_and(|p| p.starts_with(tpath)))
+            .filter(|r| {
+                path_of
+                    .get(r.org_unit_code.as_str())
+                    .is_some_and(|p| p.starts_with(tpath))
+            })
             .map(|r| r.n)
             .sum();
         g.quota = ceil_percent(share_of(level), g.eligible);
     }
     let as_of = to.min(crate::domain::calendar::today());
     let fraction = year_fraction(plan.year, as_of);
-    for g in by_unit.values_mut().chain(by_type.values_mut()).chain(by_team.values_mut()) {
+    for g in by_unit
+        .values_mut()
+        .chain(by_type.values_mut())
+        .chain(by_team.values_mut())
+    {
         g.percent_of_quota = pct(g.inspected, g.quota);
         g.inspected_percent = pct(g.inspected, g.eligible);
         g.on_track = g.inspected as f64 + 1e-9 >= (g.quota as f64 * fraction).floor();
@@ -460,11 +496,17 @@ pub fn build(
             let quota = if s.level == "province" {
                 ceil_percent(s.percent, total_eligible)
             } else {
-                by_unit.values().map(|g| ceil_percent(s.percent, g.eligible)).sum()
+                by_unit
+                    .values()
+                    .map(|g| ceil_percent(s.percent, g.eligible))
+                    .sum()
             };
             let mut inspected = Both::default();
             for g in by_team.values() {
-                if team_info.get(g.key.as_str()).is_some_and(|(l, _)| *l == s.level) {
+                if team_info
+                    .get(g.key.as_str())
+                    .is_some_and(|(l, _)| *l == s.level)
+                {
                     inspected.period += g.inspected_in_period;
                     inspected.year_to_date += g.inspected;
                 }
@@ -497,7 +539,12 @@ pub fn build(
     ]
     .iter()
     .map(|o| {
-        let sum = |v: &[rows::VisitRow]| v.iter().filter(|r| r.outcome == o.as_str()).map(|r| r.n).sum();
+        let sum = |v: &[rows::VisitRow]| {
+            v.iter()
+                .filter(|r| r.outcome == o.as_str())
+                .map(|r| r.n)
+                .sum()
+        };
         OutcomeCount {
             outcome: o.as_str().into(),
             label: outcome_vi(o.as_str()).into(),
@@ -509,27 +556,43 @@ pub fn build(
         }
     })
     .collect();
-    let mut sanctions: Vec<SanctionLine> = [Sanction::Warning, Sanction::Fine, Sanction::Suspension, Sanction::Referral]
-        .iter()
-        .map(|s| {
-            let pick = |v: &[rows::SanctionRow]| {
-                v.iter()
-                    .filter(|r| r.sanction == s.as_str())
-                    .fold((0, 0), |(n, f), r| (n + r.count, f + r.fines_vnd.unwrap_or(0)))
-            };
-            let (p, y) = (pick(&sanc_p), pick(&sanc_y));
-            SanctionLine {
-                sanction: s.as_str().into(),
-                label: sanction_vi(s.as_str()).into(),
-                count: Both { period: p.0, year_to_date: y.0 },
-                fines_vnd: Both { period: p.1, year_to_date: y.1 },
-            }
-        })
-        .collect();
+    let mut sanctions: Vec<SanctionLine> = [
+        Sanction::Warning,
+        Sanction::Fine,
+        Sanction::Suspension,
+        Sanction::Referral,
+    ]
+    .iter()
+    .map(|s| {
+        let pick = |v: &[rows::SanctionRow]| {
+            v.iter()
+                .filter(|r| r.sanction == s.as_str())
+                .fold((0, 0), |(n, f), r| {
+                    (n + r.count, f + r.fines_vnd.unwrap_or(0))
+                })
+        };
+        let (p, y) = (pick(&sanc_p), pick(&sanc_y));
+        SanctionLine {
+            sanction: s.as_str().into(),
+            label: sanction_vi(s.as_str()).into(),
+            count: Both {
+                period: p.0,
+                year_to_date: y.0,
+            },
+            fines_vnd: Both {
+                period: p.1,
+                year_to_date: y.1,
+            },
+        }
+    })
+    .collect();
     let sum_both = |f: &dyn Fn(&SanctionLine) -> Both| {
         sanctions.iter().fold(Both::default(), |a, l| {
             let b = f(l);
-            Both { period: a.period + b.period, year_to_date: a.year_to_date + b.year_to_date }
+            Both {
+                period: a.period + b.period,
+                year_to_date: a.year_to_date + b.year_to_date,
+            }
         })
     };
     let (count_all, fines_all) = (sum_both(&|l| l.count), sum_both(&|l| l.fines_vnd));
@@ -567,7 +630,8 @@ pub fn build(
             team: o.team,
         })
         .collect();
-    closed_or_refused.sort_by(|a, b| vi_cmp(&a.name, &b.name).then_with(|| a.licence_no.cmp(&b.licence_no)));
+    closed_or_refused
+        .sort_by(|a, b| vi_cmp(&a.name, &b.name).then_with(|| a.licence_no.cmp(&b.licence_no)));
     let sorted = |m: BTreeMap<String, Group>| {
         let mut v: Vec<Group> = m.into_values().collect();
         // Vietnamese alphabetical order, as the people reading it expect.

@@ -143,7 +143,14 @@ pub(super) fn summary_tables(r: &Report) -> Vec<Table> {
                 .map(|o| {
                     vec![
                         Cell::Text(o.label.clone()),
-                        Cell::Text(if o.counts_as_inspected { "Có" } else { "Không" }.into()),
+                        Cell::Text(
+                            if o.counts_as_inspected {
+                                "Có"
+                            } else {
+                                "Không"
+                            }
+                            .into(),
+                        ),
                         Cell::Int(o.visits.period),
                         Cell::Int(o.visits.year_to_date),
                     ]
@@ -230,8 +237,9 @@ pub(super) fn tables(r: &Report) -> Vec<Table> {
         },
         Table {
             name: "Đóng cửa - từ chối",
-            heading: "IX. Cơ sở đóng cửa, không chấp hành kiểm tra, không tìm thấy trong kỳ báo cáo"
-                .into(),
+            heading:
+                "IX. Cơ sở đóng cửa, không chấp hành kiểm tra, không tìm thấy trong kỳ báo cáo"
+                    .into(),
             headers: vec![
                 "Số giấy phép",
                 "Tên cơ sở",
@@ -363,7 +371,11 @@ pub(super) fn to_xlsx(r: &Report) -> Result<Vec<u8>, ApiError> {
         ws.set_margins(0.5, 0.5, 0.6, 0.6, 0.3, 0.3);
         Ok(())
     };
-    let write_cell = |ws: &mut Worksheet, row: u32, col: u16, c: &Cell| -> Result<(), rust_xlsxwriter::XlsxError> {
+    let write_cell = |ws: &mut Worksheet,
+                      row: u32,
+                      col: u16,
+                      c: &Cell|
+     -> Result<(), rust_xlsxwriter::XlsxError> {
         match c {
             Cell::Text(s) => ws.write_string_with_format(row, col, s, &text).map(|_| ()),
             Cell::Int(n) => ws
@@ -377,7 +389,8 @@ pub(super) fn to_xlsx(r: &Report) -> Result<Vec<u8>, ApiError> {
             Cell::Date(d) => {
                 use chrono::Datelike;
                 let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
-                ws.write_datetime_with_format(row, col, &dt, &date).map(|_| ())
+                ws.write_datetime_with_format(row, col, &dt, &date)
+                    .map(|_| ())
             }
         }
     };
@@ -396,13 +409,21 @@ pub(super) fn to_xlsx(r: &Report) -> Result<Vec<u8>, ApiError> {
             ws.set_column_width(c, 19).map_err(err)?;
         }
         let t = &r.title;
-        ws.merge_range(0, 0, 0, 1, &t.issuer[0], &center).map_err(err)?;
+        ws.merge_range(0, 0, 0, 1, &t.issuer[0], &center)
+            .map_err(err)?;
         ws.merge_range(1, 0, 1, 1, &t.issuer[1], &bold_center)
             .map_err(err)?;
         ws.merge_range(2, 0, 2, 1, &t.number_line, &center)
             .map_err(err)?;
-        ws.merge_range(0, 2, 0, 5, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &bold_center)
-            .map_err(err)?;
+        ws.merge_range(
+            0,
+            2,
+            0,
+            5,
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            &bold_center,
+        )
+        .map_err(err)?;
         ws.merge_range(1, 2, 1, 5, "Độc lập - Tự do - Hạnh phúc", &bold_center)
             .map_err(err)?;
         ws.merge_range(2, 2, 2, 5, &t.place_date, &italic_center)
@@ -483,8 +504,22 @@ pub(super) fn to_pdf(r: &Report) -> Result<Vec<u8>, ApiError> {
         d.line_in(left + half, cw - half, size, br, Align::Center, rr);
         d.space(size * 1.4);
     };
-    top(&mut d, &t.issuer[0], "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", false, true, 10.5);
-    top(&mut d, &t.issuer[1], "Độc lập - Tự do - Hạnh phúc", true, true, 10.5);
+    top(
+        &mut d,
+        &t.issuer[0],
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        false,
+        true,
+        10.5,
+    );
+    top(
+        &mut d,
+        &t.issuer[1],
+        "Độc lập - Tự do - Hạnh phúc",
+        true,
+        true,
+        10.5,
+    );
     d.space(4.0);
     top(&mut d, &t.number_line, &t.place_date, false, false, 10.0);
     d.space(10.0);
@@ -519,8 +554,22 @@ pub(super) fn to_pdf(r: &Report) -> Result<Vec<u8>, ApiError> {
     }
     d.space(16.0);
     d.ensure(90.0);
-    d.line_in(left + half, cw - half, 11.0, true, Align::Center, "GIÁM ĐỐC");
+    d.line_in(
+        left + half,
+        cw - half,
+        11.0,
+        true,
+        Align::Center,
+        "GIÁM ĐỐC",
+    );
     d.space(16.0);
-    d.line_in(left + half, cw - half, 9.0, false, Align::Center, "(Ký, ghi rõ họ tên và đóng dấu)");
+    d.line_in(
+        left + half,
+        cw - half,
+        9.0,
+        false,
+        Align::Center,
+        "(Ký, ghi rõ họ tên và đóng dấu)",
+    );
     Ok(d.finish())
 }

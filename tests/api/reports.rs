@@ -106,6 +106,13 @@ async fn reported() -> Reported {
     }
 }
 
+/// Keeps a rendered file under `$KIEMTRA_KEEP_DIR`, if set, to look at.
+fn keep(name: &str, bytes: &[u8]) {
+    if let Ok(dir) = std::env::var("KIEMTRA_KEEP_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+    }
+}
+
 fn line<'a>(items: &'a Value, key: &str, value: &str) -> &'a Value {
     items
         .as_array()
@@ -338,6 +345,7 @@ async fn the_pdf_report_holds_the_title_and_the_totals() {
     let (s, bytes) = w.get_as(&w.report("Q2"), &w.admin, "application/pdf").await;
     assert_eq!(s, StatusCode::OK);
     assert!(bytes.starts_with(b"%PDF-"));
+    keep("report.pdf", &bytes);
     let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for expected in [
@@ -382,6 +390,7 @@ async fn the_bien_ban_pdf_names_the_establishment_and_is_404_outside_the_area() 
     let url = format!("/api/v1/inspections/{id}/bien-ban.pdf");
     let (s, bytes) = w.get_as(&url, &w.lead.token, "application/pdf").await;
     assert_eq!(s, StatusCode::OK);
+    keep("bien-ban.pdf", &bytes);
     let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for expected in [

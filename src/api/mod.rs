@@ -6,6 +6,7 @@
 pub mod assignments;
 pub mod auth;
 pub mod coverage;
+pub mod documents;
 pub mod error;
 pub mod establishments;
 pub mod extract;
@@ -111,6 +112,7 @@ route_table! {
     get "/api/v1/inspections/{id}/attachments/{sha256}" => inspections::get_attachment,
 
     get "/api/v1/reports" => reports::report,
+    get "/api/v1/inspections/{id}/bien-ban.pdf" => documents::bien_ban,
 
     get "/api/v1/violation-types" => violation_types::list,
     post "/api/v1/violation-types" => violation_types::create,

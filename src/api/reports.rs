@@ -18,7 +18,7 @@ pub struct Params {
 }
 
 /// `GET /reports?plan_id=&period=Q1|Q2|Q3|Q4|H1|year` (`Accept` chooses JSON,
-/// CSV or XLSX).
+/// CSV, XLSX or PDF).
 pub async fn report(
     req: HttpRequest,
     user: AuthUser,
@@ -38,20 +38,19 @@ pub async fn report(
         .to_ascii_lowercase();
     let format = if accept.contains(XLSX) {
         Format::Xlsx
+    } else if accept.contains("application/pdf") {
+        Format::Pdf
     } else if accept.contains("text/csv") {
         Format::Csv
     } else if accept.contains("application/json") || accept.contains("*/*") || accept.is_empty() {
         Format::Json
     } else {
         return Err(ApiError::NotAcceptable(
-            "Accept application/json, text/csv or the XLSX media type".into(),
+            "Accept application/json, text/csv, application/pdf or the XLSX media type".into(),
         ));
     };
-    let disposition = format!(
-        "attachment; filename=\"bao-cao-{period}.{}\"",
-        format.extension()
-    );
-    let body = reports::report(&db, user, plan_id, period, format).await?;
+    let (body, name) = reports::report(&db, user, plan_id, period, format).await?;
+    let disposition = format!("attachment; filename=\"{name}\"");
     let mut resp = HttpResponse::Ok();
     resp.content_type(format.content_type());
     if format != Format::Json {

@@ -56,7 +56,8 @@ fn entry<'a>(
     })
 }
 
-fn ceil_percent(percent: f64, n: i64) -> i64 {
+/// ceil(percent % × n): "at least" rounds up.
+pub(crate) fn ceil_percent(percent: f64, n: i64) -> i64 {
     let bp = crate::domain::draw::percent_to_basis_points(percent).unwrap_or(0) as i64;
     (bp * n + 9_999) / 10_000
 }
@@ -229,7 +230,7 @@ fn load_rest(
 /// The paths of the units strictly between the plan's unit `path` and the
 /// counted unit of `like`, so that the groups of an area narrowed below a
 /// child of the plan's unit are named.
-fn ancestors(path: &str, like: &str) -> Vec<String> {
+pub(crate) fn ancestors(path: &str, like: &str) -> Vec<String> {
     let counted = like.trim_end_matches('%');
     let mut out = Vec::new();
     let mut p = path.to_string();

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod closing;
 pub mod coverage;
+pub mod documents;
 pub mod establishments;
 pub mod inspection_copies;
 pub mod inspections;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod callers;
 pub mod changes;
 pub mod coverage;
+pub mod documents;
 pub mod error;
 pub mod establishments;
 pub mod inspections;

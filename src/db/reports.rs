@@ -96,3 +96,148 @@ pub fn closed_or_refused(
     .bind::<Timestamp, _>(end)
     .load(conn)?)
 }
+
+/// Visits (minutes) of one team, commune, business type and outcome in a
+/// span of time, and their violations.
+#[derive(QueryableByName)]
+pub struct VisitRow {
+    /// The team that visited.
+    #[diesel(sql_type = Text)]
+    pub team_id: String,
+    /// The establishment's commune.
+    #[diesel(sql_type = Text)]
+    pub org_unit_code: String,
+    /// The establishment's business type.
+    #[diesel(sql_type = Text)]
+    pub business_type: String,
+    /// What the visit found.
+    #[diesel(sql_type = Text)]
+    pub outcome: String,
+    /// How many visits.
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+    /// Violations recorded in them.
+    #[diesel(sql_type = BigInt)]
+    pub violations: i64,
+}
+
+/// Visits under `like` finished in `[start, end)`, per team, commune,
+/// business type and outcome.
+pub fn visits(
+    conn: &mut DbConnection,
+    like: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> Result<Vec<VisitRow>, ApiError> {
+    Ok(diesel::sql_query(
+        "SELECT i.team_id, i.org_unit_code, i.business_type, i.outcome, COUNT(*) AS n, \
+         CAST(COALESCE(SUM(i.violation_count), 0) AS BIGINT) AS violations \
+         FROM inspections i WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
+         GROUP BY i.team_id, i.org_unit_code, i.business_type, i.outcome",
+    )
+    .bind::<Text, _>(like)
+    .bind::<Timestamp, _>(start)
+    .bind::<Timestamp, _>(end)
+    .load(conn)?)
+}
+
+/// Distinct establishments really inspected (the team went in: no
+/// violation or violations found), per commune and business type (`team_id`
+/// null) or per team (`org_unit_code`, `business_type` null).
+#[derive(QueryableByName)]
+pub struct InspectedRow {
+    /// The team, on the per-team rows.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub team_id: Option<String>,
+    /// The commune, on the per-commune rows.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub org_unit_code: Option<String>,
+    /// The business type, on the per-commune rows.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub business_type: Option<String>,
+    /// Distinct establishments.
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+/// Distinct establishments under `like` inspected in `[start, end)`, per
+/// commune and business type, and per team. A refusal at the door, a closed
+/// or missing establishment is a visit, not an inspection.
+pub fn inspected(
+    conn: &mut DbConnection,
+    like: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> Result<Vec<InspectedRow>, ApiError> {
+    let window = format!(
+        "FROM inspections i WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
+         AND i.outcome IN ('{}', '{}')",
+        Outcome::NoViolation.as_str(),
+        Outcome::ViolationsFound.as_str()
+    );
+    Ok(diesel::sql_query(format!(
+        "SELECT CAST(NULL AS TEXT) AS team_id, org_unit_code, business_type, COUNT(*) AS n \
+         FROM (SELECT i.org_unit_code, i.business_type, i.establishment_id {window} \
+               GROUP BY i.org_unit_code, i.business_type, i.establishment_id) x \
+         GROUP BY org_unit_code, business_type \
+         UNION ALL \
+         SELECT team_id, CAST(NULL AS TEXT), CAST(NULL AS TEXT), COUNT(*) \
+         FROM (SELECT i.team_id, i.establishment_id {window} GROUP BY i.team_id, i.establishment_id) y \
+         GROUP BY team_id"
+    ))
+    .bind::<Text, _>(like)
+    .bind::<Timestamp, _>(start)
+    .bind::<Timestamp, _>(end)
+    .load(conn)?)
+}
+
+/// Violations of one proposed sanction.
+#[derive(QueryableByName)]
+pub struct SanctionRow {
+    /// `warning`, `fine`, `suspension` or `referral`.
+    #[diesel(sql_type = Text)]
+    pub sanction: String,
+    /// How many violations.
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+    /// Sum of the fines, if any.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub fines_vnd: Option<i64>,
+}
+
+/// Violations under `like` in minutes finished in `[start, end)`, per
+/// proposed sanction.
+pub fn sanctions(
+    conn: &mut DbConnection,
+    like: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> Result<Vec<SanctionRow>, ApiError> {
+    Ok(diesel::sql_query(
+        "SELECT v.sanction, COUNT(*) AS count, CAST(SUM(v.fine_vnd) AS BIGINT) AS fines_vnd \
+         FROM violations v JOIN inspections i ON i.id = v.inspection_id \
+         WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
+         GROUP BY v.sanction",
+    )
+    .bind::<Text, _>(like)
+    .bind::<Timestamp, _>(start)
+    .bind::<Timestamp, _>(end)
+    .load(conn)?)
+}
+
+/// Establishments under `like` of any status (registered).
+pub fn registered(conn: &mut DbConnection, like: &str) -> Result<i64, ApiError> {
+    use crate::db::schema::establishments;
+    Ok(establishments::table
+        .filter(establishments::unit_path.like(like))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The legal basis of every violation type, by code.
+pub fn legal_bases(conn: &mut DbConnection) -> Result<Vec<(String, String)>, ApiError> {
+    use crate::db::schema::violation_types;
+    Ok(violation_types::table
+        .select((violation_types::code, violation_types::legal_basis))
+        .load(conn)?)
+}

@@ -215,7 +215,8 @@ async fn json_report_is_the_districts(who: &str) {
     );
     assert_eq!(r["violations_by_code"], json!([]));
     assert_eq!(r["summary"]["eligible"], 2);
-    assert_eq!(r["summary"]["inspected"], 1);
+    // A-372 refused entry: a visit, not an inspection.
+    assert_eq!(r["summary"]["inspected"], 0);
 }
 
 #[actix_web::test]

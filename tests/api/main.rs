@@ -20,6 +20,7 @@ mod org_units;
 mod pg_restart;
 mod plans;
 mod refresh_grace;
+mod reports;
 mod schema_agreement;
 mod scope;
 mod security_input;

@@ -1245,18 +1245,19 @@ async fn a_report_counts_the_minutes_of_its_period() {
     let r = w.get_ok(&url, &w.admin).await;
     assert_eq!(r["from"], "2016-04-01");
     assert_eq!(r["to"], "2016-06-30");
-    assert_eq!(r["summary"]["inspected"], 2);
+    // The refused entry is a visit, not an inspection.
+    assert_eq!(r["summary"]["inspected"], 1);
     let v = r["violations_by_code"].as_array().unwrap();
     assert_eq!(v.len(), 2);
     let fine_total: i64 = v.iter().map(|x| x["fines_vnd"].as_i64().unwrap()).sum();
     assert_eq!(fine_total, 17_000_000);
     assert_eq!(r["closed_or_refused"].as_array().unwrap().len(), 1);
     assert_eq!(r["closed_or_refused"][0]["outcome"], "refused_entry");
-    assert_eq!(row_373(&r)["inspected"], 2);
+    assert_eq!(row_373(&r)["inspected"], 1);
     let year = w
         .get_ok(&url.replace("period=Q2", "period=year"), &w.admin)
         .await;
-    assert_eq!(year["summary"]["inspected"], 3);
+    assert_eq!(year["summary"]["inspected"], 2);
 }
 
 /// The CSV report parses back with the JSON report's numbers.
@@ -1276,7 +1277,7 @@ async fn the_csv_report_agrees_with_the_json() {
         .iter()
         .find(|r| &r[0] == "Theo địa bàn" && &r[1] == "373")
         .unwrap();
-    assert_eq!(&unit_row[6], "2");
+    assert_eq!(&unit_row[6], "1");
     assert_eq!(&unit_row[3], g373["eligible"].to_string().as_str());
     let fines_csv: i64 = rows
         .iter()
@@ -1310,7 +1311,7 @@ async fn report_files_are_named_downloads_never_sniffed() {
         let h = resp.headers();
         assert_eq!(
             h.get("content-disposition").map(|v| v.to_str().unwrap()),
-            Some(format!("attachment; filename=\"bao-cao-Q2.{ext}\"").as_str())
+            Some(format!("attachment; filename=\"bao-cao-KH-2016-Q2.{ext}\"").as_str())
         );
         assert_eq!(
             h.get("x-content-type-options").map(|v| v.to_str().unwrap()),
@@ -1339,6 +1340,7 @@ async fn the_xlsx_report_agrees_with_the_json() {
     assert_eq!(
         wb.sheet_names(),
         vec![
+            "Tổng hợp",
             "Theo địa bàn",
             "Theo đội",
             "Theo loại hình",
@@ -1347,12 +1349,15 @@ async fn the_xlsx_report_agrees_with_the_json() {
         ]
     );
     let sheet = wb.worksheet_range("Theo địa bàn").unwrap();
-    assert_eq!(sheet.get((0, 2)), Some(&Data::String("Số cơ sở".into())));
+    assert_eq!(
+        sheet.get((0, 2)),
+        Some(&Data::String("Số cơ sở thuộc diện kiểm tra".into()))
+    );
     let row = sheet
         .rows()
         .find(|r| r[0] == Data::String("373".into()))
         .unwrap();
-    assert_eq!(row[5], Data::Float(2.0));
+    assert_eq!(row[6], Data::Float(1.0));
     assert_eq!(row[2], Data::Float(g373["eligible"].as_f64().unwrap()));
     let fines = wb.worksheet_range("Vi phạm").unwrap();
     let total: f64 = fines

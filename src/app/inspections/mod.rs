@@ -122,3 +122,14 @@ fn replay(
         )),
     }
 }
+
+/// Minutes `id` as JSON (the API's shape), read under the same area check as
+/// `GET /inspections/{id}`: for documents printed from them.
+pub(crate) fn read_value(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    id: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let dto = load_dto(conn, user, id)?;
+    serde_json::to_value(dto).map_err(|e| ApiError::Internal(e.to_string()))
+}

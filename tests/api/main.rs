@@ -9,6 +9,8 @@ mod contract;
 mod crash;
 mod dashboard;
 mod establishments;
+mod field_app;
+mod field_app_browser;
 mod helpers;
 mod hostile;
 mod imports;

@@ -1,0 +1,4 @@
+//! Pages for people: the supervisors' console and the inspectors' offline
+//! field app (its assets, manifest and service worker).
+
+pub mod field_app;

@@ -100,6 +100,14 @@ fn wait(tab: &Tab, expr: &str, secs: u64) {
 /// Network conditions: offline, or online with an upload limit in bytes/s
 /// (-1 for none).
 fn network(tab: &Tab, offline: bool, upload: f64) {
+    tab.call_method(Network::Enable {
+        max_total_buffer_size: None,
+        max_resource_buffer_size: None,
+        max_post_data_size: None,
+        report_direct_socket_traffic: None,
+        enable_durable_messages: None,
+    })
+    .expect("enable the network domain");
     tab.call_method(Network::EmulateNetworkConditions {
         offline,
         latency: 0.0,

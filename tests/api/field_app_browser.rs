@@ -6,6 +6,10 @@
 //! 409, and returned minutes corrected as version 2. A plain `cargo test`
 //! lists these as ignored; `.ci/run` runs them by name in its SQLite pass.
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use headless_chrome::protocol::cdp::{Emulation, Network, Runtime};
@@ -350,35 +354,117 @@ async fn minutes_filled_offline_survive_a_reload_and_arrive_once_with_their_phot
     assert_eq!(server_minutes(&f).await.len(), 1);
 }
 
+/// A TCP proxy in front of the server that passes uploads at `rate`
+/// bytes/s (Chromium's emulated upload limit does not slow request bodies)
+/// and can cut the network: every open connection is shut and new ones are
+/// closed at once until it is restored.
+struct Proxy {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    uploaded: Arc<AtomicUsize>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: &str, rate: usize) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = target.trim_start_matches("http://").to_string();
+        let cut = Arc::new(AtomicBool::new(false));
+        let uploaded = Arc::new(AtomicUsize::new(0));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (c, u, o) = (cut.clone(), uploaded.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let Ok(server) = TcpStream::connect(&target) else { continue };
+                o.lock().unwrap().push(client.try_clone().unwrap());
+                o.lock().unwrap().push(server.try_clone().unwrap());
+                let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut s_in, mut c_out) = (server, client);
+                let u = u.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; rate / 10];
+                    while let Ok(n) = c_in.read(&mut buf) {
+                        if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        u.fetch_add(n, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    let _ = s_out.shutdown(Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s_in, &mut c_out);
+                    let _ = c_out.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        Proxy {
+            port,
+            cut,
+            uploaded,
+            open,
+        }
+    }
+
+    /// Cuts (`true`) or restores the network.
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, Ordering::SeqCst);
+        if cut {
+            for s in self.open.lock().unwrap().drain(..) {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
 #[actix_web::test]
 #[ignore = "needs chromium; .ci/run runs it"]
 async fn a_photo_upload_cut_by_the_network_is_resumed_and_stored_once() {
     let f = field_team().await;
-    let base = f.app.address.clone();
     let n = f.assignments.len();
     let target = f.assignments[1]["id"].as_str().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    // About 1.2 MB: at 100 KB/s the upload takes some 12 s.
+    // About 1.2 MB: at 200 KB/s the upload takes some 6 s.
     let (photo_path, sha) = photo(dir.path(), "big.png", 640, 640);
-    let id = in_browser(move || {
+    let proxy = Proxy::start(&f.app.address, 200_000);
+    let base = format!("http://127.0.0.1:{}", proxy.port);
+    let (browser, tab, id, proxy) = in_browser(move || {
         let browser = browser();
         let tab = browser.new_tab().unwrap();
         tab.set_default_timeout(Duration::from_secs(30));
         sign_in(&tab, &base, n);
-        network(&tab, false, 100_000.0);
         fill_minutes(&tab, &target, &photo_path);
         let id = form_id(&tab);
         js(&tab, "document.querySelector('[data-action=send]').click(); true");
         wait(&tab, "document.body.dataset.sending === 'photo'", 30);
-        std::thread::sleep(Duration::from_millis(1500));
+        let before = proxy.uploaded.load(Ordering::SeqCst);
+        while proxy.uploaded.load(Ordering::SeqCst) < before + 300_000 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The network drops in the middle of the photo.
         network(&tab, true, -1.0);
-        // The cut upload waits in the outbox; the minutes went before it.
-        std::thread::sleep(Duration::from_millis(1500));
-        assert_eq!(js(&tab, "document.body.dataset.outbox"), json!("1"));
+        proxy.set_cut(true);
+        (browser, tab, id, proxy)
+    })
+    .await;
+    std::thread::sleep(Duration::from_millis(1500));
+    // The minutes arrived; the photo did not, and waits in the outbox.
+    let one = f
+        .app
+        .get_ok(&format!("/api/v1/inspections/{id}"), &f.admin)
+        .await;
+    assert_eq!(one["attachments"], json!([]), "{one}");
+    in_browser(move || {
+        wait(&tab, "document.body.dataset.outbox === '1' && !document.body.dataset.sending", 10);
+        proxy.set_cut(false);
         network(&tab, false, -1.0);
         wait(&tab, "document.body.dataset.outbox === '0'", 90);
         drop(browser);
-        id
     })
     .await;
     let all = server_minutes(&f).await;

@@ -36,6 +36,30 @@ fn browser() -> Browser {
     .expect("launch chromium")
 }
 
+/// A new tab the size of a phone (390 × 844 CSS pixels).
+fn phone(browser: &Browser) -> Arc<Tab> {
+    let tab = browser.new_tab().unwrap();
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.call_method(Emulation::SetDeviceMetricsOverride {
+        width: 390,
+        height: 844,
+        device_scale_factor: 1.0,
+        mobile: true,
+        scale: None,
+        screen_width: None,
+        screen_height: None,
+        position_x: None,
+        position_y: None,
+        dont_set_visible_size: None,
+        screen_orientation: None,
+        viewport: None,
+        display_feature: None,
+        device_posture: None,
+    })
+    .unwrap();
+    tab
+}
+
 /// Evaluates `expr` (awaiting a promise) in the page; its JSON value.
 fn js(tab: &Tab, expr: &str) -> Value {
     let r = tab
@@ -261,8 +285,7 @@ async fn minutes_filled_offline_survive_a_reload_and_arrive_once_with_their_phot
     let (photo_path, sha) = photo(dir.path(), "p1.png", 64, 48);
     let (browser, tab, id) = in_browser(move || {
         let browser = browser();
-        let tab = browser.new_tab().unwrap();
-        tab.set_default_timeout(Duration::from_secs(30));
+        let tab = phone(&browser);
         sign_in(&tab, &base, n);
         screenshot(&tab, "plan");
         network(&tab, true, -1.0);
@@ -435,8 +458,7 @@ async fn a_photo_upload_cut_by_the_network_is_resumed_and_stored_once() {
     let base = format!("http://127.0.0.1:{}", proxy.port);
     let (browser, tab, id, proxy) = in_browser(move || {
         let browser = browser();
-        let tab = browser.new_tab().unwrap();
-        tab.set_default_timeout(Duration::from_secs(30));
+        let tab = phone(&browser);
         sign_in(&tab, &base, n);
         fill_minutes(&tab, &target, &photo_path);
         let id = form_id(&tab);
@@ -488,8 +510,7 @@ async fn minutes_whose_id_holds_other_content_are_shown_as_a_conflict_not_retrie
     let (photo_path, _) = photo(dir.path(), "p3.png", 32, 32);
     let (browser, tab, id) = in_browser(move || {
         let browser = browser();
-        let tab = browser.new_tab().unwrap();
-        tab.set_default_timeout(Duration::from_secs(30));
+        let tab = phone(&browser);
         sign_in(&tab, &base, n);
         network(&tab, true, -1.0);
         fill_minutes(&tab, &target, &photo_path);
@@ -534,9 +555,96 @@ async fn minutes_whose_id_holds_other_content_are_shown_as_a_conflict_not_retrie
     assert_eq!(one["attachments"], json!([]));
 }
 
-/// Kept for the bench: CPU slowdown through the protocol.
-#[allow(dead_code)]
-pub fn slow_cpu(tab: &Tab, rate: f64) {
-    tab.call_method(Emulation::SetCPUThrottlingRate { rate })
+/// The leader sets a visit date (sent by the outbox), then inspects an
+/// establishment of the team's area by surprise, found without diacritics,
+/// with the representative's signature drawn with a finger: the server
+/// holds the date, and surprise minutes with the signature as a PNG.
+#[actix_web::test]
+#[ignore = "needs chromium; .ci/run runs it"]
+async fn the_leader_schedules_a_visit_and_files_signed_surprise_minutes() {
+    let f = field_team().await;
+    let base = f.app.address.clone();
+    let n = f.assignments.len();
+    let target = f.assignments[0]["id"].as_str().unwrap().to_string();
+    let assigned: Vec<String> = f
+        .assignments
+        .iter()
+        .map(|a| a["establishment"]["licence_no"].as_str().unwrap().to_string())
+        .collect();
+    let surprise = (0..10)
+        .map(|i| format!("FA-{i}"))
+        .find(|l| !assigned.contains(l))
         .unwrap();
+    let t = target.clone();
+    let id = in_browser(move || {
+        let browser = browser();
+        let tab = phone(&browser);
+        sign_in(&tab, &base, n);
+        js(&tab, &format!("document.querySelector('[data-assignment-id=\"{t}\"]').click(); true"));
+        wait(&tab, "document.querySelector('[name=scheduled_for]')", 10);
+        js(
+            &tab,
+            "document.querySelector('[name=scheduled_for]').value = '2026-12-15';
+             document.querySelector('[data-action=schedule]').click(); true",
+        );
+        wait(&tab, &format!("document.querySelector('[data-assignment-id=\"{t}\"][data-status=scheduled]')"), 10);
+        wait(&tab, "document.body.dataset.outbox === '0'", 30);
+        // Surprise: "co so" finds "Cơ sở".
+        js(&tab, "document.querySelector('[data-tab=surprise]').click(); true");
+        wait(&tab, "document.querySelector('#establishments')", 10);
+        js(
+            &tab,
+            &format!(
+                "const q = document.querySelector('#tab [name=q]');
+                 q.value = 'co so {surprise}'; q.dispatchEvent(new Event('input')); true"
+            ),
+        );
+        wait(&tab, "document.querySelectorAll('[data-establishment-id]').length === 1", 10);
+        js(&tab, "document.querySelector('[data-establishment-id]').click(); true");
+        wait(&tab, "document.querySelector('canvas[data-signature=representative]')", 10);
+        // A finger's stroke on the representative's pad.
+        js(
+            &tab,
+            "const c = document.querySelector('canvas[data-signature=representative]');
+             c.scrollIntoView();
+             const r = c.getBoundingClientRect();
+             const at = (type, x, y) => c.dispatchEvent(new PointerEvent(type, {pointerId: 1, bubbles: true,
+               clientX: r.left + x, clientY: r.top + y, pointerType: 'touch', isPrimary: true}));
+             at('pointerdown', 20, 30);
+             for (let i = 1; i < 40; i++) at('pointermove', 20 + i * 7, 30 + 25 * Math.sin(i / 4));
+             at('pointerup', 300, 40);
+             document.querySelector('[data-action=sign][data-role=representative]').click(); true",
+        );
+        wait(&tab, "document.querySelector('output[data-signed=representative]').textContent === 'Đã ký'", 10);
+        screenshot(&tab, "signature");
+        let id = form_id(&tab);
+        js(&tab, "document.querySelector('[data-action=send]').click(); true");
+        wait(&tab, "document.body.dataset.outbox === '0'", 30);
+        wait(&tab, &format!("document.querySelector('[data-minutes-id=\"{id}\"][data-state=sent]')"), 10);
+        drop(browser);
+        id
+    })
+    .await;
+    let a = f
+        .app
+        .get_ok(&format!("/api/v1/assignments/{target}"), &f.admin)
+        .await;
+    assert_eq!((&a["scheduled_for"], &a["status"]), (&json!("2026-12-15"), &json!("scheduled")));
+    let m = f
+        .app
+        .get_ok(&format!("/api/v1/inspections/{id}"), &f.admin)
+        .await;
+    assert_eq!(m["assignment_id"], Value::Null, "{m}");
+    assert_eq!(m["outcome"], "no_violation");
+    let shas = m["attachments"].as_array().unwrap();
+    assert_eq!(shas.len(), 1, "{m}");
+    let png = f
+        .app
+        .client
+        .get(f.app.url(&format!("/api/v1/inspections/{id}/attachments/{}", shas[0].as_str().unwrap())))
+        .bearer_auth(&f.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
 }

@@ -249,6 +249,7 @@ async function drain() {
         outcome = await sendEntry(e);
       } catch (err) {
         if (err instanceof SignedOut) break;
+        e.last_error = String(err);
         outcome = 'retry';
       } finally {
         delete document.body.dataset.sending;
@@ -273,7 +274,7 @@ const retryable = s => s === 408 || s === 429 || s >= 500 || s === 0;
 
 /** Sends one outbox entry: 'done' (removed, whatever the answer) or 'retry'. */
 async function sendEntry(e) {
-  const m = await store.get('minutes', e.minutes_id);
+  const m = e.minutes_id ? await store.get('minutes', e.minutes_id) : null;
   if (e.kind === 'minutes') {
     const r = await api('POST', '/inspections', { body: m.json });
     if (retryable(r.status)) return 'retry';
@@ -628,7 +629,7 @@ function showForm(m, est, assignment, mode) {
         <label>Ghi chú <textarea name="notes" rows="3">${esc(b.notes || '')}</textarea></label>
         <fieldset class="group"><legend>Ảnh</legend>
           <input type="file" name="photo" accept="image/jpeg,image/png" capture="environment" hidden>
-          <button type="button" data-action="add-photo">📷 Chụp ảnh</button>
+          <button type="button" data-action="add-photo">Chụp ảnh</button>
           <ul class="photos" id="photos"></ul>
         </fieldset>
         ${mode === 'view' || mode === 'correction' ? '' : `<fieldset class="group"><legend>Chữ ký</legend>

@@ -118,6 +118,7 @@ impl Application {
                 )
                 // The inspectors' field app (`/app/`): pages, not the JSON API.
                 .configure(crate::web::field_app::configure)
+                .configure(crate::web::api_docs::configure)
                 .configure(routes::configure)
                 .default_service(web::to(routes::unrouted))
         })

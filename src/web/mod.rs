@@ -2,3 +2,4 @@
 //! field app (its assets, manifest and service worker).
 
 pub mod field_app;
+pub mod api_docs;

@@ -272,3 +272,65 @@ async fn a_teams_sync_carries_the_review_changes_of_its_minutes() {
     let full = app.get_ok(&sync, &f.lead).await;
     assert_eq!(full["reviews"], json!([]), "nothing is returned now");
 }
+
+/// A generated client sends a photo as `application/octet-stream`: it is
+/// stored as the kind its content is, and downloads as that type.
+#[actix_web::test]
+async fn a_photo_sent_as_octet_stream_is_stored_as_its_kind() {
+    let f = field_team().await;
+    let id = uuid::Uuid::new_v4().to_string();
+    f.app
+        .post_created(
+            "/api/v1/inspections",
+            &f.lead,
+            minutes_body(&f, &id, &f.assignments[0], "ảnh"),
+        )
+        .await;
+    let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 9, y as u8 * 9, 80]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let png = png.into_inner();
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(&png));
+    let put = |body: Vec<u8>| {
+        f.app
+            .client
+            .put(f.app.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
+            .bearer_auth(&f.lead)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+    };
+    let r = put(b"<html>not a photo</html>".to_vec()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = put(png.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let got = f
+        .app
+        .client
+        .get(f.app.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
+        .bearer_auth(&f.lead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.unwrap().to_vec(), png);
+}
+
+/// `/api/docs` is served by the binary, with its script and style, and
+/// loads nothing from elsewhere.
+#[actix_web::test]
+async fn api_docs_are_served_without_a_cdn() {
+    let app = TestApp::init().empty().await;
+    for (path, ctype) in [
+        ("/api/docs", "text/html; charset=utf-8"),
+        ("/api/docs/docs.js", "text/javascript; charset=utf-8"),
+        ("/api/docs/docs.css", "text/css; charset=utf-8"),
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["content-type"], ctype, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("http://") && !body.contains("https://"), "{path}");
+    }
+}

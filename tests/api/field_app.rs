@@ -160,7 +160,10 @@ async fn the_shell_manifest_worker_and_hashed_assets_are_served() {
     assert!(names.iter().any(|n| n.ends_with(".js")) && names.iter().any(|n| n.ends_with(".css")));
     let mut js_modules = Vec::new();
     for name in &names {
-        assert!(worker.contains(&format!("\"{name}\"")), "{name} not cached by the worker");
+        assert!(
+            worker.contains(&format!("\"{name}\"")),
+            "{name} not cached by the worker"
+        );
         let r = app.client.get(app.url(name)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{name}");
         let ctype = r.headers()["content-type"].to_str().unwrap().to_string();
@@ -179,7 +182,10 @@ async fn the_shell_manifest_worker_and_hashed_assets_are_served() {
         // The name carries the first 10 hex digits of the body's SHA-256.
         use sha2::Digest;
         let digest = hex::encode(sha2::Sha256::digest(&body));
-        assert!(name.contains(&format!(".{}.", &digest[..10])), "{name} is not its hash");
+        assert!(
+            name.contains(&format!(".{}.", &digest[..10])),
+            "{name} is not its hash"
+        );
         if name.ends_with(".js") {
             js_modules.push(String::from_utf8(body.to_vec()).unwrap());
         }
@@ -188,14 +194,21 @@ async fn the_shell_manifest_worker_and_hashed_assets_are_served() {
     // The main module imports the others by their hashed names, which the
     // worker caches too.
     for m in &js_modules {
-        for import in m.split('\'').filter(|s| s.starts_with("./") && s.ends_with(".js")) {
+        for import in m
+            .split('\'')
+            .filter(|s| s.starts_with("./") && s.ends_with(".js"))
+        {
             let path = format!("/app/assets/{}", &import[2..]);
-            assert!(worker.contains(&format!("\"{path}\"")), "{path} imported, not cached");
+            assert!(
+                worker.contains(&format!("\"{path}\"")),
+                "{path} imported, not cached"
+            );
             let r = app.client.get(app.url(&path)).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::OK, "{path}");
             total += gzip_len(&r.bytes().await.unwrap());
         }
     }
+    eprintln!("app shell: {total} bytes gzip (budget 102,400)");
     assert!(total < 100 * 1024, "app shell {total} bytes gzip");
     let r = app
         .client
@@ -295,7 +308,10 @@ async fn a_photo_sent_as_octet_stream_is_stored_as_its_kind() {
     let put = |body: Vec<u8>| {
         f.app
             .client
-            .put(f.app.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
+            .put(
+                f.app
+                    .url(&format!("/api/v1/inspections/{id}/attachments/{sha}")),
+            )
             .bearer_auth(&f.lead)
             .header("content-type", "application/octet-stream")
             .body(body)
@@ -308,7 +324,10 @@ async fn a_photo_sent_as_octet_stream_is_stored_as_its_kind() {
     let got = f
         .app
         .client
-        .get(f.app.url(&format!("/api/v1/inspections/{id}/attachments/{sha}")))
+        .get(
+            f.app
+                .url(&format!("/api/v1/inspections/{id}/attachments/{sha}")),
+        )
         .bearer_auth(&f.lead)
         .send()
         .await
@@ -331,6 +350,9 @@ async fn api_docs_are_served_without_a_cdn() {
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         assert_eq!(r.headers()["content-type"], ctype, "{path}");
         let body = r.text().await.unwrap();
-        assert!(!body.contains("http://") && !body.contains("https://"), "{path}");
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path}"
+        );
     }
 }

@@ -3,8 +3,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::extract::{read_body, require_media_type, IMPORT_LIMIT};
-use crate::app::inspections::OCTET_STREAM;
 use crate::app::auth::AuthUser;
+use crate::app::inspections::OCTET_STREAM;
 use crate::app::policy;
 use crate::db::Db;
 use crate::domain::imports::XLSX;

@@ -13,15 +13,18 @@ const STYLE: &str = include_str!("docs.css");
 /// Registers `/api/docs`, `/api/docs/docs.js` and `/api/docs/docs.css`
 /// (pages, outside the JSON route table and the spec).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/docs", web::get().to(|| file("text/html; charset=utf-8", PAGE)))
-        .route(
-            "/api/docs/docs.js",
-            web::get().to(|| file("text/javascript; charset=utf-8", SCRIPT)),
-        )
-        .route(
-            "/api/docs/docs.css",
-            web::get().to(|| file("text/css; charset=utf-8", STYLE)),
-        );
+    cfg.route(
+        "/api/docs",
+        web::get().to(|| file("text/html; charset=utf-8", PAGE)),
+    )
+    .route(
+        "/api/docs/docs.js",
+        web::get().to(|| file("text/javascript; charset=utf-8", SCRIPT)),
+    )
+    .route(
+        "/api/docs/docs.css",
+        web::get().to(|| file("text/css; charset=utf-8", STYLE)),
+    );
 }
 
 async fn file(ctype: &'static str, body: &'static str) -> HttpResponse {

@@ -14,11 +14,31 @@ use sha2::{Digest, Sha256};
 /// The source files, in import order: a module may import only those
 /// before it (its `./name.js` imports are rewritten to the hashed names).
 const SOURCES: &[(&str, &str, &[u8])] = &[
-    ("style.css", "text/css; charset=utf-8", include_bytes!("assets/style.css")),
-    ("icon.svg", "image/svg+xml", include_bytes!("assets/icon.svg")),
-    ("rules.js", "text/javascript; charset=utf-8", include_bytes!("assets/rules.js")),
-    ("store.js", "text/javascript; charset=utf-8", include_bytes!("assets/store.js")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/style.css"),
+    ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("assets/icon.svg"),
+    ),
+    (
+        "rules.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/rules.js"),
+    ),
+    (
+        "store.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/store.js"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/app.js"),
+    ),
 ];
 
 const SHELL: &str = include_str!("assets/index.html");
@@ -49,6 +69,10 @@ pub struct Bundle {
     pub worker: String,
     /// The web manifest.
     pub manifest: String,
+    /// The shell's `Link` header: its style and modules, fetched as soon
+    /// as the headers arrive rather than once the page has been parsed
+    /// (on a slow network that saves a whole round trip).
+    pub preload: String,
 }
 
 fn hashed_name(source: &str, body: &[u8]) -> String {
@@ -90,6 +114,8 @@ fn build() -> Bundle {
     let shell = SHELL
         .replace("{{style.css}}", &name("style.css"))
         .replace("{{icon.svg}}", &name("icon.svg"))
+        .replace("{{rules.js}}", &name("rules.js"))
+        .replace("{{store.js}}", &name("store.js"))
         .replace("{{app.js}}", &name("app.js"));
     let manifest = MANIFEST.replace("{{icon.svg}}", &name("icon.svg"));
     let mut files: Vec<String> = vec!["/app/".into(), "/app/manifest.webmanifest".into()];
@@ -102,17 +128,23 @@ fn build() -> Bundle {
         h.update(a.name.as_bytes());
     }
     let version = hex::encode(h.finalize());
-    let worker = WORKER
-        .replace("{{version}}", &version[..16])
-        .replace(
-            "{{files}}",
-            &serde_json::to_string(&files).expect("a list of strings"),
-        );
+    let worker = WORKER.replace("{{version}}", &version[..16]).replace(
+        "{{files}}",
+        &serde_json::to_string(&files).expect("a list of strings"),
+    );
+    let preload = format!(
+        "<{}>; rel=preload; as=style, <{}>; rel=modulepreload, <{}>; rel=modulepreload, <{}>; rel=modulepreload",
+        name("style.css"),
+        name("app.js"),
+        name("rules.js"),
+        name("store.js")
+    );
     Bundle {
         assets,
         shell,
         worker,
         manifest,
+        preload,
     }
 }
 
@@ -149,6 +181,9 @@ fn fresh(ctype: &'static str, body: String) -> HttpResponse {
 
 async fn shell() -> HttpResponse {
     let mut r = fresh("text/html; charset=utf-8", bundle().shell.clone());
+    if let Ok(v) = HeaderValue::from_str(&bundle().preload) {
+        r.headers_mut().insert(header::LINK, v);
+    }
     // Nothing but this origin, ever: no CDN, no inline script.
     r.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
@@ -165,10 +200,7 @@ async fn manifest() -> HttpResponse {
 }
 
 async fn worker() -> HttpResponse {
-    let mut r = fresh(
-        "text/javascript; charset=utf-8",
-        bundle().worker.clone(),
-    );
+    let mut r = fresh("text/javascript; charset=utf-8", bundle().worker.clone());
     r.headers_mut().insert(
         header::HeaderName::from_static("service-worker-allowed"),
         HeaderValue::from_static("/app/"),

@@ -101,13 +101,27 @@ async function api(method, path, { body, headers = {}, raw } = {}) {
 
 // ---------------------------------------------------------------- state
 
+const STATUS_ORDER = { scheduled: 0, pending: 1, completed: 2, cancelled: 3 };
+const COLLATOR = new Intl.Collator('vi');
+/** Items rendered at a time: the rest follow as the list is scrolled. */
+const PAGE = 60;
+
 const state = { assignments: [], team: null, catalogue: [], establishments: null, tab: 'plan', q: '', status: '', outbox: 0 };
 
 async function loadLocal() {
   state.team = await store.kv.get('team');
   state.catalogue = (await store.kv.get('catalogue')) || [];
-  state.assignments = (await store.all('assignments')).map(a => ({ ...a, _key: fold(`${a.establishment.name} ${a.establishment.address} ${a.establishment.licence_no}`) }));
+  // Sorted once here (status, date, name); filtering keeps the order.
+  state.assignments = (await store.all('assignments'))
+    .map(a => { a._key = a._key || searchKey(a); a._date = String(a.scheduled_for || a.due_by); return a; })
+    .sort((a, b) => (STATUS_ORDER[a.status] - STATUS_ORDER[b.status]) || (a._date < b._date ? -1 : a._date > b._date ? 1 : 0)
+      || COLLATOR.compare(a.establishment.name, b.establishment.name));
   await countOutbox();
+}
+
+/** What the plan's search matches: name, address and licence, folded (kept with the assignment). */
+function searchKey(a) {
+  return fold(`${a.establishment.name} ${a.establishment.address} ${a.establishment.licence_no}`);
 }
 
 function isLeader() {
@@ -170,7 +184,7 @@ async function syncNow() {
     await store.write(['kv', 'assignments', 'establishments', 'minutes'], s => {
       if (!since) s.assignments.clear();
       for (const a of items) {
-        if (a.status === 'cancelled') s.assignments.delete(a.id); else s.assignments.put(a);
+        if (a.status === 'cancelled') s.assignments.delete(a.id); else { a._key = searchKey(a); s.assignments.put(a); }
       }
       if (ests) { s.establishments.clear(); for (const e of ests) s.establishments.put(e); s.kv.put(Date.now(), 'establishments_at'); }
       for (const r of reviews) {
@@ -329,7 +343,7 @@ async function sendEntry(e) {
     if (retryable(r.status)) return 'retry';
     await store.write(['outbox', 'assignments'], s => {
       s.outbox.delete(e.seq);
-      if (r.status === 200) s.assignments.put(r.json);
+      if (r.status === 200) { r.json._key = searchKey(r.json); s.assignments.put(r.json); }
       else if (a) { a._error = problemText(r.json); s.assignments.put(a); }
     });
     await loadLocal();
@@ -439,7 +453,6 @@ function renderTab() {
   else renderMinutesList(t);
 }
 
-const STATUS_ORDER = { scheduled: 0, pending: 1, completed: 2, cancelled: 3 };
 
 /** The team's assignments by status and date, filtered without diacritics. */
 function renderPlan(t) {
@@ -461,21 +474,42 @@ function renderPlan(t) {
   listAssignments();
 }
 
-function listAssignments() {
-  const q = fold(state.q).trim();
-  const rows = state.assignments
-    .filter(a => (!state.status || a.status === state.status) && (!q || a._key.includes(q)))
-    .sort((a, b) => (STATUS_ORDER[a.status] - STATUS_ORDER[b.status])
-      || String(a.scheduled_for || a.due_by).localeCompare(String(b.scheduled_for || b.due_by))
-      || a.establishment.name.localeCompare(b.establishment.name));
-  const ul = $('#assignments');
-  if (!ul) return;
-  ul.innerHTML = rows.length ? rows.map(a => `
-    <li data-assignment-id="${esc(a.id)}" data-status="${esc(a.status)}" tabindex="0">
+function assignmentItem(a) {
+  return `<li data-assignment-id="${esc(a.id)}" data-status="${esc(a.status)}" tabindex="0">
       <div class="row"><strong>${esc(a.establishment.name)}</strong><span class="badge ${esc(a.status)}">${STATUS_VI[a.status] || esc(a.status)}</span></div>
       <div class="sub">${esc(TYPE_VI[a.establishment.business_type] || a.establishment.business_type)} · ${esc(a.establishment.address)}</div>
       <div class="sub">${a.scheduled_for ? 'Lịch: ' + showDate(a.scheduled_for) : 'Hạn: ' + showDate(a.due_by)}</div>
-    </li>`).join('') : `<li class="empty">${state.assignments.length ? 'Không có phân công phù hợp.' : 'Chưa có dữ liệu — bấm Đồng bộ.'}</li>`;
+    </li>`;
+}
+
+let listObserver = null;
+
+/** The filtered list: the first PAGE items now, the next ones when the end scrolls into view. */
+function listAssignments() {
+  const q = fold(state.q).trim();
+  const rows = state.assignments.filter(a => (!state.status || a.status === state.status) && (!q || a._key.includes(q)));
+  const ul = $('#assignments');
+  if (!ul) return;
+  if (listObserver) listObserver.disconnect();
+  if (!rows.length) {
+    ul.innerHTML = `<li class="empty">${state.assignments.length ? 'Không có phân công phù hợp.' : 'Chưa có dữ liệu — bấm Đồng bộ.'}</li>`;
+    return;
+  }
+  let shown = Math.min(PAGE, rows.length);
+  const more = () => shown < rows.length ? `<li class="more" data-more>Còn ${rows.length - shown} phân công — cuộn để xem thêm</li>` : '';
+  ul.innerHTML = `<li class="count">${rows.length} phân công</li>` + rows.slice(0, shown).map(assignmentItem).join('') + more();
+  listObserver = new IntersectionObserver(entries => {
+    if (!entries.some(e => e.isIntersecting)) return;
+    const next = Math.min(shown + PAGE, rows.length);
+    ul.querySelector('[data-more]')?.remove();
+    ul.insertAdjacentHTML('beforeend', rows.slice(shown, next).map(assignmentItem).join(''));
+    shown = next;
+    ul.insertAdjacentHTML('beforeend', more());
+    const m = ul.querySelector('[data-more]');
+    if (m) listObserver.observe(m); else listObserver.disconnect();
+  });
+  const m = ul.querySelector('[data-more]');
+  if (m) listObserver.observe(m);
 }
 
 async function renderSurprise(t) {
@@ -871,9 +905,11 @@ async function start() {
   session = await store.kv.get('session');
   await loadLocal();
   await renderBar();
-  if (!session) { showLogin(); document.body.dataset.ready = '1'; return; }
+  // `kiemtra-ready`: the first screen is usable (bench/field-app measures it).
+  if (!session) { showLogin(); document.body.dataset.ready = '1'; performance.mark('kiemtra-ready'); return; }
   showHome();
   document.body.dataset.ready = '1';
+  performance.mark('kiemtra-ready');
   drain();
   if (navigator.onLine) syncNow();
 }

@@ -356,3 +356,34 @@ async fn api_docs_are_served_without_a_cdn() {
         );
     }
 }
+
+/// Imports sent as `application/octet-stream` (what generated clients send
+/// for a file) are read as CSV; bytes that are no CSV are 422, never 5xx.
+#[actix_web::test]
+async fn imports_sent_as_octet_stream_are_read_as_csv() {
+    let (app, admin) = TestApp::init().with_admin().await;
+    let send = |path: &str, body: Vec<u8>| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(&admin)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+    };
+    for path in ["/api/v1/org-units/import", "/api/v1/establishments/import"] {
+        let r = send(path, vec![0xff, 0xfe, 0x00, 0x81, 0x13])
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+    }
+    let r = send(
+        "/api/v1/org-units/import",
+        crate::helpers::NINH_BINH.as_bytes().to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"], json!([]), "{body}");
+    assert!(body["created"].as_u64().unwrap() > 100, "{body}");
+}

@@ -116,6 +116,9 @@ impl Application {
                     actix_web::middleware::DefaultHeaders::new()
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
+                // The inspectors' field app (`/app/`): pages, not the JSON API.
+                .configure(crate::web::field_app::configure)
+                .configure(crate::web::api_docs::configure)
                 .configure(routes::configure)
                 .default_service(web::to(routes::unrouted))
         })

@@ -19,7 +19,8 @@ pub async fn import(
 ) -> Result<HttpResponse, ApiError> {
     // The role first: a caller without it gets 403 before its upload is read.
     policy::require_admin(&user)?;
-    require_media_type(&req, &["text/csv"])?;
+    // `application/octet-stream` (what generated clients send) is read as CSV.
+    require_media_type(&req, &["text/csv", crate::app::inspections::OCTET_STREAM])?;
     let body = read_body(&req, &mut payload, IMPORT_LIMIT).await?;
     let summary = crate::app::org_units::import(&db, user, body).await?;
     Ok(HttpResponse::Ok().json(summary))

@@ -183,6 +183,48 @@ struct SyncPage {
     items: Vec<AssignmentDto>,
     next_cursor: Option<String>,
     sync_token: String,
+    reviews: Vec<ReviewChangeDto>,
+}
+
+/// A review change of the team's minutes, carried by its sync so that a
+/// phone learns that minutes were returned (or accepted, or corrected).
+#[derive(Serialize)]
+struct ReviewChangeDto {
+    inspection_id: String,
+    assignment_id: Option<String>,
+    establishment_id: String,
+    version: i32,
+    status: String,
+    comment: Option<String>,
+    reviewed_at: Option<String>,
+}
+
+/// The review changes a sync page carries: on its first page, those after
+/// `since` up to `upto`; a full fetch, the minutes now returned.
+fn review_changes(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    team_id: &str,
+    since: Option<i64>,
+    upto: i64,
+) -> Result<Vec<ReviewChangeDto>, ApiError> {
+    let rows = match since {
+        Some(s) => crate::db::inspections::review_changes(conn, team_id, s, upto, None)?,
+        None => crate::db::inspections::review_changes(conn, team_id, 0, upto, Some("returned"))?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|r| user.sees(&r.8))
+        .map(|r| ReviewChangeDto {
+            inspection_id: r.0,
+            assignment_id: r.1,
+            establishment_id: r.2,
+            version: r.3,
+            status: r.4,
+            comment: r.5,
+            reviewed_at: r.6.as_ref().map(rfc3339),
+        })
+        .collect())
 }
 
 /// `GET /teams/{id}/assignments?since=` parameters.
@@ -337,10 +379,16 @@ pub fn team_page(
     // the caller's area; one moved out since is left out here.
     items.retain(|a| user.sees(&a.unit_path));
     let sync = if more { last } else { last.max(high_water) };
+    let reviews = if cursor.is_none() {
+        review_changes(conn, &user, &team_id, since, high_water)?
+    } else {
+        Vec::new()
+    };
     serde_json::to_vec(&SyncPage {
         items,
         next_cursor: more.then(|| encode_token(last)),
         sync_token: encode_token(sync),
+        reviews,
     })
     .map_err(|e| ApiError::Internal(e.to_string()))
 }

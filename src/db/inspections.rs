@@ -708,3 +708,59 @@ pub fn attachment_type(
 pub fn is_minutes_key(constraint: &str) -> bool {
     constraint == "inspections_pkey" || constraint.ends_with("inspections.id")
 }
+
+/// A review change of minutes, as a team's sync carries it: id, assignment,
+/// establishment, version, review status, comment, when reviewed, change
+/// number, the establishment's unit path.
+pub type ReviewChange = (
+    String,
+    Option<String>,
+    String,
+    i32,
+    String,
+    Option<String>,
+    Option<NaiveDateTime>,
+    Option<i64>,
+    String,
+);
+
+/// Numbers the minutes' latest review change (`seq` from the change
+/// counter), for the team's delta sync.
+pub fn set_review_seq(conn: &mut DbConnection, id: &str, seq: i64) -> Result<(), ApiError> {
+    diesel::update(inspections::table.find(id))
+        .set(inspections::review_seq.eq(seq))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Review changes of `team_id`'s minutes numbered in `(after, upto]`, in
+/// change order; with `status`, only minutes whose review stands there.
+pub fn review_changes(
+    conn: &mut DbConnection,
+    team_id: &str,
+    after: i64,
+    upto: i64,
+    status: Option<&str>,
+) -> Result<Vec<ReviewChange>, ApiError> {
+    let mut q = inspections::table
+        .filter(inspections::team_id.eq(team_id))
+        .filter(inspections::review_seq.gt(after))
+        .filter(inspections::review_seq.le(upto))
+        .select((
+            inspections::id,
+            inspections::assignment_id,
+            inspections::establishment_id,
+            inspections::current_version,
+            inspections::review_status,
+            inspections::review_comment,
+            inspections::reviewed_at,
+            inspections::review_seq,
+            inspections::unit_path,
+        ))
+        .order(inspections::review_seq.asc())
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(inspections::review_status.eq(s.to_string()));
+    }
+    Ok(q.load(conn)?)
+}

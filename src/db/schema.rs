@@ -219,6 +219,8 @@ diesel::table! {
         org_unit_code -> Text,
         /// Copy of the establishment's `business_type`, kept in step with it.
         business_type -> Text,
+        /// Change number of the last review change (sync carries it).
+        review_seq -> Nullable<BigInt>,
     }
 }
 

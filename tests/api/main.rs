@@ -11,6 +11,8 @@ mod dashboard;
 mod draw_fairness;
 mod draw_trust;
 mod establishments;
+mod field_app;
+mod field_app_browser;
 mod helpers;
 mod hostile;
 mod imports;

@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// The request's media type, checked to be a photo's, lower-cased without
 /// parameters.
 fn declared_type(req: &HttpRequest) -> Result<String, ApiError> {
-    require_media_type(req, &["image/jpeg", "image/png"])?;
+    require_media_type(req, &["image/jpeg", "image/png", inspections::OCTET_STREAM])?;
     Ok(req
         .headers()
         .get("content-type")

@@ -11,7 +11,10 @@ use crate::app::auth::AuthUser;
 use crate::app::policy;
 use crate::db::inspections as rows;
 use crate::db::Db;
-use crate::domain::minutes::{check_photo, is_sha256_hex};
+use crate::domain::minutes::{check_photo, is_sha256_hex, sniff_photo};
+
+/// The media type of a binary body of unstated kind.
+pub const OCTET_STREAM: &str = "application/octet-stream";
 use crate::domain::values::{now, path_uuid};
 use crate::error::ApiError;
 
@@ -118,6 +121,12 @@ pub async fn attach_photo(
         .acquire()
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // `application/octet-stream` (what generated clients send for a binary
+    // body) means "whichever of the two the content is".
+    let declared = match declared.as_str() {
+        OCTET_STREAM => sniff_photo(&bytes).unwrap_or("image/jpeg").to_string(),
+        _ => declared,
+    };
     let kind = declared.clone();
     let (checked, bytes) = blocking(move || (check_photo(&bytes, &kind), bytes)).await?;
     drop(permit);

@@ -107,6 +107,9 @@ pub fn correct_minutes(
     let version = head.current_version + 1;
     rows::store_version(conn, id, version, &next, Some(&reason), &user.id)?;
     rows::set_current_version(conn, id, version, &next)?;
+    // Back to pending review: the team's next delta sync carries it.
+    let seq = crate::db::changes::next_change_seq(conn, 1)?;
+    rows::set_review_seq(conn, id, seq)?;
     let dto = load_dto(conn, user, id)?;
     crate::app::audit::record(conn, &user.id, "inspection.correct", id, None, Some(&dto))?;
     Ok(dto)

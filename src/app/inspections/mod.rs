@@ -7,7 +7,9 @@ mod post;
 mod read;
 mod review;
 
-pub use attachments::{attach_photo, open_photo, photo_path, read_photo, PhotoUpload, StoredPhoto};
+pub use attachments::{
+    attach_photo, open_photo, photo_path, read_photo, PhotoUpload, StoredPhoto, OCTET_STREAM,
+};
 pub use corrections::{correct, correct_minutes, CorrectionBody};
 pub use post::{insert_minutes, post, post_batch, Posting, Written};
 pub use read::{get, list, versions, ListParams};

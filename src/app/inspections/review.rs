@@ -71,6 +71,9 @@ pub fn review_minutes(
     })?;
     check_version(expected, head.current_version)?;
     rows::set_review(conn, id, decision, comment, &user.id, now())?;
+    // Numbered like an assignment change: the team's next delta sync carries it.
+    let seq = crate::db::changes::next_change_seq(conn, 1)?;
+    rows::set_review_seq(conn, id, seq)?;
     let dto = load_dto(conn, user, id)?;
     crate::app::audit::record(
         conn,

@@ -1,0 +1,2 @@
+DROP INDEX inspections_team_review_seq;
+ALTER TABLE inspections DROP COLUMN review_seq;

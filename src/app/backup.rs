@@ -182,9 +182,7 @@ fn file_sha256(path: &Path) -> Result<(String, u64), String> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), String> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(io(dir))
+    File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
 }
 
 /// Copies `src` to `dst` through a temporary file (synced, then renamed),
@@ -267,7 +265,7 @@ pub fn backup(
                 line.push(b'\n');
                 w.write_all(&line).map_err(io(&path))?;
                 done += 1;
-                if done % 10_000 == 0 {
+                if done.is_multiple_of(10_000) {
                     progress(Progress::Rows(spec.name, done));
                 }
                 Ok(())
@@ -321,7 +319,7 @@ pub fn backup(
                 None => missing.push(p.sha256.clone()),
             }
         }
-        if (i + 1) % 100 == 0 || i + 1 == total {
+        if (i + 1).is_multiple_of(100) || i + 1 == total {
             progress(Progress::Photos(i + 1, total));
         }
     }
@@ -454,7 +452,7 @@ pub fn verify_files(dir: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Ma
                 path.display()
             ));
         }
-        if (i + 1) % 100 == 0 || i + 1 == total {
+        if (i + 1).is_multiple_of(100) || i + 1 == total {
             progress(Progress::Photos(i + 1, total));
         }
     }
@@ -550,8 +548,15 @@ pub fn restore(
                 None => return Err(format!("the backup lacks the column {}.{}", t.name, c.name)),
             }
         }
-        if let Some(b) = t.columns.iter().find(|b| !live.iter().any(|c| c.name == b.name)) {
-            return Err(format!("the database lacks the column {}.{}", t.name, b.name));
+        if let Some(b) = t
+            .columns
+            .iter()
+            .find(|b| !live.iter().any(|c| c.name == b.name))
+        {
+            return Err(format!(
+                "the database lacks the column {}.{}",
+                t.name, b.name
+            ));
         }
     }
     for spec in TABLES {
@@ -572,7 +577,7 @@ pub fn restore(
             }
             photos_copied += 1;
         }
-        if (i + 1) % 100 == 0 || i + 1 == total {
+        if (i + 1).is_multiple_of(100) || i + 1 == total {
             progress(Progress::Photos(i + 1, total));
         }
     }

@@ -421,7 +421,9 @@ pub fn read_rows(
         let row = vals
             .into_iter()
             .zip(cols)
-            .map(|(v, c)| to_backup_form(c, v).map_err(|e| format!("{}.{}: {e}", table.name, c.name)))
+            .map(|(v, c)| {
+                to_backup_form(c, v).map_err(|e| format!("{}.{}: {e}", table.name, c.name))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         each(row)?;
         n += 1;

@@ -231,6 +231,7 @@ async fn backup_under_load_restores_into(on_sqlite: bool) {
     .await
     .unwrap();
     let line = succeeded(&out);
+    let ended = Instant::now();
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
     for c in clients {
@@ -242,7 +243,16 @@ async fn backup_under_load_restores_into(on_sqlite: bool) {
         .filter(|(_, at)| *at < began)
         .map(|(id, _)| id)
         .collect();
-    assert!(before.len() >= 16, "{} posted before the backup", before.len());
+    assert!(
+        before.len() >= 16,
+        "{} posted before the backup",
+        before.len()
+    );
+    let during = acked
+        .iter()
+        .filter(|(_, at)| (began..ended).contains(at))
+        .count();
+    assert!(during > 0, "no minutes acknowledged while the backup ran");
     assert!(line.starts_with("backup "), "{line}");
     assert_eq!(line.lines().count(), 1, "{line}");
     let backup = only_backup(backups.path());
@@ -281,7 +291,9 @@ async fn backup_under_load_restores_into(on_sqlite: bool) {
     assert_eq!(
         scalar_on(
             &target,
-            &format!("SELECT COUNT(*) AS n FROM inspection_versions WHERE inspection_id IN ({ids})")
+            &format!(
+                "SELECT COUNT(*) AS n FROM inspection_versions WHERE inspection_id IN ({ids})"
+            )
         ),
         before.len() as i64
     );
@@ -348,10 +360,7 @@ async fn backup_under_load_restores_into(on_sqlite: bool) {
             .json(&json!({"username": "lead", "password": PASSWORD}))
             .send()
             .unwrap();
-        let token = json_ok(login)["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let token = json_ok(login)["access_token"].as_str().unwrap().to_string();
         let get = |q: &str| {
             json_ok(
                 client
@@ -409,13 +418,15 @@ fn rows_as_text(url: &str, q: &str, cols: &str) -> Vec<String> {
         .collect()
 }
 
-/// One value printed by either backend, in one form: PostgreSQL's `t`/`f`
+/// One value printed by either backend, in one form: PostgreSQL's `true`/`false`
 /// as SQLite's `1`/`0`, timestamps to six decimals, numbers by the bits of
 /// their double.
 fn normalise(v: &str, pg: bool) -> String {
-    if pg && (v == "t" || v == "f") {
-        return if v == "t" { "1".into() } else { "0".into() };
-    }
+    let v = match (pg, v) {
+        (true, "true") => "1",
+        (true, "false") => "0",
+        _ => v,
+    };
     if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f") {
         return t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
     }
@@ -560,7 +571,13 @@ async fn copy_moves_a_province_to_another_database() {
 
     let text = succeeded(&out);
     assert_eq!(text.lines().count(), 2, "{text}");
-    for table in ["inspections", "assignments", "audit_log", "users", "org_units"] {
+    for table in [
+        "inspections",
+        "assignments",
+        "audit_log",
+        "users",
+        "org_units",
+    ] {
         assert_eq!(
             scalar_on(&target, &format!("SELECT COUNT(*) AS n FROM {table}")),
             p.app.count(table),

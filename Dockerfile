@@ -12,7 +12,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /var/lib/kiemtra kiemtra \
-    && mkdir -p /var/lib/kiemtra/attachments && chown -R kiemtra /var/lib/kiemtra
+    && mkdir -p /var/lib/kiemtra/attachments /var/lib/kiemtra/backups && chown -R kiemtra /var/lib/kiemtra
 COPY --from=build /src/target/release/kiemtra /usr/local/bin/kiemtra
 USER kiemtra
 WORKDIR /var/lib/kiemtra

@@ -1,6 +1,8 @@
 //! The command line: `serve`, `migrate`, `user add|disable|enable|reset-password`,
 //! `import`, `audit verify|head`,
-//! `generate`, `demo`. Every command first brings the schema up to date.
+//! `generate`, `demo`, `backup`, `restore`, `copy`. Every command first
+//! brings the schema up to date, except `backup` (which leaves the database
+//! as it is) and `restore` (which migrates only up to the backup's version).
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -115,6 +117,42 @@ enum Command {
         /// Seed everything, print the logins, and exit without serving.
         #[arg(long)]
         no_serve: bool,
+    },
+    /// A consistent backup while the service keeps serving: every table,
+    /// the new photos and a manifest, in a new folder of DIR.
+    Backup {
+        /// Backup directory (one folder per backup, photos shared).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the service stores photos.
+        #[arg(long, env = "ATTACHMENTS_DIR", default_value = "attachments")]
+        attachments_dir: PathBuf,
+    },
+    /// Restore a backup into an empty database (DATABASE_URL, either backend).
+    Restore {
+        /// A backup folder, or a backup directory (its newest backup).
+        #[arg(long)]
+        from: PathBuf,
+        /// Where to put the photos.
+        #[arg(long, env = "ATTACHMENTS_DIR", default_value = "attachments")]
+        attachments_dir: PathBuf,
+    },
+    /// Copy the database (DATABASE_URL) into another, empty one: a backup
+    /// and a restore, e.g. from the embedded SQLite to PostgreSQL.
+    Copy {
+        /// The empty target database.
+        #[arg(long)]
+        to: String,
+        /// Where the service stores photos.
+        #[arg(long, env = "ATTACHMENTS_DIR", default_value = "attachments")]
+        attachments_dir: PathBuf,
+        /// Photos folder of the target (default: the same folder).
+        #[arg(long)]
+        to_attachments_dir: Option<PathBuf>,
+        /// Directory for the intermediate backup (kept); default a
+        /// temporary one, removed afterwards.
+        #[arg(long)]
+        via: Option<PathBuf>,
     },
 }
 
@@ -411,7 +449,159 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             demo_database_url,
             no_serve,
         } => crate::cli::demo(&demo_database_url, &bind, no_serve),
+        Command::Backup {
+            out,
+            attachments_dir,
+        } => {
+            let pool = build_pool(&cli.database_url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let s = run_backup(&mut conn, &attachments_dir, &out)?;
+            println!("{}", backup_line(&s));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            from,
+            attachments_dir,
+        } => {
+            let pool = build_pool(&cli.database_url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let s = run_restore(&mut conn, &from, &attachments_dir)?;
+            println!("{}", restore_line(&s));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Copy {
+            to,
+            attachments_dir,
+            to_attachments_dir,
+            via,
+        } => copy(
+            &cli.database_url,
+            &to,
+            &attachments_dir,
+            to_attachments_dir.as_deref(),
+            via,
+        ),
     }
+}
+
+/// Progress of a backup or restore: a spinner on a terminal, nothing
+/// otherwise (cron gets the summary line only).
+fn progress_display() -> impl FnMut(crate::app::backup::Progress) {
+    use crate::app::backup::Progress;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
+    move |p| {
+        if let Some(b) = &bar {
+            match p {
+                Progress::Rows(table, n) => b.set_message(format!("{table}: {n} rows")),
+                Progress::Photos(i, n) => b.set_message(format!("photos: {i}/{n}")),
+                Progress::Checking => b.set_message("checking checksums"),
+            }
+        }
+    }
+}
+
+fn run_backup(
+    conn: &mut DbConnection,
+    attachments_dir: &Path,
+    out: &Path,
+) -> Result<crate::app::backup::BackupSummary, String> {
+    crate::app::backup::backup(conn, attachments_dir, out, &mut progress_display())
+}
+
+fn run_restore(
+    conn: &mut DbConnection,
+    from: &Path,
+    attachments_dir: &Path,
+) -> Result<crate::app::backup::RestoreSummary, String> {
+    crate::app::backup::restore(conn, from, attachments_dir, &mut progress_display())
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// The one line a backup prints (for cron's mail).
+fn backup_line(s: &crate::app::backup::BackupSummary) -> String {
+    let m = &s.manifest;
+    let mut line = format!(
+        "backup {}: {} tables, {} rows, {} of tables, audit head {} (entry {}), {} photos ({} new, {}) in {:.1} s -> {}",
+        m.created_at,
+        m.tables.len(),
+        s.rows(),
+        mb(s.table_bytes),
+        &m.audit.head[..12],
+        m.audit.entries,
+        m.photos.len(),
+        s.photos_copied,
+        mb(s.photo_bytes_copied),
+        s.seconds,
+        s.dir.display()
+    );
+    if !m.missing_photos.is_empty() {
+        line.push_str(&format!(
+            "; WARNING {} photo(s) missing or damaged in the attachments folder",
+            m.missing_photos.len()
+        ));
+    }
+    line
+}
+
+/// The one line a restore prints.
+fn restore_line(s: &crate::app::backup::RestoreSummary) -> String {
+    let m = &s.manifest;
+    format!(
+        "restored the backup of {} ({}, schema {}): {} tables, {} rows, audit chain verified to entry {} ({}), {} photos copied, in {:.1} s",
+        m.created_at,
+        m.backend,
+        m.schema_version,
+        m.tables.len(),
+        m.tables.iter().map(|t| t.rows).sum::<u64>(),
+        m.audit.entries,
+        &m.audit.head[..12],
+        s.photos_copied,
+        s.seconds
+    )
+}
+
+/// `kiemtra copy --to URL`: a backup of this database, restored into `to`.
+fn copy(
+    from: &str,
+    to: &str,
+    attachments_dir: &Path,
+    to_attachments_dir: Option<&Path>,
+    via: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let source = build_pool(from, 1)?;
+    let target = build_pool(to, 1)?;
+    let (dir, temporary) = match via {
+        Some(d) => (d, false),
+        None => (
+            std::env::temp_dir().join(format!("kiemtra-copy-{}", std::process::id())),
+            true,
+        ),
+    };
+    let outcome = (|| {
+        let mut conn = source.get().map_err(|e| e.to_string())?;
+        let b = run_backup(&mut conn, attachments_dir, &dir)?;
+        println!("{}", backup_line(&b));
+        let mut conn = target.get().map_err(|e| e.to_string())?;
+        let r = run_restore(
+            &mut conn,
+            &b.dir,
+            to_attachments_dir.unwrap_or(attachments_dir),
+        )?;
+        println!("{}", restore_line(&r));
+        Ok::<_, String>(())
+    })();
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    outcome?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The bundled administrative units of a structure (2024 or 2025).

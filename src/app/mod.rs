@@ -5,6 +5,7 @@
 pub mod assignments;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod closing;
 pub mod coverage;
 pub mod documents;

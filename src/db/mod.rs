@@ -4,6 +4,7 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod backup;
 pub mod callers;
 pub mod changes;
 pub mod coverage;

@@ -63,6 +63,8 @@ pub struct TestAppBuilder {
     trusted_proxies: String,
     refresh_grace_secs: Option<i64>,
     body_timeout_secs: Option<u64>,
+    /// On SQLite even when `TEST_POSTGRES_URL` is set (a backup's source).
+    sqlite: bool,
 }
 
 impl TestApp {
@@ -77,6 +79,7 @@ impl TestApp {
             trusted_proxies: String::new(),
             refresh_grace_secs: None,
             body_timeout_secs: None,
+            sqlite: false,
         }
     }
 }
@@ -148,6 +151,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// On a SQLite file even when `TEST_POSTGRES_URL` is set.
+    pub fn on_sqlite(mut self) -> Self {
+        self.sqlite = true;
+        self
+    }
+
     /// The app with no user and no data.
     pub async fn empty(self) -> TestApp {
         assert!(
@@ -197,7 +206,11 @@ impl TestAppBuilder {
 
     fn spawn(&self) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = fresh_database(dir.path());
+        let db = if self.sqlite {
+            fresh_sqlite(dir.path())
+        } else {
+            fresh_database(dir.path())
+        };
         let mut settings =
             Settings::new(&*db, Secret::new("test-secret-test-secret-test-secret!")).unwrap();
         settings.bind = "127.0.0.1:0".into();
@@ -271,6 +284,74 @@ impl Drop for TestDb {
     }
 }
 
+/// A fresh SQLite database file in `dir`.
+pub fn fresh_sqlite(dir: &std::path::Path) -> TestDb {
+    TestDb {
+        url: format!("sqlite://{}", dir.join("test.db").display()),
+        pg: None,
+    }
+}
+
+/// A fresh database of the other backend than `url`'s: a SQLite file in
+/// `dir` for a PostgreSQL `url`; a PostgreSQL database for a SQLite `url`
+/// when `TEST_POSTGRES_URL` is set, else (no server) another SQLite file.
+pub fn fresh_database_other_than(url: &str, dir: &std::path::Path) -> TestDb {
+    if url.starts_with("postgres") {
+        fresh_sqlite(dir)
+    } else {
+        fresh_database(dir)
+    }
+}
+
+/// Runs `sql` on the database at `url`; its one BIGINT value, named `n`.
+pub fn scalar_on(url: &str, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let pool = kiemtra::db::build_pool(url, 1).expect("connect");
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut **conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// Runs `sql` on the database at `url`; its TEXT values, named `t`.
+pub fn texts_on(url: &str, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    let pool = kiemtra::db::build_pool(url, 1).expect("connect");
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(sql)
+        .load::<T>(&mut **conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|t| t.t)
+        .collect()
+}
+
+/// The tables of the database at `url`, read from its catalog (the
+/// engine's and diesel's own left out), sorted.
+pub fn catalog_tables(url: &str) -> Vec<String> {
+    let sql = if url.starts_with("postgres") {
+        "SELECT table_name::text AS t FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+    } else {
+        "SELECT name AS t FROM sqlite_master WHERE type = 'table'"
+    };
+    let mut t: Vec<String> = texts_on(url, sql)
+        .into_iter()
+        .filter(|n| !n.starts_with("__diesel") && !n.starts_with("sqlite_"))
+        .collect();
+    t.sort();
+    t
+}
+
 /// A fresh database URL: a new PostgreSQL database, or a SQLite file in `dir`.
 pub fn fresh_database(dir: &std::path::Path) -> TestDb {
     match std::env::var("TEST_POSTGRES_URL") {
@@ -327,6 +408,11 @@ impl TestApp {
                 .expect("Retry-After seconds")
         });
         (resp.status(), retry)
+    }
+
+    /// Where the app stores photos (for the `kiemtra` binary run beside it).
+    pub fn attachments_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("attachments")
     }
 
     /// The app's database URL (for the `kiemtra` binary run beside it).

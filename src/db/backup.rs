@@ -59,6 +59,7 @@ pub const TABLES: &[TableSpec] = &[
     t("team_members", "team_id, user_id"),
     t("plans", "id"),
     t("draw_rounds", "plan_id, round"),
+    t("rehearsal_assignments", "id"),
     seeded("change_counter", "id"),
     // After users, teams and org_units, whose inserts bump it.
     seeded("auth_epoch", "id"),

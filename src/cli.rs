@@ -68,6 +68,9 @@ enum Command {
         /// Concurrent connections per instance (capped by the file limit).
         #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
         max_connections: usize,
+        /// Seconds of inactivity after which a console session ends.
+        #[arg(long, env = "CONSOLE_IDLE_SECS", default_value_t = 1800)]
+        console_idle_secs: u64,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -208,6 +211,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             body_timeout_secs,
             body_min_rate,
             max_connections,
+            console_idle_secs,
         } => {
             let secret = std::env::var("JWT_SECRET")
                 .map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
@@ -221,6 +225,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             settings.body_timeout_secs = body_timeout_secs.max(1);
             settings.body_min_rate = body_min_rate;
             settings.max_connections = max_connections.max(1);
+            settings.console_idle_secs = console_idle_secs.max(60);
             serve(settings, None)
         }
         Command::Migrate => {

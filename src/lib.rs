@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod startup;
+pub mod web;
 pub mod state;
 
 /// Keeps the server's memory bounded under glibc's allocator: large blocks

@@ -116,6 +116,9 @@ impl Application {
                     actix_web::middleware::DefaultHeaders::new()
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
+                // The web console (issue 17): HTML pages, not in the JSON
+                // route table nor the OpenAPI spec; `/` leads to it.
+                .configure(crate::web::configure)
                 .configure(routes::configure)
                 .default_service(web::to(routes::unrouted))
         })
@@ -195,10 +198,11 @@ fn connection_cap(max: usize) -> (usize, usize) {
 fn problemize<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // The console's own error pages (HTML) stay as they are.
+    let is_problem = res.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"text/html")
+    });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -94,6 +94,7 @@ route_table! {
     post "/api/v1/plans/{id}/top-up" => plans::draw::top_up,
     get "/api/v1/plans/{id}/assignments" => plans::plan_assignments,
     get "/api/v1/plans/{id}/coverage" => coverage::coverage,
+    get "/api/v1/plans/{id}/warnings" => plans::warnings,
 
     get "/api/v1/assignments/{id}" => assignments::get,
     patch "/api/v1/assignments/{id}" => assignments::patch,

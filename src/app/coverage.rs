@@ -423,6 +423,29 @@ pub async fn coverage(
     Ok(counts.to_json(group_by))
 }
 
+/// The coverage of plan `id` counted inside unit `code` (the console's
+/// drill-down: province → district → commune): the unit must lie inside
+/// the caller's area or above it (404 otherwise); counted over the unit
+/// when it lies inside the area, over the caller's area when above it.
+pub async fn coverage_in(
+    db: &Db,
+    user: AuthUser,
+    id: String,
+    code: String,
+    group_by: &'static str,
+) -> Result<serde_json::Value, ApiError> {
+    let path = db
+        .run(move |conn| crate::db::plans::unit_path(conn, &code))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    crate::app::policy::found_if(crate::app::policy::sees_org_unit(&user, &path))?;
+    let mut narrowed = user;
+    if narrowed.sees(&path) {
+        narrowed.scope_path = Some(path);
+    }
+    coverage(db, narrowed, id, group_by).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

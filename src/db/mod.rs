@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod audit;
 pub mod callers;
 pub mod changes;
+pub mod console;
 pub mod coverage;
 pub mod error;
 pub mod establishments;

@@ -4,12 +4,14 @@
 mod attachments;
 mod corrections;
 mod post;
+mod queue;
 mod read;
 mod review;
 
 pub use attachments::{attach_photo, open_photo, photo_path, read_photo, PhotoUpload, StoredPhoto};
 pub use corrections::{correct, correct_minutes, CorrectionBody};
 pub use post::{insert_minutes, post, post_batch, Posting, Written};
+pub use queue::{review_queue, QueueRow};
 pub use read::{get, list, versions, ListParams};
 pub use review::{review, review_minutes, ReviewBody};
 

@@ -514,6 +514,7 @@ pub fn demo(url: &str, bind: &str, no_serve: bool) -> Result<ExitCode, String> {
     let mut banner = String::from("\nkiemtra demo — Ninh Bình 2016\n");
     banner.push_str("  API:       http://{host}:{port}/api/v1\n");
     banner.push_str("  Dashboard: http://{host}:{port}/dashboard (log in as giamsat)\n");
+    banner.push_str("  Console:   http://{host}:{port}/console/ (sign in as giamsat or admin)\n");
     banner.push_str(&format!(
         "  Password of every demo account: {DEMO_PASSWORD}\n"
     ));

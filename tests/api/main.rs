@@ -5,6 +5,7 @@ mod accounts;
 mod area;
 mod auth;
 mod authority;
+mod console;
 mod contract;
 mod crash;
 mod dashboard;

@@ -31,7 +31,7 @@ footer{color:var(--muted);font-size:.85rem;text-align:center;padding:1rem}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#eef1f4;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .scroll{overflow-x:auto}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:.75rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.75rem}
@@ -43,7 +43,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .notice{background:#e3f2e8;border:1px solid #b4dcc1;padding:.5rem .75rem;border-radius:4px}
 .warning{background:#fff4e0;border:1px solid #f0c987;padding:.5rem .75rem;border-radius:4px}
 form.stack{display:grid;gap:.6rem;max-width:560px}
-form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
+form.inline,div.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
 label{display:grid;gap:.15rem;font-weight:600;font-size:.9rem}
 label.check{display:flex;align-items:center;gap:.4rem;font-weight:400}
 input,select,textarea,button{font:inherit;padding:.35rem .5rem;border:1px solid #9aa5b1;border-radius:4px;background:#fff;color:inherit}

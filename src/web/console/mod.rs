@@ -288,7 +288,7 @@ pub fn html_response(status: StatusCode, body: Markup) -> HttpResponse {
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; style-src-attr 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ))
         .body(body.into_string())
 }
@@ -511,7 +511,7 @@ impl Ctx {
                         a.brand href="/console/" { "Kiểm tra liên ngành 178" }
                         nav aria-label="Chức năng" {
                             @for (n, href, label) in NAV {
-                                @if n != Nav::Audit || self.is_admin() {
+                                @if !matches!(n, Nav::Audit | Nav::Users) || self.is_admin() {
                                     a href=(href) aria-current=[(n == nav).then_some("page")] { (label) }
                                 }
                             }

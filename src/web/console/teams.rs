@@ -87,11 +87,17 @@ pub async fn create(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: w
 pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::Query<Done>) -> PageResult {
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;
     let t = to_json(&teams::get(&db, ctx.user.clone(), id.clone()).await?)?;
-    let people = to_json(
-        &users::list(&db, ctx.user.clone(), crate::domain::page::PageParams { limit: Some(500), cursor: None })
-            .await?
-            .items,
-    )?;
+    // Only an administrator lists accounts; a supervisor names the account
+    // to add by its id.
+    let people = if ctx.is_admin() {
+        Some(to_json(
+            &users::list(&db, ctx.user.clone(), crate::domain::page::PageParams { limit: Some(500), cursor: None })
+                .await?
+                .items,
+        )?)
+    } else {
+        None
+    };
     let members = t.get("members").and_then(Value::as_array).cloned().unwrap_or_default();
     let body = html! {
         (notice(done_text(q.ok.as_deref())))
@@ -126,14 +132,18 @@ pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::
         h2 { "Thêm thành viên" }
         form.stack method="post" action={"/console/teams/" (id) "/members"} {
             (ctx.csrf_field())
-            label { "Tài khoản"
-                select name="user_id" required {
-                    @for u in people.as_array().into_iter().flatten() {
-                        @if s(u, "role") == "inspector" && u.get("team_id").is_none_or(Value::is_null) {
-                            option value=(s(u, "id")) { (s(u, "full_name")) " (" (s(u, "username")) ")" }
+            @if let Some(people) = &people {
+                label { "Tài khoản"
+                    select name="user_id" required {
+                        @for u in people.as_array().into_iter().flatten() {
+                            @if s(u, "role") == "inspector" && u.get("team_id").is_none_or(Value::is_null) {
+                                option value=(s(u, "id")) { (s(u, "full_name")) " (" (s(u, "username")) ")" }
+                            }
                         }
                     }
                 }
+            } @else {
+                label { "Mã tài khoản (user_id)" input name="user_id" required; }
             }
             label { "Cơ quan" select name="agency" { @for (code, name) in AGENCIES { option value=(code) { (name) } } } }
             label.check { input type="checkbox" name="is_leader" value="true"; "Trưởng đoàn" }

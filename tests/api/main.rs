@@ -6,6 +6,7 @@ mod area;
 mod auth;
 mod authority;
 mod console;
+mod console_browser;
 mod contract;
 mod crash;
 mod dashboard;

@@ -10,8 +10,8 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod startup;
-pub mod web;
 pub mod state;
+pub mod web;
 
 /// Keeps the server's memory bounded under glibc's allocator: large blocks
 /// (argon2's working memory, large responses) are always mapped and unmapped

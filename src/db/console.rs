@@ -164,12 +164,14 @@ pub fn units_under(
         .load(conn)?)
 }
 
-/// Teams whose jurisdiction lies under `path`: id, name, level, unit code,
-/// member count.
+/// A team with its member count: id, name, level, unit code, members.
+pub type TeamCount = (String, String, String, String, i64);
+
+/// Teams whose jurisdiction lies under `path`, with their member counts.
 pub fn teams_with_member_counts(
     conn: &mut DbConnection,
     path: &str,
-) -> Result<Vec<(String, String, String, String, i64)>, ApiError> {
+) -> Result<Vec<TeamCount>, ApiError> {
     let rows: Vec<(String, String, String, String)> = teams::table
         .inner_join(org_units::table)
         .filter(org_units::path.like(format!("{path}%")))

@@ -96,13 +96,22 @@ impl Console {
     }
 
     /// Signs in with `password` on the sign-in form; the answer.
-    pub async fn try_sign_in(&mut self, user: &str, password: &str) -> (StatusCode, HeaderMap, String) {
+    pub async fn try_sign_in(
+        &mut self,
+        user: &str,
+        password: &str,
+    ) -> (StatusCode, HeaderMap, String) {
         let (status, _, page) = self.get("/console/login").await;
         assert_eq!(status, StatusCode::OK);
         let token = csrf_of(&page);
         self.post(
             "/console/login",
-            &[("csrf_token", &token), ("username", user), ("password", password), ("next", "/console/")],
+            &[
+                ("csrf_token", &token),
+                ("username", user),
+                ("password", password),
+                ("next", "/console/"),
+            ],
         )
         .await
     }
@@ -151,9 +160,15 @@ async fn the_root_leads_to_the_console_and_its_sign_in() {
     let (status, headers, page) = c.get("/console/login").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Đăng nhập"), "{page}");
-    assert!(page.contains("<label>Tên đăng nhập"), "every control has a label: {page}");
+    assert!(
+        page.contains("<label>Tên đăng nhập"),
+        "every control has a label: {page}"
+    );
     let cookie = headers[SET_COOKIE].to_str().unwrap();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
 
     let (status, headers, _) = c.try_sign_in("admin", PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -163,7 +178,10 @@ async fn the_root_leads_to_the_console_and_its_sign_in() {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|v| v.starts_with("kiemtra_console="))
         .expect("a session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"), "{session}");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
     assert!(!session.contains("Secure"), "plain HTTP: no Secure flag");
     let (status, _, page) = c.get("/console/").await;
     assert_eq!(status, StatusCode::OK);
@@ -180,7 +198,10 @@ async fn the_root_leads_to_the_console_and_its_sign_in() {
 
 #[actix_web::test]
 async fn a_wrong_password_is_401_and_a_throttled_login_says_to_wait() {
-    let (app, _) = TestApp::init().login_attempts_per_minute(2).with_admin().await;
+    let (app, _) = TestApp::init()
+        .login_attempts_per_minute(2)
+        .with_admin()
+        .await;
     let mut c = Console::new(&app);
     let (status, _, page) = c.try_sign_in("admin", "wrong-password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -190,32 +211,49 @@ async fn a_wrong_password_is_401_and_a_throttled_login_says_to_wait() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
     assert!(headers.contains_key("retry-after"));
     assert!(page.contains("Vui lòng đợi"), "{page}");
-    assert!(!page.contains("Sai tên đăng nhập"), "a 429 is not a wrong password: {page}");
+    assert!(
+        !page.contains("Sai tên đăng nhập"),
+        "a 429 is not a wrong password: {page}"
+    );
 }
 
 #[actix_web::test]
 async fn a_form_without_its_csrf_token_is_refused() {
     let (app, admin) = TestApp::init().with_teams().with_admin().await;
-    let e = app.establishment(&admin, "K-1", &commune_of("372"), "karaoke").await;
+    let e = app
+        .establishment(&admin, "K-1", &commune_of("372"), "karaoke")
+        .await;
     let id = e["id"].as_str().unwrap();
     let mut c = Console::sign_in(&app, "admin").await;
     let (status, _, page) = c
-        .post(&format!("/console/establishments/{id}"), &[("name", "Đổi tên"), ("version", "1")])
+        .post(
+            &format!("/console/establishments/{id}"),
+            &[("name", "Đổi tên"), ("version", "1")],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     let (status, _, _) = c
         .post(
             &format!("/console/establishments/{id}"),
-            &[("csrf_token", "0123456789abcdef0123456789abcdef"), ("name", "Đổi tên"), ("version", "1")],
+            &[
+                ("csrf_token", "0123456789abcdef0123456789abcdef"),
+                ("name", "Đổi tên"),
+                ("version", "1"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let now = app.get_ok(&format!("/api/v1/establishments/{id}"), &admin).await;
+    let now = app
+        .get_ok(&format!("/api/v1/establishments/{id}"), &admin)
+        .await;
     assert_eq!(now["name"], "Cơ sở K-1", "nothing written");
     // The sign-in form too.
     let mut fresh = Console::new(&app);
     let (status, _, _) = fresh
-        .post("/console/login", &[("username", "admin"), ("password", PASSWORD)])
+        .post(
+            "/console/login",
+            &[("username", "admin"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
@@ -223,7 +261,9 @@ async fn a_form_without_its_csrf_token_is_refused() {
 #[actix_web::test]
 async fn a_stale_edit_is_refused_not_overwritten() {
     let (app, admin) = TestApp::init().with_teams().with_admin().await;
-    let e = app.establishment(&admin, "K-1", &commune_of("372"), "karaoke").await;
+    let e = app
+        .establishment(&admin, "K-1", &commune_of("372"), "karaoke")
+        .await;
     let id = e["id"].as_str().unwrap();
     let mut c = Console::sign_in(&app, "admin").await;
     let page_path = format!("/console/establishments/{id}");
@@ -251,7 +291,9 @@ async fn a_stale_edit_is_refused_not_overwritten() {
     let (status, _, page) = c.post(&page_path, &second).await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{page}");
     assert!(page.contains("Người khác đã sửa"), "{page}");
-    let now = app.get_ok(&format!("/api/v1/establishments/{id}"), &admin).await;
+    let now = app
+        .get_ok(&format!("/api/v1/establishments/{id}"), &admin)
+        .await;
     assert_eq!(now["name"], "Karaoke Hoa Sen");
     assert_eq!(now["version"], 2);
 }
@@ -259,8 +301,12 @@ async fn a_stale_edit_is_refused_not_overwritten() {
 #[actix_web::test]
 async fn a_supervisor_of_372_gets_404_for_pages_of_373() {
     let (app, admin) = TestApp::init().with_teams().with_admin().await;
-    let mine = app.establishment(&admin, "K-372", &commune_of("372"), "karaoke").await;
-    let theirs = app.establishment(&admin, "K-373", &commune_of("373"), "karaoke").await;
+    let mine = app
+        .establishment(&admin, "K-372", &commune_of("372"), "karaoke")
+        .await;
+    let theirs = app
+        .establishment(&admin, "K-373", &commune_of("373"), "karaoke")
+        .await;
     let other = app.inspector("doi373", "373").await;
     let minutes = app
         .post_created(
@@ -271,7 +317,12 @@ async fn a_supervisor_of_372_gets_404_for_pages_of_373() {
         .await;
     app.create_user("sup372", "supervisor", Some("372"), None);
     let mut c = Console::sign_in(&app, "sup372").await;
-    let (status, _, page) = c.get(&format!("/console/establishments/{}", mine["id"].as_str().unwrap())).await;
+    let (status, _, page) = c
+        .get(&format!(
+            "/console/establishments/{}",
+            mine["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     for path in [
         format!("/console/establishments/{}", theirs["id"].as_str().unwrap()),
@@ -280,7 +331,10 @@ async fn a_supervisor_of_372_gets_404_for_pages_of_373() {
     ] {
         let (status, headers, page) = c.get(&path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {page}");
-        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         assert!(page.contains("Không tìm thấy"), "{page}");
     }
     // Nor does its review queue list them.
@@ -296,7 +350,10 @@ async fn a_supervisor_of_372_gets_404_for_pages_of_373() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let m = app
-        .get_ok(&format!("/api/v1/inspections/{}", minutes["id"].as_str().unwrap()), &admin)
+        .get_ok(
+            &format!("/api/v1/inspections/{}", minutes["id"].as_str().unwrap()),
+            &admin,
+        )
         .await;
     assert_eq!(m["review"]["status"], "pending");
 }
@@ -304,45 +361,81 @@ async fn a_supervisor_of_372_gets_404_for_pages_of_373() {
 #[actix_web::test]
 async fn a_supervisor_accepts_one_minutes_and_returns_another_with_a_comment() {
     let (app, admin) = TestApp::init().with_teams().with_admin().await;
-    let a = app.establishment(&admin, "K-1", &commune_of("372"), "karaoke").await;
-    let b = app.establishment(&admin, "K-2", &commune_of("372"), "massage").await;
+    let a = app
+        .establishment(&admin, "K-1", &commune_of("372"), "karaoke")
+        .await;
+    let b = app
+        .establishment(&admin, "K-2", &commune_of("372"), "massage")
+        .await;
     let lead = app.inspector("lead", "372").await;
     let team = app.teams["372"].clone();
     let first = app
-        .post_created("/api/v1/inspections", &lead.token, surprise(&team, a["id"].as_str().unwrap(), &lead.id))
+        .post_created(
+            "/api/v1/inspections",
+            &lead.token,
+            surprise(&team, a["id"].as_str().unwrap(), &lead.id),
+        )
         .await;
     let second = app
-        .post_created("/api/v1/inspections", &lead.token, surprise(&team, b["id"].as_str().unwrap(), &lead.id))
+        .post_created(
+            "/api/v1/inspections",
+            &lead.token,
+            surprise(&team, b["id"].as_str().unwrap(), &lead.id),
+        )
         .await;
     app.create_user("sup", "supervisor", Some("37"), None);
     let mut c = Console::sign_in(&app, "sup").await;
     let (status, _, queue) = c.get("/console/review").await;
     assert_eq!(status, StatusCode::OK);
-    let (one, two) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+    let (one, two) = (
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    );
     assert!(queue.contains(one) && queue.contains(two), "{queue}");
 
     let token = c.csrf(&format!("/console/inspections/{one}")).await;
     let (status, headers, body) = c
-        .post(&format!("/console/inspections/{one}"), &[("csrf_token", &token), ("decision", "accepted"), ("version", "1")])
+        .post(
+            &format!("/console/inspections/{one}"),
+            &[
+                ("csrf_token", &token),
+                ("decision", "accepted"),
+                ("version", "1"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    assert_eq!(headers[LOCATION], format!("/console/inspections/{one}?ok=accepted"));
+    assert_eq!(
+        headers[LOCATION],
+        format!("/console/inspections/{one}?ok=accepted")
+    );
     // Returning needs a comment.
     let (status, _, page) = c
-        .post(&format!("/console/inspections/{two}"), &[("csrf_token", &token), ("decision", "returned")])
+        .post(
+            &format!("/console/inspections/{two}"),
+            &[("csrf_token", &token), ("decision", "returned")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     let (status, _, _) = c
         .post(
             &format!("/console/inspections/{two}"),
-            &[("csrf_token", &token), ("decision", "returned"), ("comment", "Thiếu chữ ký của chủ cơ sở")],
+            &[
+                ("csrf_token", &token),
+                ("decision", "returned"),
+                ("comment", "Thiếu chữ ký của chủ cơ sở"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
-    let one = app.get_ok(&format!("/api/v1/inspections/{one}"), &admin).await;
+    let one = app
+        .get_ok(&format!("/api/v1/inspections/{one}"), &admin)
+        .await;
     assert_eq!(one["review"]["status"], "accepted", "{one}");
-    let two = app.get_ok(&format!("/api/v1/inspections/{two}"), &admin).await;
+    let two = app
+        .get_ok(&format!("/api/v1/inspections/{two}"), &admin)
+        .await;
     assert_eq!(two["review"]["status"], "returned", "{two}");
     assert_eq!(two["review"]["comment"], "Thiếu chữ ký của chủ cơ sở");
     let (_, _, queue) = c.get("/console/review").await;
@@ -353,7 +446,16 @@ async fn a_supervisor_accepts_one_minutes_and_returns_another_with_a_comment() {
 fn workbook(rows: &[[&str; 5]]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (c, h) in ["licence_no", "name", "business_type", "org_unit_code", "address"].iter().enumerate() {
+    for (c, h) in [
+        "licence_no",
+        "name",
+        "business_type",
+        "org_unit_code",
+        "address",
+    ]
+    .iter()
+    .enumerate()
+    {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
     for (r, row) in rows.iter().enumerate() {
@@ -386,23 +488,35 @@ async fn an_imported_workbook_reports_its_bad_row_in_a_file() {
         .client
         .post(format!("{}/console/establishments/import", c.base))
         .header("Cookie", c.cookie_header())
-        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .body(body)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let page = resp.text().await.unwrap();
-    assert!(page.contains("<div class=\"big\" id=\"created\">2</div>"), "{page}");
+    assert!(
+        page.contains("<div class=\"big\" id=\"created\">2</div>"),
+        "{page}"
+    );
     assert!(page.contains("id=\"error-count\">1<"), "{page}");
     let errors = page.split("name=\"errors_csv\"").nth(1).unwrap();
     let errors = &errors[errors.find('>').unwrap() + 1..errors.find("</textarea>").unwrap()];
     let errors = errors.replace("&quot;", "\"").replace("&amp;", "&");
     let (status, headers, file) = c
-        .post("/console/establishments/import/errors.csv", &[("csrf_token", &token), ("errors_csv", &errors)])
+        .post(
+            "/console/establishments/import/errors.csv",
+            &[("csrf_token", &token), ("errors_csv", &errors)],
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     let lines: Vec<&str> = file.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines[0], "row,field,message");
     assert_eq!(lines.len(), 2, "{file}");
@@ -417,8 +531,12 @@ async fn a_district_without_a_team_is_warned_about_before_the_draw() {
         builder = builder.with_team(d);
     }
     let (app, admin) = builder.with_admin().await;
-    for (i, d) in ["370", "372", "373", "374", "375", "376", "377"].iter().enumerate() {
-        app.establishment(&admin, &format!("K-{i}"), &commune_of(d), "karaoke").await;
+    for (i, d) in ["370", "372", "373", "374", "375", "376", "377"]
+        .iter()
+        .enumerate()
+    {
+        app.establishment(&admin, &format!("K-{i}"), &commune_of(d), "karaoke")
+            .await;
     }
     // A member for every team but 374's.
     for d in ["37", "370", "372", "375", "376", "377"] {
@@ -431,18 +549,34 @@ async fn a_district_without_a_team_is_warned_about_before_the_draw() {
         .await;
     }
     let plan = app
-        .create_plan(&admin, json!({"name": "2016", "year": 2016, "org_unit_code": "37"}))
+        .create_plan(
+            &admin,
+            json!({"name": "2016", "year": 2016, "org_unit_code": "37"}),
+        )
         .await;
     let id = plan["id"].as_str().unwrap();
-    let w = app.get_ok(&format!("/api/v1/plans/{id}/warnings"), &admin).await;
+    let w = app
+        .get_ok(&format!("/api/v1/plans/{id}/warnings"), &admin)
+        .await;
     let kinds: Vec<(String, String)> = w["warnings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| (x["kind"].as_str().unwrap().to_string(), x["org_unit_code"].as_str().unwrap().to_string()))
+        .map(|x| {
+            (
+                x["kind"].as_str().unwrap().to_string(),
+                x["org_unit_code"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert!(kinds.contains(&("level_without_team".into(), "373".into())), "{w}");
-    assert!(kinds.contains(&("team_without_members".into(), "374".into())), "{w}");
+    assert!(
+        kinds.contains(&("level_without_team".into(), "373".into())),
+        "{w}"
+    );
+    assert!(
+        kinds.contains(&("team_without_members".into(), "374".into())),
+        "{w}"
+    );
     assert!(!kinds.iter().any(|(_, u)| u == "372"), "{w}");
     assert_eq!(w["eligible"], 7);
 
@@ -450,19 +584,31 @@ async fn a_district_without_a_team_is_warned_about_before_the_draw() {
     let mut c = Console::sign_in(&app, "sup").await;
     let (status, _, page) = c.get(&format!("/console/plans/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("data-kind=\"level_without_team\" data-unit=\"373\""), "{page}");
+    assert!(
+        page.contains("data-kind=\"level_without_team\" data-unit=\"373\""),
+        "{page}"
+    );
     assert!(page.contains("chưa có đội cấp huyện"), "{page}");
     assert!(page.contains("data-action=\"draw\""), "{page}");
     // An inspector may not read them; a plan is 404 to an area below nobody.
     let m = app.login("m372").await;
-    app.get(&format!("/api/v1/plans/{id}/warnings"), &m).await.expect(StatusCode::FORBIDDEN);
+    app.get(&format!("/api/v1/plans/{id}/warnings"), &m)
+        .await
+        .expect(StatusCode::FORBIDDEN);
 }
 
 #[actix_web::test]
 async fn every_console_page_answers_in_vietnamese() {
-    let (app, admin) = TestApp::init().with_establishments(30).with_teams().with_admin().await;
+    let (app, admin) = TestApp::init()
+        .with_establishments(30)
+        .with_teams()
+        .with_admin()
+        .await;
     let plan = app
-        .create_plan(&admin, json!({"name": "Kế hoạch 2016", "year": 2016, "org_unit_code": "37"}))
+        .create_plan(
+            &admin,
+            json!({"name": "Kế hoạch 2016", "year": 2016, "org_unit_code": "37"}),
+        )
         .await;
     let id = plan["id"].as_str().unwrap();
     app.draw(&admin, id).await;
@@ -478,7 +624,10 @@ async fn every_console_page_answers_in_vietnamese() {
         ("/console/users".into(), "Tạo tài khoản"),
         ("/console/plans".into(), "Lập kế hoạch mới"),
         (format!("/console/plans/{id}"), "Phân công theo đội"),
-        (format!("/console/plans/{id}/coverage?unit=372"), "Theo địa bàn trực thuộc"),
+        (
+            format!("/console/plans/{id}/coverage?unit=372"),
+            "Theo địa bàn trực thuộc",
+        ),
         ("/console/reports".into(), "Quý I"),
         ("/console/audit".into(), "Đầu chuỗi"),
     ] {
@@ -488,10 +637,15 @@ async fn every_console_page_answers_in_vietnamese() {
         assert!(page.contains("<html lang=\"vi\">"), "{path}");
     }
     let (status, headers, bytes) = c
-        .get(&format!("/console/reports/download?plan_id={id}&period=year&format=csv"))
+        .get(&format!(
+            "/console/reports/download?plan_id={id}&period=year&format=csv"
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{bytes}");
-    assert!(headers["content-disposition"].to_str().unwrap().contains("bao-cao-year.csv"));
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("bao-cao-year.csv"));
     let (status, _, page) = c.get("/console/no-such-page").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
 }

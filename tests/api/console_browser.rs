@@ -50,7 +50,13 @@ fn workbook(unit: &str) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     let rows = [
-        ["licence_no", "name", "business_type", "org_unit_code", "address"],
+        [
+            "licence_no",
+            "name",
+            "business_type",
+            "org_unit_code",
+            "address",
+        ],
         ["X-1", "Karaoke Hoa Sen", "karaoke", unit, "Số 1"],
         ["X-2", "Nhà nghỉ Bình An", "space_station", unit, "Số 2"],
         ["X-3", "Spa Thu Hà", "spa", unit, "Số 3"],
@@ -226,7 +232,13 @@ async fn a_supervisor_works_through_the_console_in_chromium() {
     assert_eq!(two["review"]["status"], "returned", "{two}");
     assert_eq!(two["review"]["comment"], "Thiếu chữ ký của chủ cơ sở");
     let name = app
-        .get_ok(&format!("/api/v1/establishments/{}", a["id"].as_str().unwrap()), &admin)
+        .get_ok(
+            &format!("/api/v1/establishments/{}", a["id"].as_str().unwrap()),
+            &admin,
+        )
         .await;
-    assert_eq!(name["name"], "Cơ sở K-1", "the form without a token changed nothing");
+    assert_eq!(
+        name["name"], "Cơ sở K-1",
+        "the form without a token changed nothing"
+    );
 }

@@ -17,7 +17,7 @@ pub fn num(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -108,7 +108,10 @@ pub fn business_type(code: &str) -> &str {
 /// An establishment's status.
 pub fn establishment_status(code: &str) -> &str {
     label(
-        &[("active", "Đang hoạt động"), ("closed", "Đã ngừng hoạt động")],
+        &[
+            ("active", "Đang hoạt động"),
+            ("closed", "Đã ngừng hoạt động"),
+        ],
         code,
     )
 }

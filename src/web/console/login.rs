@@ -186,11 +186,7 @@ pub async fn submit(
 }
 
 /// `POST /console/logout` (CSRF-checked): the cookie is removed.
-pub async fn logout(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: super::Ctx,
-) -> PageResult {
+pub async fn logout(req: HttpRequest, mut payload: web::Payload, ctx: super::Ctx) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let mut resp = super::see_other("/console/login");

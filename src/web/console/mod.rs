@@ -42,7 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console/login", web::post().to(login::submit))
         .route("/console/logout", web::post().to(login::logout))
         .route("/console/review", web::get().to(review::queue))
-        .route("/console/inspections/{id}", web::get().to(review::inspection))
+        .route(
+            "/console/inspections/{id}",
+            web::get().to(review::inspection),
+        )
         .route("/console/inspections/{id}", web::post().to(review::decide))
         .route(
             "/console/inspections/{id}/photos/{sha}",
@@ -501,7 +504,13 @@ impl Ctx {
     }
 
     /// [`Ctx::page`] with another status.
-    pub fn page_with(&self, status: StatusCode, nav: Nav, title: &str, body: Markup) -> HttpResponse {
+    pub fn page_with(
+        &self,
+        status: StatusCode,
+        nav: Nav,
+        title: &str,
+        body: Markup,
+    ) -> HttpResponse {
         let markup = html! {
             (DOCTYPE)
             html lang="vi" {

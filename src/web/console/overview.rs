@@ -164,13 +164,29 @@ pub struct Unit {
 
 /// `GET /console/plans/{id}/coverage?unit=`: the coverage inside one unit,
 /// grouped by its children.
-pub async fn coverage(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::Query<Unit>) -> PageResult {
+pub async fn coverage(
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    q: web::Query<Unit>,
+) -> PageResult {
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;
     let plan = to_json(&crate::app::plans::get(&db, ctx.user.clone(), id.clone()).await?)?;
     let unit = q.unit.clone().filter(|u| !u.is_empty());
     let cov = match &unit {
-        Some(code) => crate::app::coverage::coverage_in(&db, ctx.user.clone(), id.clone(), code.clone(), "org_unit").await?,
-        None => crate::app::coverage::coverage(&db, ctx.user.clone(), id.clone(), "org_unit").await?,
+        Some(code) => {
+            crate::app::coverage::coverage_in(
+                &db,
+                ctx.user.clone(),
+                id.clone(),
+                code.clone(),
+                "org_unit",
+            )
+            .await?
+        }
+        None => {
+            crate::app::coverage::coverage(&db, ctx.user.clone(), id.clone(), "org_unit").await?
+        }
     };
     let name = match &unit {
         Some(code) => crate::app::org_units::get(&db, ctx.user.clone(), code.clone())
@@ -250,11 +266,16 @@ pub async fn download(ctx: Ctx, db: web::Data<Db>, q: web::Query<ReportQuery>) -
         _ => return Err(ApiError::field("format", "must be xlsx, csv or json").into()),
     };
     let plan_id = path_uuid(&q.plan_id).map_err(|_| ApiError::NotFound)?;
-    let bytes = crate::app::reports::report(&db, ctx.user.clone(), plan_id, q.period.clone(), format).await?;
+    let bytes =
+        crate::app::reports::report(&db, ctx.user.clone(), plan_id, q.period.clone(), format)
+            .await?;
     let name = format!("bao-cao-{}.{}", q.period.to_lowercase(), format.extension());
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(bytes))
 }

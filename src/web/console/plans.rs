@@ -66,7 +66,13 @@ fn shares_text(p: &Value) -> String {
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .map(|x| format!("{} {}", fmt::level(s(x, "level")), pct_plain(f(x, "percent"))))
+                .map(|x| {
+                    format!(
+                        "{} {}",
+                        fmt::level(s(x, "level")),
+                        pct_plain(f(x, "percent"))
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -84,7 +90,12 @@ fn pct_plain(p: f64) -> String {
 
 /// `POST /console/plans`: `name`, `year`, `org_unit_code`, pairs of
 /// `level` / `percent` (the shares), `stratify_by`, `risk_weighting`.
-pub async fn create(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>) -> PageResult {
+pub async fn create(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let mut shares = vec![];
@@ -138,7 +149,12 @@ fn warning_text(w: &Value) -> Markup {
 }
 
 /// `GET /console/plans/{id}`.
-pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::Query<PlanQuery>) -> PageResult {
+pub async fn detail(
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    q: web::Query<PlanQuery>,
+) -> PageResult {
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;
     let plan = to_json(&plans::get(&db, ctx.user.clone(), id.clone()).await?)?;
     let drawn = s(&plan, "status") == "drawn";
@@ -152,12 +168,20 @@ pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::
     let (assignments, next) = match &team_id {
         Some(t) if drawn => {
             let t = path_uuid(t).map_err(|_| ApiError::NotFound)?;
-            let pp = crate::domain::page::PageParams { limit: Some(100), cursor: q.cursor.clone() };
+            let pp = crate::domain::page::PageParams {
+                limit: Some(100),
+                cursor: q.cursor.clone(),
+            };
             let page = plans::plan_assignments(
                 &db,
                 ctx.user.clone(),
                 id.clone(),
-                plans::AssignmentQuery { team_id: Some(t), limit: pp.limit()?, after: pp.after()?, ..Default::default() },
+                plans::AssignmentQuery {
+                    team_id: Some(t),
+                    limit: pp.limit()?,
+                    after: pp.after()?,
+                    ..Default::default()
+                },
             )
             .await?;
             (to_json(&page.items)?, page.next_cursor)
@@ -170,7 +194,11 @@ pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::
         Some("topped-up") => Some("Đã bốc thăm bổ sung; không phân công nào bị thay đổi."),
         _ => None,
     };
-    let warns = warnings.get("warnings").and_then(Value::as_array).cloned().unwrap_or_default();
+    let warns = warnings
+        .get("warnings")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let body = html! {
         (notice(done))
         p { a href="/console/plans" { "← Danh sách kế hoạch" } " · " a href={"/console/plans/" (id) "/coverage"} { "Tiến độ theo địa bàn" } }
@@ -256,7 +284,13 @@ pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::
 }
 
 /// `POST /console/plans/{id}/draw`.
-pub async fn draw(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+pub async fn draw(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     plans::draw(&db, ctx.user.clone(), &id).await?;
@@ -264,7 +298,13 @@ pub async fn draw(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web
 }
 
 /// `POST /console/plans/{id}/top-up`.
-pub async fn top_up(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+pub async fn top_up(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     plans::top_up(&db, ctx.user.clone(), &id).await?;
@@ -273,7 +313,13 @@ pub async fn top_up(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: w
 
 /// `POST /console/plans/{id}/verify`: recomputes every round and shows
 /// whether the stored assignments match.
-pub async fn verify(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+pub async fn verify(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;

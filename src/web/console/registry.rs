@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::format::{self as fmt, BUSINESS_TYPES};
-use super::{json as to_json, link_with, n, notice, read_form, s, Ctx, Fields, Nav, PageError, PageResult};
+use super::{
+    json as to_json, link_with, n, notice, read_form, s, Ctx, Fields, Nav, PageError, PageResult,
+};
 use crate::app::establishments as est;
 use crate::db::Db;
 use crate::domain::values::path_uuid;
@@ -130,7 +132,12 @@ pub struct Done {
 
 fn edit_form(ctx: &Ctx, e: &Value) -> Markup {
     let id = s(e, "id");
-    let num = |k: &str| e.get(k).and_then(Value::as_f64).map(|x| x.to_string()).unwrap_or_default();
+    let num = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_f64)
+            .map(|x| x.to_string())
+            .unwrap_or_default()
+    };
     html! {
         form.stack method="post" action={"/console/establishments/" (id)} #edit-form {
             (ctx.csrf_field())
@@ -156,16 +163,26 @@ fn edit_form(ctx: &Ctx, e: &Value) -> Markup {
 
 /// `GET /console/establishments/{id}`: details, edit and close forms, its
 /// inspections and its history.
-pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::Query<Done>) -> PageResult {
+pub async fn detail(
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    q: web::Query<Done>,
+) -> PageResult {
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;
     let e = to_json(&est::get(&db, ctx.user.clone(), id.clone()).await?)?;
     let inspections = {
         let p: crate::app::inspections::ListParams =
             serde_json::from_value(json!({"establishment_id": id, "limit": 50}))
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
-        to_json(&crate::app::inspections::list(&db, ctx.user.clone(), p).await?.items)?
+        to_json(
+            &crate::app::inspections::list(&db, ctx.user.clone(), p)
+                .await?
+                .items,
+        )?
     };
-    let history = crate::app::audit::establishment_history(&db, ctx.user.clone(), id.clone(), 50).await?;
+    let history =
+        crate::app::audit::establishment_history(&db, ctx.user.clone(), id.clone(), 50).await?;
     let closed = s(&e, "status") == "closed";
     let done = match q.ok.as_deref() {
         Some("saved") => Some("Đã lưu thay đổi."),
@@ -237,7 +254,10 @@ pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::
 /// The version a form was shown at (its `If-Match`).
 fn shown_version(form: &Fields) -> Result<Option<i32>, ApiError> {
     form.get("version")
-        .map(|v| v.parse::<i32>().map_err(|_| ApiError::field("version", "must be an integer")))
+        .map(|v| {
+            v.parse::<i32>()
+                .map_err(|_| ApiError::field("version", "must be an integer"))
+        })
         .transpose()
 }
 
@@ -253,7 +273,13 @@ pub async fn edit(
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let mut patch = Map::new();
-    for k in ["licence_no", "name", "business_type", "org_unit_code", "address"] {
+    for k in [
+        "licence_no",
+        "name",
+        "business_type",
+        "org_unit_code",
+        "address",
+    ] {
         if let Some(v) = form.get(k) {
             patch.insert(k.into(), json!(v));
         }
@@ -271,7 +297,10 @@ pub async fn edit(
         };
         patch.insert(k.into(), v);
     }
-    patch.insert("reinspect".into(), json!(form.get("reinspect") == Some("true")));
+    patch.insert(
+        "reinspect".into(),
+        json!(form.get("reinspect") == Some("true")),
+    );
     let body: est::PatchBody = serde_json::from_value(Value::Object(patch))
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let expected = shown_version(&form)?;
@@ -330,8 +359,11 @@ pub async fn import_form(ctx: Ctx) -> HttpResponse {
     import_form_page(&ctx)
 }
 
-/// The parts of a `multipart/form-data` body: (name, file name, bytes).
-fn multipart(content_type: &str, body: &[u8]) -> Option<Vec<(String, Option<String>, Vec<u8>)>> {
+/// One part of a form: its name, its file name, its bytes.
+type Part = (String, Option<String>, Vec<u8>);
+
+/// The parts of a `multipart/form-data` body.
+fn multipart(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
     let boundary = content_type
         .split(';')
         .map(str::trim)
@@ -366,7 +398,11 @@ fn multipart(content_type: &str, body: &[u8]) -> Option<Vec<(String, Option<Stri
                     .map(|v| v.trim_matches('"').to_string())
             })
         };
-        parts.push((attr("name")?, attr("filename"), body[data_start..next].to_vec()));
+        parts.push((
+            attr("name")?,
+            attr("filename"),
+            body[data_start..next].to_vec(),
+        ));
         pos = next + 2 + d.len();
     }
     Some(parts)
@@ -378,7 +414,11 @@ fn errors_csv(errors: &[crate::domain::imports::RowError]) -> String {
     let mut w = csv::Writer::from_writer(vec![]);
     let _ = w.write_record(["row", "field", "message"]);
     for e in errors {
-        let _ = w.write_record([e.row.to_string(), e.field.clone().unwrap_or_default(), e.message.clone()]);
+        let _ = w.write_record([
+            e.row.to_string(),
+            e.field.clone().unwrap_or_default(),
+            e.message.clone(),
+        ]);
     }
     let bytes = w.into_inner().unwrap_or_default();
     format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
@@ -391,13 +431,16 @@ pub async fn import(
     ctx: Ctx,
     db: web::Data<Db>,
 ) -> PageResult {
-    let body = crate::api::extract::read_body(&req, &mut payload, crate::api::extract::IMPORT_LIMIT).await?;
+    let body =
+        crate::api::extract::read_body(&req, &mut payload, crate::api::extract::IMPORT_LIMIT)
+            .await?;
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let parts = multipart(ct, &body).ok_or_else(|| ApiError::field("file", "send the form with a file"))?;
+    let parts =
+        multipart(ct, &body).ok_or_else(|| ApiError::field("file", "send the form with a file"))?;
     let token: Vec<(String, String)> = parts
         .iter()
         .filter(|(n, _, _)| n == "csrf_token")
@@ -412,7 +455,9 @@ pub async fn import(
         return Err(PageError::Api(ApiError::field("file", "the file is empty")));
     }
     let is_xlsx = bytes.starts_with(b"PK\x03\x04")
-        || filename.as_deref().is_some_and(|f| f.to_ascii_lowercase().ends_with(".xlsx"));
+        || filename
+            .as_deref()
+            .is_some_and(|f| f.to_ascii_lowercase().ends_with(".xlsx"));
     let summary = est::import(&db, ctx.user.clone(), bytes, is_xlsx).await?;
     let csv_text = errors_csv(&summary.errors);
     let body = html! {

@@ -130,11 +130,15 @@ pub async fn inspection(
 ) -> PageResult {
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;
     let dto = super::json(&inspections::get(&db, ctx.user.clone(), id.clone()).await?)?;
-    let est = crate::app::establishments::get(&db, ctx.user.clone(), s(&dto, "establishment_id").to_string())
-        .await
-        .ok()
-        .map(|e| super::json(&e))
-        .transpose()?;
+    let est = crate::app::establishments::get(
+        &db,
+        ctx.user.clone(),
+        s(&dto, "establishment_id").to_string(),
+    )
+    .await
+    .ok()
+    .map(|e| super::json(&e))
+    .transpose()?;
     let team = crate::app::teams::get(&db, ctx.user.clone(), s(&dto, "team_id").to_string())
         .await
         .ok()
@@ -176,14 +180,25 @@ pub async fn inspection(
         .collect();
     let review = dto.get("review").cloned().unwrap_or(Value::Null);
     let fl = dto.get("flags").cloned().unwrap_or(Value::Null);
-    let far = fl.get("far_from_establishment").and_then(Value::as_bool).unwrap_or(false);
-    let skew = fl.get("clock_skew").and_then(Value::as_bool).unwrap_or(false);
+    let far = fl
+        .get("far_from_establishment")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let skew = fl
+        .get("clock_skew")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let distance = fl.get("distance_m").and_then(Value::as_f64);
     let loc = dto.get("location").filter(|l| !l.is_null());
     let photos: Vec<String> = dto
         .get("attachments")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let members: Vec<String> = dto
         .get("members_present")
@@ -195,14 +210,24 @@ pub async fn inspection(
                 .collect()
         })
         .unwrap_or_default();
-    let violations = dto.get("violations").and_then(Value::as_array).cloned().unwrap_or_default();
-    let total_fine: i64 = violations.iter().filter_map(|v| v.get("fine_vnd").and_then(Value::as_i64)).sum();
+    let violations = dto
+        .get("violations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let total_fine: i64 = violations
+        .iter()
+        .filter_map(|v| v.get("fine_vnd").and_then(Value::as_i64))
+        .sum();
     let done = match q.ok.as_deref() {
         Some("accepted") => Some("Đã chấp nhận biên bản."),
         Some("returned") => Some("Đã trả lại biên bản kèm ý kiến."),
         _ => None,
     };
-    let est_name = est.as_ref().map(|e| s(e, "name").to_string()).unwrap_or_default();
+    let est_name = est
+        .as_ref()
+        .map(|e| s(e, "name").to_string())
+        .unwrap_or_default();
     let body = html! {
         (notice(done))
         p { a href="/console/review" { "← Danh sách chờ duyệt" } " · "
@@ -311,7 +336,11 @@ pub async fn inspection(
             }
         }
     };
-    Ok(ctx.page(Nav::Review, &format!("Biên bản kiểm tra – {est_name}"), body))
+    Ok(ctx.page(
+        Nav::Review,
+        &format!("Biên bản kiểm tra – {est_name}"),
+        body,
+    ))
 }
 
 /// `POST /console/inspections/{id}`: `decision` (accepted, returned),

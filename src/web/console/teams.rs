@@ -27,7 +27,9 @@ fn done_text(ok: Option<&str>) -> Option<&'static str> {
         Some("removed") => Some("Đã bỏ thành viên khỏi đội."),
         Some("disabled") => Some("Đã khóa tài khoản."),
         Some("enabled") => Some("Đã mở khóa tài khoản."),
-        Some("password") => Some("Đã đặt lại mật khẩu; các phiên đăng nhập cũ của tài khoản này bị thu hồi."),
+        Some("password") => {
+            Some("Đã đặt lại mật khẩu; các phiên đăng nhập cũ của tài khoản này bị thu hồi.")
+        }
         _ => None,
     }
 }
@@ -35,7 +37,8 @@ fn done_text(ok: Option<&str>) -> Option<&'static str> {
 async fn all_teams(db: &Db, ctx: &Ctx) -> Result<Value, ApiError> {
     let q: teams::ListParams = serde_json::from_value(json!({"limit": 500}))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    to_json(&teams::list(db, ctx.user.clone(), q).await?.items).map_err(|_| ApiError::Internal("json".into()))
+    to_json(&teams::list(db, ctx.user.clone(), q).await?.items)
+        .map_err(|_| ApiError::Internal("json".into()))
 }
 
 /// `GET /console/teams`.
@@ -70,7 +73,12 @@ pub async fn list(ctx: Ctx, db: web::Data<Db>, q: web::Query<Done>) -> PageResul
 }
 
 /// `POST /console/teams`: `name`, `level`, `org_unit_code`.
-pub async fn create(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>) -> PageResult {
+pub async fn create(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let body: teams::NewTeam = serde_json::from_value(json!({
@@ -84,21 +92,37 @@ pub async fn create(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: w
 }
 
 /// `GET /console/teams/{id}`: members and the forms to change them.
-pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::Query<Done>) -> PageResult {
+pub async fn detail(
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    q: web::Query<Done>,
+) -> PageResult {
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;
     let t = to_json(&teams::get(&db, ctx.user.clone(), id.clone()).await?)?;
     // Only an administrator lists accounts; a supervisor names the account
     // to add by its id.
     let people = if ctx.is_admin() {
         Some(to_json(
-            &users::list(&db, ctx.user.clone(), crate::domain::page::PageParams { limit: Some(500), cursor: None })
-                .await?
-                .items,
+            &users::list(
+                &db,
+                ctx.user.clone(),
+                crate::domain::page::PageParams {
+                    limit: Some(500),
+                    cursor: None,
+                },
+            )
+            .await?
+            .items,
         )?)
     } else {
         None
     };
-    let members = t.get("members").and_then(Value::as_array).cloned().unwrap_or_default();
+    let members = t
+        .get("members")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let body = html! {
         (notice(done_text(q.ok.as_deref())))
         p { a href="/console/teams" { "← Các đội" } }
@@ -154,7 +178,13 @@ pub async fn detail(ctx: Ctx, db: web::Data<Db>, id: web::Path<String>, q: web::
 }
 
 /// `POST /console/teams/{id}/members`: `user_id`, `agency`, `is_leader`.
-pub async fn add_member(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+pub async fn add_member(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let body = teams::NewMember {
@@ -167,7 +197,13 @@ pub async fn add_member(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, d
 }
 
 /// `POST /console/teams/{id}/members/{user_id}/remove`.
-pub async fn remove_member(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>, path: web::Path<(String, String)>) -> PageResult {
+pub async fn remove_member(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let (team, member) = path.into_inner();
@@ -178,9 +214,16 @@ pub async fn remove_member(req: HttpRequest, mut payload: web::Payload, ctx: Ctx
 /// `GET /console/users`: the accounts the caller manages.
 pub async fn users(ctx: Ctx, db: web::Data<Db>, q: web::Query<Done>) -> PageResult {
     let people = to_json(
-        &users::list(&db, ctx.user.clone(), crate::domain::page::PageParams { limit: Some(500), cursor: None })
-            .await?
-            .items,
+        &users::list(
+            &db,
+            ctx.user.clone(),
+            crate::domain::page::PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items,
     )?;
     let body = html! {
         (notice(done_text(q.ok.as_deref())))
@@ -233,10 +276,20 @@ pub async fn users(ctx: Ctx, db: web::Data<Db>, q: web::Query<Done>) -> PageResu
 }
 
 /// `POST /console/users`: `username`, `password`, `full_name`, `role`, `org_unit_code`.
-pub async fn create_user(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>) -> PageResult {
+pub async fn create_user(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
-    let password = form.0.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).unwrap_or_default();
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let body = users::NewUser {
         username: form.get("username").unwrap_or("").to_string(),
         password,
@@ -250,24 +303,51 @@ pub async fn create_user(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, 
 }
 
 /// `POST /console/users/{id}/active`: `is_active`, `version`.
-pub async fn set_active(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+pub async fn set_active(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
     let active = form.get("is_active") == Some("true");
     let expected = form
         .get("version")
-        .map(|v| v.parse::<i32>().map_err(|_| ApiError::field("version", "must be an integer")))
+        .map(|v| {
+            v.parse::<i32>()
+                .map_err(|_| ApiError::field("version", "must be an integer"))
+        })
         .transpose()?;
-    let body = users::UserPatch { is_active: Some(active), ..Default::default() };
+    let body = users::UserPatch {
+        is_active: Some(active),
+        ..Default::default()
+    };
     users::patch(&db, ctx.user.clone(), &id, expected, body).await?;
-    Ok(ctx.redirect(if active { "/console/users?ok=enabled" } else { "/console/users?ok=disabled" }))
+    Ok(ctx.redirect(if active {
+        "/console/users?ok=enabled"
+    } else {
+        "/console/users?ok=disabled"
+    }))
 }
 
 /// `POST /console/users/{id}/password`: `password`.
-pub async fn reset_password(req: HttpRequest, mut payload: web::Payload, ctx: Ctx, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+pub async fn reset_password(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
-    let password = form.0.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).unwrap_or_default();
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     users::reset_password(&db, ctx.user.clone(), &id, users::NewPassword { password }).await?;
     Ok(ctx.redirect("/console/users?ok=password"))
 }

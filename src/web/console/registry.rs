@@ -14,6 +14,7 @@ use super::{
 };
 use crate::app::establishments as est;
 use crate::db::Db;
+use crate::domain::text::csv_text_cell;
 use crate::domain::values::path_uuid;
 use crate::error::ApiError;
 
@@ -414,10 +415,11 @@ fn errors_csv(errors: &[crate::domain::imports::RowError]) -> String {
     let mut w = csv::Writer::from_writer(vec![]);
     let _ = w.write_record(["row", "field", "message"]);
     for e in errors {
+        let field = e.field.clone().unwrap_or_default();
         let _ = w.write_record([
             e.row.to_string(),
-            e.field.clone().unwrap_or_default(),
-            e.message.clone(),
+            csv_text_cell(&field).into_owned(),
+            csv_text_cell(&e.message).into_owned(),
         ]);
     }
     let bytes = w.into_inner().unwrap_or_default();

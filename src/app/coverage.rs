@@ -425,8 +425,9 @@ pub async fn coverage(
 
 /// The coverage of plan `id` counted inside unit `code` (the console's
 /// drill-down: province → district → commune): the unit must lie inside
-/// the caller's area or above it (404 otherwise); counted over the unit
-/// when it lies inside the area, over the caller's area when above it.
+/// the caller's area or above it (404 otherwise); counted over the unit,
+/// and grouped by its children, when it lies inside the area; over the
+/// caller's area when above it.
 pub async fn coverage_in(
     db: &Db,
     user: AuthUser,
@@ -440,10 +441,17 @@ pub async fn coverage_in(
         .ok_or(ApiError::NotFound)?;
     crate::app::policy::found_if(crate::app::policy::sees_org_unit(&user, &path))?;
     let mut narrowed = user;
-    if narrowed.sees(&path) {
-        narrowed.scope_path = Some(path);
+    let inside = narrowed.sees(&path);
+    if inside {
+        narrowed.scope_path = Some(path.clone());
     }
-    coverage(db, narrowed, id, group_by).await
+    let mut counts = load_concurrently(db, narrowed, id, group_by).await?;
+    // Grouped by the unit's children (a district's communes) when the unit
+    // lies below the plan's.
+    if inside && path.starts_with(&counts.path) {
+        counts.path = path;
+    }
+    Ok(counts.to_json(group_by))
 }
 
 #[cfg(test)]

@@ -590,6 +590,20 @@ async fn a_district_without_a_team_is_warned_about_before_the_draw() {
     );
     assert!(page.contains("chưa có đội cấp huyện"), "{page}");
     assert!(page.contains("data-action=\"draw\""), "{page}");
+    // The drill-down: the province by district, a district by commune.
+    let (_, _, page) = c.get(&format!("/console/plans/{id}/coverage")).await;
+    assert!(page.contains("data-unit=\"373\""), "{page}");
+    let (status, _, page) = c
+        .get(&format!("/console/plans/{id}/coverage?unit=372"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let commune = commune_of("372");
+    assert!(page.contains(&format!("data-unit=\"{commune}\"")), "{page}");
+    assert!(
+        page.contains(&format!("/console/establishments?org_unit={commune}")),
+        "{page}"
+    );
+    assert!(!page.contains("data-unit=\"373\""), "{page}");
     // An inspector may not read them; a plan is 404 to an area below nobody.
     let m = app.login("m372").await;
     app.get(&format!("/api/v1/plans/{id}/warnings"), &m)

@@ -23,6 +23,7 @@ header nav a[aria-current=page]{border-bottom-color:#fff}
 form.who{display:flex;gap:.5rem;align-items:center;font-size:.9rem}
 form.who button{background:transparent;color:#fff;border:1px solid #fff}
 main{max-width:1200px;margin:0 auto;padding:1rem}
+body.bare{padding:0 .75rem}
 body.bare main{max-width:420px;margin-top:8vh;background:var(--card);border:1px solid var(--line);border-radius:6px}
 body.bare .brand{color:var(--brand);margin:0}
 h1{font-size:1.45rem;margin:.2rem 0 1rem}

@@ -663,3 +663,88 @@ async fn every_console_page_answers_in_vietnamese() {
     let (status, _, page) = c.get("/console/no-such-page").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
 }
+
+#[actix_web::test]
+async fn corrected_minutes_show_their_versions_side_by_side_and_flags_first() {
+    let (app, admin) = TestApp::init().with_teams().with_admin().await;
+    let a = app
+        .establishment(&admin, "K-1", &commune_of("372"), "karaoke")
+        .await;
+    let b = app
+        .establishment(&admin, "K-2", &commune_of("372"), "karaoke")
+        .await;
+    let lead = app.inspector("lead", "372").await;
+    let team = app.teams["372"].clone();
+    let plain = app
+        .post_created(
+            "/api/v1/inspections",
+            &lead.token,
+            surprise(&team, a["id"].as_str().unwrap(), &lead.id),
+        )
+        .await;
+    // Posted 30 km from the establishment's registered position.
+    let mut far = surprise(&team, b["id"].as_str().unwrap(), &lead.id);
+    far["location"] = json!({"latitude": 20.52, "longitude": 105.97, "accuracy_m": 10.0});
+    let far = app
+        .post_created("/api/v1/inspections", &lead.token, far)
+        .await;
+    assert_eq!(far["flags"]["far_from_establishment"], true, "{far}");
+    let id = plain["id"].as_str().unwrap();
+    let corrected = app
+        .post_created(
+            &format!("/api/v1/inspections/{id}/corrections"),
+            &lead.token,
+            json!({"reason": "ghi nhầm kết quả", "outcome": "refused_entry"}),
+        )
+        .await;
+    assert_eq!(corrected["version"], 2);
+
+    let mut c = Console::sign_in(&app, "admin").await;
+    let (_, _, queue) = c.get("/console/review").await;
+    let (far_at, plain_at) = (
+        queue.find(far["id"].as_str().unwrap()).unwrap(),
+        queue.find(id).unwrap(),
+    );
+    assert!(far_at < plain_at, "flagged minutes come first: {queue}");
+    assert!(queue.contains("Xa cơ sở"), "{queue}");
+
+    let (status, _, page) = c.get(&format!("/console/inspections/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Phiên bản 1") && page.contains("Phiên bản 2"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td class=\"diff\">Không cho kiểm tra</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td class=\"diff\">ghi nhầm kết quả</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/console/inspections/{id}/bien-ban.pdf")),
+        "{page}"
+    );
+    // A review of the version shown, once a newer one exists, is refused.
+    let token = csrf_of(&page);
+    let (status, _, _) = c
+        .post(
+            &format!("/console/inspections/{id}"),
+            &[
+                ("csrf_token", &token),
+                ("decision", "accepted"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (_, _, page) = c
+        .get(&format!(
+            "/console/inspections/{}",
+            far["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(page.contains("openstreetmap.org/?mlat=20.52"), "{page}");
+    assert!(page.contains("Cách vị trí đăng ký"), "{page}");
+}

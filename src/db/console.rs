@@ -192,3 +192,22 @@ pub fn teams_with_member_counts(
         })
         .collect())
 }
+
+/// Open assignments (pending or scheduled) of plan `plan_id` under `path`
+/// whose due date is before `today`.
+pub fn overdue_count(
+    conn: &mut DbConnection,
+    plan_id: &str,
+    path: &str,
+    today: chrono::NaiveDate,
+) -> Result<i64, ApiError> {
+    use crate::db::schema::assignments;
+    Ok(assignments::table
+        .inner_join(establishments::table)
+        .filter(assignments::plan_id.eq(plan_id))
+        .filter(assignments::status.eq_any(["pending", "scheduled"]))
+        .filter(assignments::due_by.lt(today))
+        .filter(establishments::unit_path.like(format!("{path}%")))
+        .count()
+        .get_result(conn)?)
+}

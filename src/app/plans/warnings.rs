@@ -161,3 +161,15 @@ pub async fn warnings(db: &Db, user: AuthUser, id: &str) -> Result<PlanWarnings,
     })
     .await
 }
+
+/// How many open assignments of plan `id` are past their due date, in the
+/// caller's area (the overview's "quá hạn").
+pub async fn overdue(db: &Db, user: AuthUser, id: &str) -> Result<i64, ApiError> {
+    let id = path_uuid(id)?;
+    db.run(move |conn| {
+        let (plan, plan_path) = load_plan(conn, &user, &id)?;
+        let path = policy::counted_path(&user, &plan_path);
+        crate::db::console::overdue_count(conn, &plan.id, &path, crate::domain::calendar::today())
+    })
+    .await
+}

@@ -113,12 +113,17 @@ pub async fn overview(ctx: Ctx, db: web::Data<Db>, q: web::Query<PlanChoice>) ->
         .filter(|p| !p.is_empty())
         .or_else(|| plans.first().map(|p| s(p, "id").to_string()));
     let (queue, waiting) = crate::app::inspections::review_queue(&db, ctx.user.clone(), 5).await?;
-    let cov = match &chosen {
+    let (cov, overdue) = match &chosen {
         Some(id) => {
             let id = path_uuid(id).map_err(|_| ApiError::NotFound)?;
-            Some(crate::app::coverage::coverage(&db, ctx.user.clone(), id, "org_unit").await?)
+            let (cov, overdue) = futures_util::future::join(
+                crate::app::coverage::coverage(&db, ctx.user.clone(), id.clone(), "org_unit"),
+                crate::app::plans::warnings::overdue(&db, ctx.user.clone(), &id),
+            )
+            .await;
+            (Some(cov?), overdue?)
         }
-        None => None,
+        None => (None, 0),
     };
     let body = html! {
         @if plans.len() > 1 { (plan_picker("/console/", &plans, chosen.as_deref().unwrap_or(""))) }
@@ -131,6 +136,10 @@ pub async fn overview(ctx: Ctx, db: web::Data<Db>, q: web::Query<PlanChoice>) ->
                 h2 { "Tiến độ theo địa bàn so với chỉ tiêu" }
                 p.muted { "Vạch đỏ: mốc cần đạt đến hôm nay (" (fmt::pct(f(cov, "expected_percent"))) "). Bấm vào địa bàn để xem chi tiết." }
                 (coverage_table(cov, plan_id))
+                h2 { "Quá hạn" }
+                p #overdue { @if overdue == 0 { span.ok { "Không có phân công nào quá hạn." } } @else {
+                    strong.bad { (fmt::num(overdue)) } " phân công đã quá hạn mà chưa kiểm tra. "
+                    a href={"/console/plans/" (plan_id)} { "Xem phân công theo đội" } } }
                 h2 { "Chậm tiến độ" }
                 @if behind.is_empty() { p.ok { "Không địa bàn nào chậm tiến độ." } } @else {
                     ul #behind { @for g in &behind { li { (s(g, "name")) ": " (fmt::pct(f(g, "inspected_percent"))) " / mốc " (fmt::pct(f(cov, "expected_percent"))) } } }

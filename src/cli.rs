@@ -70,6 +70,9 @@ enum Command {
         /// Concurrent connections per instance (capped by the file limit).
         #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
         max_connections: usize,
+        /// Seconds of inactivity after which a console session ends.
+        #[arg(long, env = "CONSOLE_IDLE_SECS", default_value_t = 1800)]
+        console_idle_secs: u64,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -255,6 +258,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             body_timeout_secs,
             body_min_rate,
             max_connections,
+            console_idle_secs,
         } => {
             let secret = std::env::var("JWT_SECRET")
                 .map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
@@ -268,6 +272,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             settings.body_timeout_secs = body_timeout_secs.max(1);
             settings.body_min_rate = body_min_rate;
             settings.max_connections = max_connections.max(1);
+            settings.console_idle_secs = console_idle_secs.max(60);
             serve(settings, None)
         }
         Command::Migrate => {
@@ -726,6 +731,7 @@ pub fn demo(url: &str, bind: &str, no_serve: bool) -> Result<ExitCode, String> {
     banner.push_str(
         "  Field app: http://{host}:{port}/app/ (inspectors: doi-tinh, doi-<district code>)\n",
     );
+    banner.push_str("  Console:   http://{host}:{port}/console/ (sign in as giamsat or admin)\n");
     banner.push_str(&format!(
         "  Password of every demo account: {DEMO_PASSWORD}\n"
     ));

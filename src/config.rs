@@ -62,6 +62,9 @@ pub struct Settings {
     /// more than the file-descriptor limit allows); beyond them new ones
     /// wait in the listen backlog.
     pub max_connections: usize,
+    /// Seconds of inactivity after which a console session ends
+    /// (`CONSOLE_IDLE_SECS`, 30 minutes by default).
+    pub console_idle_secs: u64,
 }
 
 /// Minimum JWT secret length, in bytes (HS256 wants a key as long as its hash).
@@ -89,6 +92,7 @@ impl Settings {
             body_timeout_secs: 30,
             body_min_rate: 32 * 1024,
             max_connections: 10_000,
+            console_idle_secs: 30 * 60,
         })
     }
 }

@@ -116,9 +116,10 @@ impl Application {
                     actix_web::middleware::DefaultHeaders::new()
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
-                // The inspectors' field app (`/app/`): pages, not the JSON API.
-                .configure(crate::web::field_app::configure)
-                .configure(crate::web::api_docs::configure)
+                // Pages for people (the console, `/` leading to it; the field
+                // app; the API docs): not in the JSON route table nor the
+                // OpenAPI spec.
+                .configure(crate::web::configure)
                 .configure(routes::configure)
                 .default_service(web::to(routes::unrouted))
         })
@@ -198,10 +199,11 @@ fn connection_cap(max: usize) -> (usize, usize) {
 fn problemize<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // The console's own error pages (HTML) stay as they are.
+    let is_problem = res.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"text/html")
+    });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

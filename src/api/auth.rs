@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// The client's address for throttling: the peer, or, when the peer is one
 /// of `TRUSTED_PROXIES`, the right-most `X-Forwarded-For` entry that is not.
-fn client_address(req: &HttpRequest, state: &AppState) -> IpAddr {
+pub fn client_address(req: &HttpRequest, state: &AppState) -> IpAddr {
     let peer = req
         .peer_addr()
         .map(|a| a.ip())

@@ -98,6 +98,7 @@ route_table! {
     post "/api/v1/plans/{id}/freeze" => plans::draw::freeze,
     post "/api/v1/plans/{id}/cancel" => plans::draw::cancel,
     get "/api/v1/plans/{id}/rounds/{n}/input" => plans::draw::round_input,
+    get "/api/v1/plans/{id}/warnings" => plans::warnings,
 
     get "/api/v1/assignments/{id}" => assignments::get,
     patch "/api/v1/assignments/{id}" => assignments::patch,

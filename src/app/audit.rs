@@ -192,3 +192,58 @@ fn walk(
         }
     }
 }
+
+/// Filters of the audit log's reading (the console's Nhật ký).
+#[derive(Debug, Default, Clone)]
+pub struct EntryFilter {
+    /// One entity's entries.
+    pub entity_id: Option<String>,
+    /// One actor's entries (a user id).
+    pub actor: Option<String>,
+    /// At or after this instant (UTC).
+    pub from: Option<chrono::NaiveDateTime>,
+    /// Before this instant (UTC).
+    pub to: Option<chrono::NaiveDateTime>,
+    /// Entries before this position (the next page).
+    pub before: Option<i64>,
+}
+
+/// Audit entries matching `f`, newest first, at most `limit`, and the
+/// chain's head (position and hash). Administrators only: the log spans
+/// every area.
+pub async fn entries(
+    db: &crate::db::Db,
+    user: crate::app::auth::AuthUser,
+    f: EntryFilter,
+    limit: i64,
+) -> Result<(Vec<crate::db::audit::Entry>, Option<(i64, String)>), ApiError> {
+    crate::app::policy::require_admin(&user)?;
+    db.run(move |conn| {
+        let rows = crate::db::console::audit_entries(
+            conn,
+            f.entity_id.as_deref(),
+            f.actor.as_deref(),
+            f.from,
+            f.to,
+            f.before,
+            limit,
+        )?;
+        Ok((rows, crate::db::audit::tail(conn)?))
+    })
+    .await
+}
+
+/// The audit entries of one establishment the caller may see (its history),
+/// newest first, at most `limit`.
+pub async fn establishment_history(
+    db: &crate::db::Db,
+    user: crate::app::auth::AuthUser,
+    id: String,
+    limit: i64,
+) -> Result<Vec<crate::db::audit::Entry>, ApiError> {
+    db.run(move |conn| {
+        crate::app::establishments::load_visible(conn, &user, &id)?;
+        crate::db::console::audit_entries(conn, Some(&id), None, None, None, None, limit)
+    })
+    .await
+}

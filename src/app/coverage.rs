@@ -424,6 +424,37 @@ pub async fn coverage(
     Ok(counts.to_json(group_by))
 }
 
+/// The coverage of plan `id` counted inside unit `code` (the console's
+/// drill-down: province → district → commune): the unit must lie inside
+/// the caller's area or above it (404 otherwise); counted over the unit,
+/// and grouped by its children, when it lies inside the area; over the
+/// caller's area when above it.
+pub async fn coverage_in(
+    db: &Db,
+    user: AuthUser,
+    id: String,
+    code: String,
+    group_by: &'static str,
+) -> Result<serde_json::Value, ApiError> {
+    let path = db
+        .run(move |conn| crate::db::plans::unit_path(conn, &code))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    crate::app::policy::found_if(crate::app::policy::sees_org_unit(&user, &path))?;
+    let mut narrowed = user;
+    let inside = narrowed.sees(&path);
+    if inside {
+        narrowed.scope_path = Some(path.clone());
+    }
+    let mut counts = load_concurrently(db, narrowed, id, group_by).await?;
+    // Grouped by the unit's children (a district's communes) when the unit
+    // lies below the plan's.
+    if inside && path.starts_with(&counts.path) {
+        counts.path = path;
+    }
+    Ok(counts.to_json(group_by))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

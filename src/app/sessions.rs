@@ -100,6 +100,24 @@ pub async fn login(
     client: IpAddr,
     body: LoginBody,
 ) -> Result<TokenPair, ApiError> {
+    let id = check_credentials(db, throttle, client, body).await?;
+    db.write(move |conn| {
+        let user = load_user(conn, &id)?;
+        let refresh = store_refresh(conn, &id, &new_id(), ttl, new_refresh_token())?;
+        Ok(pair(&keys, user, refresh))
+    })
+    .await
+}
+
+/// The user id of `body`'s active account if its password is right,
+/// throttled like every login (429 first, then 401 for a wrong pair): the
+/// API's login and the console's sign-in both go through it.
+pub async fn check_credentials(
+    db: &Db,
+    throttle: &Limiter,
+    client: IpAddr,
+    body: LoginBody,
+) -> Result<String, ApiError> {
     let LoginBody { username, password } = body;
     throttle.check(&username, client)?;
     let name = username.clone();
@@ -121,12 +139,7 @@ pub async fn login(
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
     throttle.succeeded(&username);
-    db.write(move |conn| {
-        let user = load_user(conn, &id)?;
-        let refresh = store_refresh(conn, &id, &new_id(), ttl, new_refresh_token())?;
-        Ok(pair(&keys, user, refresh))
-    })
-    .await
+    Ok(id)
 }
 
 /// Outcome of presenting a refresh token.

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod callers;
 pub mod changes;
+pub mod console;
 pub mod coverage;
 pub mod documents;
 pub mod error;

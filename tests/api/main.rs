@@ -6,6 +6,8 @@ mod area;
 mod auth;
 mod authority;
 mod backup;
+mod console;
+mod console_browser;
 mod contract;
 mod crash;
 mod dashboard;

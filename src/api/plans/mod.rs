@@ -89,3 +89,12 @@ pub async fn plan_assignments(
     };
     Ok(HttpResponse::Ok().json(plans::plan_assignments(&db, user, id, query).await?))
 }
+
+/// `GET /plans/{id}/warnings` (admin, supervisor): what to fix before the draw.
+pub async fn warnings(
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(plans::warnings::warnings(&db, user, &id).await?))
+}

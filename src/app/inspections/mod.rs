@@ -4,6 +4,7 @@
 mod attachments;
 mod corrections;
 mod post;
+mod queue;
 mod read;
 mod review;
 
@@ -12,6 +13,7 @@ pub use attachments::{
 };
 pub use corrections::{correct, correct_minutes, CorrectionBody};
 pub use post::{insert_minutes, post, post_batch, Posting, Written};
+pub use queue::{review_queue, QueueRow};
 pub use read::{get, list, versions, ListParams};
 pub use review::{review, review_minutes, ReviewBody};
 

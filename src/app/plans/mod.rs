@@ -3,6 +3,7 @@
 //! [`draw`]; the pure draw itself is [`crate::domain::draw`].
 
 pub mod draw;
+pub mod warnings;
 
 pub use draw::{draw, draw_in_tx, freeze, round_input, top_up, verify, DrawBody, DrawResult};
 

@@ -73,10 +73,12 @@ pub fn parse_url(url: &str) -> Result<(Backend, String), String> {
     Ok((Backend::Sqlite, path.to_string()))
 }
 
-/// SQLite settings applied to every connection: WAL for concurrent readers,
-/// a busy timeout, foreign keys enforced, and FULL sync so that an
+/// SQLite settings applied to every connection: a busy timeout (first, so
+/// that the journal-mode pragma after it waits for a writer's lock instead
+/// of failing a new connection with "database is locked"), WAL for
+/// concurrent readers, foreign keys enforced, and FULL sync so that an
 /// acknowledged commit survives power loss.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
      PRAGMA case_sensitive_like = ON;";
 

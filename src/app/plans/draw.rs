@@ -161,6 +161,14 @@ pub struct DrawBody {
     beacon_value: Option<String>,
 }
 
+impl DrawBody {
+    /// A draw request carrying `beacon_value` (a `public_beacon` plan's
+    /// published value; `None` for the other procedures).
+    pub fn with_beacon(beacon_value: Option<String>) -> DrawBody {
+        DrawBody { beacon_value }
+    }
+}
+
 /// The input of the first draw and its seed, fixed by the plan's seed
 /// procedure after the input is frozen (docs/draw.md §12).
 fn prepare_draw(

@@ -293,7 +293,17 @@ pub async fn draw(
 ) -> PageResult {
     let form = read_form(&req, &mut payload).await?;
     ctx.check(&form)?;
-    plans::draw(&db, ctx.user.clone(), &id).await?;
+    let beacon = form
+        .get("beacon_value")
+        .filter(|v| !v.trim().is_empty())
+        .map(str::to_string);
+    plans::draw(
+        &db,
+        ctx.user.clone(),
+        &id,
+        plans::DrawBody::with_beacon(beacon),
+    )
+    .await?;
     Ok(ctx.redirect(&format!("/console/plans/{id}?ok=drawn")))
 }
 

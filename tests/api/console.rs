@@ -674,7 +674,7 @@ async fn every_console_page_answers_in_vietnamese() {
     assert!(headers["content-disposition"]
         .to_str()
         .unwrap()
-        .contains("bao-cao-year.csv"));
+        .contains("bao-cao-KH-2016-year.csv"));
     let (status, _, page) = c.get("/console/no-such-page").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
 }

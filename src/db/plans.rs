@@ -593,10 +593,10 @@ pub fn round_input(
     conn: &mut DbConnection,
     plan_id: &str,
     round: i32,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<(String, String)>, ApiError> {
     Ok(draw_rounds::table
         .find((plan_id, round))
-        .select(draw_rounds::inputs)
+        .select((draw_rounds::inputs, draw_rounds::input_digest))
         .first(conn)
         .optional()?)
 }

@@ -1117,6 +1117,18 @@ pub fn canonical_input(input: &DrawInput) -> Vec<u8> {
     out
 }
 
+/// [`canonical_input`] under the header of the version whose digest of
+/// `input` is `recorded_digest` (the current version if none matches).
+pub fn canonical_input_for(input: &DrawInput, recorded_digest: &str) -> Vec<u8> {
+    let algorithm = [Algorithm::V2, Algorithm::V1]
+        .into_iter()
+        .find(|&a| input_digest_with(input, a) == recorded_digest)
+        .unwrap_or(Algorithm::CURRENT);
+    let mut out = Vec::new();
+    write_canonical(input, algorithm, |b| out.extend_from_slice(b));
+    out
+}
+
 fn write_canonical(input: &DrawInput, algorithm: Algorithm, sink: impl FnMut(&[u8])) {
     let mut w = CanonicalWriter {
         sink,
@@ -2402,6 +2414,18 @@ mod tests {
     }
 
     /// The canonical serialisation with a given version's header.
+    #[test]
+    fn canonical_input_for_writes_the_header_of_the_recorded_version() {
+        let input = worked_example();
+        for a in [Algorithm::V1, Algorithm::V2] {
+            let bytes = canonical_input_for(&input, &input_digest_with(&input, a));
+            assert_eq!(
+                hex::encode(Sha256::digest(&bytes)),
+                input_digest_with(&input, a)
+            );
+        }
+    }
+
     fn canonical_with(input: &DrawInput, algorithm: Algorithm) -> String {
         let mut out = Vec::new();
         write_canonical(input, algorithm, |b| out.extend_from_slice(b));

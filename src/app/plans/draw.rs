@@ -666,7 +666,7 @@ pub async fn round_input(
     round: i32,
     json: bool,
 ) -> Result<Vec<u8>, ApiError> {
-    let recorded = db
+    let (recorded, digest) = db
         .run(move |conn| {
             load_plan(conn, &user, &id)?;
             rows::round_input(conn, &id, round)
@@ -679,7 +679,9 @@ pub async fn round_input(
     tokio::task::spawn_blocking(move || {
         let input: DrawInput =
             serde_json::from_str(&recorded).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(draw::canonical_input(&input))
+        // The bytes under the header of the version that drew the round (a
+        // round recorded with version 1 keeps its own digest).
+        Ok(draw::canonical_input_for(&input, &digest))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("input task failed: {e}")))?

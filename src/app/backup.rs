@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::app::audit::GENESIS;
 use crate::app::inspections::photo_path;
 use crate::db::backup::{self as store, Column, TABLES};
-use crate::db::{write_tx, Backend, DbConnection};
+use crate::db::{Backend, DbConnection};
 
 /// The format this build writes and reads.
 pub const FORMAT: &str = "kiemtra-backup/1";
@@ -466,21 +466,6 @@ fn photos_of(dir: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("photos"))
 }
 
-/// An error of the restore transaction.
-struct Failed(String);
-
-impl From<diesel::result::Error> for Failed {
-    fn from(e: diesel::result::Error) -> Self {
-        Failed(e.to_string())
-    }
-}
-
-impl From<String> for Failed {
-    fn from(e: String) -> Self {
-        Failed(e)
-    }
-}
-
 /// Refuses a database with rows in any table the migrations do not fill.
 fn refuse_non_empty(conn: &mut DbConnection) -> Result<(), String> {
     for table in store::live_tables(conn)? {
@@ -582,62 +567,65 @@ pub fn restore(
         }
     }
 
-    write_tx(conn, |conn| -> Result<(), Failed> {
+    let settings = store::begin_bulk_load(conn)?;
+    let restored = store::restore_tx(conn, |conn| {
         for spec in TABLES.iter().filter(|t| t.seeded) {
             store::clear(conn, spec.name)?;
         }
+        let indexes = store::drop_secondary_indexes(conn)?;
         for t in &m.tables {
             let path = dir.join(&t.file);
-            let reader = BufReader::with_capacity(1 << 20, File::open(&path).map_err(io(&path))?);
-            let per = store::rows_per_insert(t.columns.len());
-            let mut batch = Vec::with_capacity(per);
-            let mut done = 0u64;
-            for line in reader.lines() {
-                let line = line.map_err(io(&path))?;
-                let row: Vec<serde_json::Value> = serde_json::from_str(&line)
-                    .map_err(|e| format!("{}: {e}", t.file))?;
-                batch.push(row);
-                if batch.len() == per {
-                    store::insert_rows(conn, &t.name, &t.columns, &batch)?;
-                    done += batch.len() as u64;
-                    batch.clear();
-                    progress(Progress::Rows(&t.name, done));
+            let mut lines =
+                BufReader::with_capacity(1 << 20, File::open(&path).map_err(io(&path))?).lines();
+            let mut next = || -> Result<Option<Vec<serde_json::Value>>, String> {
+                match lines.next() {
+                    None => Ok(None),
+                    Some(line) => {
+                        let line = line.map_err(io(&path))?;
+                        serde_json::from_str(&line)
+                            .map(Some)
+                            .map_err(|e| format!("{}: {e}", t.file))
+                    }
                 }
-            }
-            store::insert_rows(conn, &t.name, &t.columns, &batch)?;
-            done += batch.len() as u64;
-            progress(Progress::Rows(&t.name, done));
+            };
+            store::load_rows(conn, &t.name, &t.columns, &mut next, &mut |n| {
+                progress(Progress::Rows(&t.name, n))
+            })?;
         }
+        store::create_indexes(conn, &indexes)?;
         store::reset_sequences(conn)?;
         // The proof, before anything is committed.
         for t in &m.tables {
             let n = store::count(conn, &t.name)?;
             if n as u64 != t.rows {
-                return Err(Failed(format!(
+                return Err(format!(
                     "{} has {n} rows after the restore, the manifest says {}",
                     t.name, t.rows
-                )));
+                ));
             }
         }
         let head = audit_head(conn)?;
         if head != m.audit {
-            return Err(Failed(format!(
+            return Err(format!(
                 "the restored audit chain ends at entry {} with {}, the manifest says entry {} with {}",
                 head.entries, head.head, m.audit.entries, m.audit.head
-            )));
+            ));
         }
         match crate::app::audit::verify(conn).map_err(|e| e.to_string())? {
             Ok(n) if n as i64 == m.audit.entries => Ok(()),
-            Ok(n) => Err(Failed(format!(
+            Ok(n) => Err(format!(
                 "the restored audit chain has {n} entries, the manifest says {}",
                 m.audit.entries
-            ))),
-            Err((seq, why)) => Err(Failed(format!(
+            )),
+            Err((seq, why)) => Err(format!(
                 "the restored audit chain is broken at entry {seq}: {why}"
-            ))),
+            )),
         }
-    })
-    .map_err(|Failed(e)| e)?;
+    });
+    // The settings go back whatever happened; the restore's error first.
+    let settings_back = store::end_bulk_load(conn, settings);
+    restored?;
+    settings_back?;
     store::migrate_through(conn, None)?;
     Ok(RestoreSummary {
         manifest: m,

@@ -5,9 +5,11 @@
 //! SQLite restores into PostgreSQL and back with every value as it was.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::connection::{AnsiTransactionManager, DefaultLoadingMode, TransactionManager};
-use diesel::pg::PgRowByRowLoadingMode;
+use diesel::connection::{
+    AnsiTransactionManager, DefaultLoadingMode, SimpleConnection, TransactionManager,
+};
 use diesel::prelude::*;
+use std::io::BufRead as _;
 use diesel::sql_types::{BigInt, Binary, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
 use diesel_migrations::MigrationHarness;
 use serde::{Deserialize, Serialize};
@@ -403,9 +405,8 @@ pub fn read_rows(
     );
     let flatten = nested;
     let mut n = 0u64;
-    let mut handle = |r: Result<JsonRow, diesel::result::Error>| -> Result<(), String> {
-        let r = r.map_err(sql_err(table.name))?;
-        let mut vals: Vec<Value> = serde_json::from_str(&r.row)
+    let mut handle = |row: &str| -> Result<(), String> {
+        let mut vals: Vec<Value> = serde_json::from_str(row)
             .map_err(|e| format!("{}: a row that is not JSON: {e}", table.name))?;
         if flatten {
             vals = vals
@@ -432,11 +433,30 @@ pub fn read_rows(
     };
     match conn {
         DbConnection::Pg(c) => {
-            for r in diesel::sql_query(&q)
-                .load_iter::<JsonRow, PgRowByRowLoadingMode>(c)
-                .map_err(sql_err(table.name))?
-            {
-                handle(r)?;
+            // One COPY streams the rows, where a query in row-by-row mode
+            // pays for a result per row.
+            COPY_TARGET.with(|t| *t.borrow_mut() = format!("({q})"));
+            let out = diesel::copy_to(CopyInto).load_raw(c);
+            COPY_TARGET.with(|t| t.borrow_mut().clear());
+            let mut input = out.map_err(sql_err(table.name))?;
+            let mut raw = Vec::with_capacity(4096);
+            let mut row = Vec::with_capacity(4096);
+            loop {
+                raw.clear();
+                if input
+                    .read_until(b'\n', &mut raw)
+                    .map_err(|e| format!("{}: {e}", table.name))?
+                    == 0
+                {
+                    break;
+                }
+                if raw.last() == Some(&b'\n') {
+                    raw.pop();
+                }
+                copy_text_decode(&raw, &mut row);
+                let text = std::str::from_utf8(&row)
+                    .map_err(|e| format!("{}: a row that is not UTF-8: {e}", table.name))?;
+                handle(text)?;
             }
         }
         DbConnection::Sqlite(c) => {
@@ -444,7 +464,7 @@ pub fn read_rows(
                 .load_iter::<JsonRow, DefaultLoadingMode>(c)
                 .map_err(sql_err(table.name))?
             {
-                handle(r)?;
+                handle(&r.map_err(sql_err(table.name))?.row)?;
             }
         }
     }
@@ -684,4 +704,356 @@ pub fn reset_sequences(conn: &mut DbConnection) -> Result<(), String> {
         .map_err(sql_err("reset a sequence"))?;
     }
     Ok(())
+}
+
+// --- Restores at scale ------------------------------------------------------------
+
+/// An index dropped for a restore's load and rebuilt after it.
+#[derive(Debug, Clone)]
+pub struct IndexDef {
+    name: String,
+    create: String,
+}
+
+/// Drops every secondary index that is neither unique nor behind a
+/// constraint (so no key, uniqueness or foreign key check is ever off),
+/// inside the restore's transaction, and returns them for
+/// [`create_indexes`]: building an index once over all the rows is many
+/// times cheaper than keeping it up to date through a million inserts in
+/// random key order.
+pub fn drop_secondary_indexes(conn: &mut DbConnection) -> Result<Vec<IndexDef>, String> {
+    let rows: Vec<ColumnRow> = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(
+            "SELECT i.relname::text AS name, pg_get_indexdef(i.oid) AS ty \
+             FROM pg_index x \
+             JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_class t ON t.oid = x.indrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE n.nspname = current_schema() AND NOT x.indisunique AND NOT x.indisprimary \
+               AND t.relname NOT LIKE '\\_\\_diesel%' \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) \
+             ORDER BY 1",
+        )
+        .load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT name, sql AS ty FROM sqlite_master \
+             WHERE type = 'index' AND sql IS NOT NULL AND tbl_name NOT LIKE '\\_\\_diesel%' ESCAPE '\\' \
+             ORDER BY 1",
+        )
+        .load(c),
+    }
+    .map_err(sql_err("list the indexes"))?;
+    let mut dropped = Vec::new();
+    for r in rows {
+        // SQLite keeps the statement as written: a unique index is left alone.
+        let head = r.ty.split('(').next().unwrap_or("").to_ascii_uppercase();
+        if head.contains("UNIQUE") {
+            continue;
+        }
+        let q = format!("DROP INDEX {}", quote(&r.name));
+        crate::per_backend!(conn, |c| diesel::sql_query(&q).execute(c))
+            .map_err(sql_err("drop an index"))?;
+        dropped.push(IndexDef {
+            name: r.name,
+            create: r.ty,
+        });
+    }
+    Ok(dropped)
+}
+
+/// Builds the indexes [`drop_secondary_indexes`] dropped, as they were.
+pub fn create_indexes(conn: &mut DbConnection, indexes: &[IndexDef]) -> Result<(), String> {
+    if let DbConnection::Pg(c) = conn {
+        // For this transaction only: sort an index's keys in memory.
+        diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'")
+            .execute(c)
+            .map_err(sql_err("set maintenance_work_mem"))?;
+    }
+    for ix in indexes {
+        crate::per_backend!(conn, |c| diesel::sql_query(&ix.create).execute(c))
+            .map_err(|e| format!("rebuild the index {}: {e}", ix.name))?;
+    }
+    Ok(())
+}
+
+/// The settings a restore changes on SQLite, to be put back.
+#[derive(Debug)]
+pub struct BulkLoad {
+    sqlite: Option<(i64, String)>,
+}
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = Text)]
+    v: String,
+}
+
+fn sqlite_setting(c: &mut diesel::SqliteConnection, pragma: &str) -> Result<String, String> {
+    let r: Setting = diesel::sql_query(format!("SELECT CAST({pragma} AS TEXT) AS v FROM pragma_{pragma}"))
+        .get_result(c)
+        .map_err(sql_err(pragma))?;
+    Ok(r.v)
+}
+
+/// Before a restore's transaction, on SQLite: a page cache large enough
+/// for the load (the default 2 MB spills pages to disk all along), and the
+/// rollback journal instead of the write-ahead log when no other
+/// connection has the file open, so that each page is written once into
+/// the database instead of once into the log and again at the checkpoint
+/// (a rollback journal of a database that was empty holds almost nothing).
+/// Durability is not traded: `synchronous` stays `FULL`, and in one
+/// transaction it costs a few syncs at its commit. PostgreSQL needs nothing.
+pub fn begin_bulk_load(conn: &mut DbConnection) -> Result<BulkLoad, String> {
+    let DbConnection::Sqlite(c) = conn else {
+        return Ok(BulkLoad { sqlite: None });
+    };
+    let cache: i64 = sqlite_setting(c, "cache_size")?
+        .parse()
+        .map_err(|e| format!("cache_size: {e}"))?;
+    let journal = sqlite_setting(c, "journal_mode")?;
+    diesel::sql_query("PRAGMA cache_size = -524288")
+        .execute(c)
+        .map_err(sql_err("cache_size"))?;
+    // Refused (the database is locked) while another connection has the
+    // file open: the restore then runs in WAL mode, only slower.
+    let _ = c.batch_execute("PRAGMA journal_mode = DELETE");
+    Ok(BulkLoad {
+        sqlite: Some((cache, journal)),
+    })
+}
+
+/// After a restore's transaction (committed or not): the settings as they
+/// were. Back in WAL mode, a checkpoint leaves the database file complete
+/// and synced on its own.
+pub fn end_bulk_load(conn: &mut DbConnection, was: BulkLoad) -> Result<(), String> {
+    let (DbConnection::Sqlite(c), Some((cache, journal))) = (conn, was.sqlite) else {
+        return Ok(());
+    };
+    let journal = match journal.to_ascii_lowercase().as_str() {
+        j @ ("wal" | "delete" | "truncate" | "persist" | "memory" | "off") => j.to_string(),
+        _ => "wal".to_string(),
+    };
+    c.batch_execute(&format!(
+        "PRAGMA cache_size = {cache}; PRAGMA journal_mode = {journal};"
+    ))
+    .map_err(sql_err("put the settings back"))?;
+    if journal == "wal" {
+        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(sql_err("checkpoint"))?;
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// The target of the `COPY` being run on this thread (see [`CopyInto`]).
+    static COPY_TARGET: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// A `COPY` target named at run time: diesel's `copy_from` knows tables of
+/// the schema only, and a restore copies into the tables its manifest
+/// names, with its columns. diesel asks for the target's SQL while it runs
+/// the statement, on this thread: [`copy_in`] sets it just before.
+struct CopyInto;
+
+impl diesel::pg::CopyTarget for CopyInto {
+    // Any table: diesel only needs one to type the query.
+    type Table = crate::db::schema::org_units::table;
+    type SqlType = Text;
+
+    fn walk_target(mut pass: diesel::query_builder::AstPass<'_, '_, diesel::pg::Pg>) -> QueryResult<()> {
+        COPY_TARGET.with(|t| pass.push_sql(&t.borrow()));
+        Ok(())
+    }
+}
+
+fn copy_error(e: String) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(e.into())
+}
+
+/// `COPY table (columns) FROM STDIN` in text format, the rows written by
+/// `write` into the buffered stream it is given.
+fn copy_in(
+    c: &mut diesel::PgConnection,
+    target: String,
+    write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), String>,
+) -> Result<(), String> {
+    COPY_TARGET.with(|t| *t.borrow_mut() = target);
+    let write = std::cell::RefCell::new(write);
+    let out = diesel::copy_from(crate::db::schema::org_units::table)
+        .from_raw_data(CopyInto, |sink: &mut dyn std::io::Write| {
+            let mut buf = std::io::BufWriter::with_capacity(1 << 18, sink);
+            (write.borrow_mut())(&mut buf).map_err(copy_error)?;
+            std::io::Write::flush(&mut buf).map_err(|e| copy_error(e.to_string()))
+        })
+        .execute(c);
+    COPY_TARGET.with(|t| t.borrow_mut().clear());
+    out.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// One field of a `COPY` text-format line, unescaped (a row of the
+/// backup's query is one field: no tab or newline is left unescaped in it).
+fn copy_text_decode(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b == b'\\' && i + 1 < raw.len() {
+            i += 1;
+            out.push(match raw[i] {
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                b'v' => 0x0b,
+                other => other,
+            });
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+}
+
+/// Appends `s` to a `COPY` text-format line, escaped.
+fn copy_text(out: &mut Vec<u8>, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Appends one value of the backup to a `COPY` text-format line, checked
+/// as [`typed`] checks it for an `INSERT`.
+fn copy_value(out: &mut Vec<u8>, kind: Kind, v: &Value) -> Result<(), String> {
+    use std::io::Write as _;
+    if v.is_null() {
+        out.extend_from_slice(b"\\N");
+        return Ok(());
+    }
+    match typed(kind, v)? {
+        Typed::Text(Some(s)) => copy_text(out, &s),
+        Typed::Int(Some(i)) => write!(out, "{i}").expect("a Vec takes it"),
+        Typed::BigInt(Some(i)) => write!(out, "{i}").expect("a Vec takes it"),
+        Typed::Float(Some(f)) => {
+            if f.is_nan() {
+                out.extend_from_slice(b"NaN");
+            } else if f.is_infinite() {
+                out.extend_from_slice(if f > 0.0 { b"Infinity" } else { b"-Infinity" });
+            } else {
+                // The shortest decimal that reads back to the same bits.
+                write!(out, "{f:?}").expect("a Vec takes it");
+            }
+        }
+        Typed::Bool(Some(b)) => out.push(if b { b't' } else { b'f' }),
+        Typed::Timestamp(Some(t)) => {
+            write!(out, "{}", t.format(TIMESTAMP_OUT)).expect("a Vec takes it")
+        }
+        Typed::Date(Some(d)) => write!(out, "{}", d.format("%Y-%m-%d")).expect("a Vec takes it"),
+        Typed::Bytes(Some(b)) => {
+            out.extend_from_slice(b"\\\\x");
+            out.extend_from_slice(hex::encode(b).as_bytes());
+        }
+        _ => out.extend_from_slice(b"\\N"),
+    }
+    Ok(())
+}
+
+/// Writes the rows `next` gives (values in the order of `cols`, in the
+/// backup's form) into `table`, inside the caller's transaction: one `COPY`
+/// on PostgreSQL, multi-row `INSERT`s on SQLite. `progress` hears the rows
+/// written so far now and then. Returns how many.
+pub fn load_rows(
+    conn: &mut DbConnection,
+    table: &str,
+    cols: &[Column],
+    next: &mut dyn FnMut() -> Result<Option<Vec<Value>>, String>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, String> {
+    let mut done = 0u64;
+    match conn {
+        DbConnection::Pg(c) => {
+            let names = cols
+                .iter()
+                .map(|c| quote(&c.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut line = Vec::with_capacity(4096);
+            // An error of ours, kept whole: diesel's carries only its text.
+            let mut failed = None;
+            let out = copy_in(c, format!("{} ({names})", quote(table)), &mut |w| {
+                let mut go = || -> Result<(), String> {
+                    while let Some(row) = next()? {
+                        if row.len() != cols.len() {
+                            return Err(format!(
+                                "{table}: a row of {} values for {} columns",
+                                row.len(),
+                                cols.len()
+                            ));
+                        }
+                        line.clear();
+                        for (i, (v, c)) in row.iter().zip(cols).enumerate() {
+                            if i > 0 {
+                                line.push(b'\t');
+                            }
+                            copy_value(&mut line, c.kind, v)
+                                .map_err(|e| format!("{table}.{}: {e}", c.name))?;
+                        }
+                        line.push(b'\n');
+                        w.write_all(&line).map_err(|e| format!("{table}: {e}"))?;
+                        done += 1;
+                        if done.is_multiple_of(50_000) {
+                            progress(done);
+                        }
+                    }
+                    Ok(())
+                };
+                go().inspect_err(|e| failed = Some(e.clone()))
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            out.map_err(|e| format!("{table}: {e}"))?;
+        }
+        DbConnection::Sqlite(_) => {
+            let per = rows_per_insert(cols.len());
+            let mut batch = Vec::with_capacity(per);
+            while let Some(row) = next()? {
+                batch.push(row);
+                if batch.len() == per {
+                    insert_rows(conn, table, cols, &batch)?;
+                    done += batch.len() as u64;
+                    batch.clear();
+                    progress(done);
+                }
+            }
+            insert_rows(conn, table, cols, &batch)?;
+            done += batch.len() as u64;
+        }
+    }
+    progress(done);
+    Ok(done)
+}
+
+/// An error of a restore's transaction: ours, or the database's.
+struct TxError(String);
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError(e.to_string())
+    }
+}
+
+/// Runs `f` in one write transaction (see [`crate::db::write_tx`]):
+/// committed when it returns `Ok`, rolled back otherwise.
+pub fn restore_tx<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, String>,
+) -> Result<T, String> {
+    crate::db::write_tx(conn, |conn| f(conn).map_err(TxError)).map_err(|TxError(e)| e)
 }

@@ -481,6 +481,18 @@ async fn small_backup() -> (Province, tempfile::TempDir, PathBuf) {
     (p, dir, backup)
 }
 
+/// Every index of the database at `url`, with its definition.
+fn indexes(url: &str) -> Vec<String> {
+    let sql = if url.starts_with("postgres") {
+        "SELECT indexname || ': ' || indexdef AS t FROM pg_indexes \
+         WHERE schemaname = current_schema() ORDER BY 1"
+    } else {
+        "SELECT name || ': ' || COALESCE(sql, '') AS t FROM sqlite_master \
+         WHERE type = 'index' ORDER BY 1"
+    };
+    texts_on(url, sql)
+}
+
 fn restore(target: &str, from: &Path, photos: &Path) -> Output {
     kiemtra(
         target,
@@ -496,7 +508,7 @@ fn restore(target: &str, from: &Path, photos: &Path) -> Output {
 
 #[actix_web::test]
 async fn a_damaged_backup_is_refused_before_anything_is_written() {
-    let (_p, _dir, backup) = small_backup().await;
+    let (p, _dir, backup) = small_backup().await;
     let file = backup.join("tables/inspections.jsonl");
     let good = std::fs::read(&file).unwrap();
     let mut bad = good.clone();
@@ -517,9 +529,12 @@ async fn a_damaged_backup_is_refused_before_anything_is_written() {
     );
     // Nothing written: not even the schema.
     assert_eq!(catalog_tables(&target), Vec::<String>::new());
-    // The same backup repaired restores into that same database.
+    // The same backup repaired restores into that same database, with
+    // every index the restore dropped for its load built again as it was.
     std::fs::write(&file, &good).unwrap();
     succeeded(&restore(&target, &backup, &photos));
+    assert_eq!(indexes(&target), indexes(&p.app.database_url()));
+    assert!(indexes(&target).len() > 20, "{:?}", indexes(&target));
 
     // A changed manifest is refused too.
     let mfile = backup.join("manifest.json");

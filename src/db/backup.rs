@@ -823,8 +823,9 @@ pub fn begin_bulk_load(conn: &mut DbConnection) -> Result<BulkLoad, String> {
 }
 
 /// After a restore's transaction (committed or not): the settings as they
-/// were. Back in WAL mode, a checkpoint leaves the database file complete
-/// and synced on its own.
+/// were. No checkpoint is needed for durability: the commit already synced
+/// the database file (rollback journal, `synchronous = FULL`) or, when the
+/// restore had to stay in WAL mode, the log.
 pub fn end_bulk_load(conn: &mut DbConnection, was: BulkLoad) -> Result<(), String> {
     let (DbConnection::Sqlite(c), Some((cache, journal))) = (conn, was.sqlite) else {
         return Ok(());
@@ -837,10 +838,6 @@ pub fn end_bulk_load(conn: &mut DbConnection, was: BulkLoad) -> Result<(), Strin
         "PRAGMA cache_size = {cache}; PRAGMA journal_mode = {journal};"
     ))
     .map_err(sql_err("put the settings back"))?;
-    if journal == "wal" {
-        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            .map_err(sql_err("checkpoint"))?;
-    }
     Ok(())
 }
 

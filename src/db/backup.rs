@@ -8,8 +8,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::{
     AnsiTransactionManager, DefaultLoadingMode, SimpleConnection, TransactionManager,
 };
+use diesel::pg::PgRowByRowLoadingMode;
 use diesel::prelude::*;
-use std::io::BufRead as _;
 use diesel::sql_types::{BigInt, Binary, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
 use diesel_migrations::MigrationHarness;
 use serde::{Deserialize, Serialize};
@@ -433,30 +433,15 @@ pub fn read_rows(
     };
     match conn {
         DbConnection::Pg(c) => {
-            // One COPY streams the rows, where a query in row-by-row mode
-            // pays for a result per row.
-            COPY_TARGET.with(|t| *t.borrow_mut() = format!("({q})"));
-            let out = diesel::copy_to(CopyInto).load_raw(c);
-            COPY_TARGET.with(|t| t.borrow_mut().clear());
-            let mut input = out.map_err(sql_err(table.name))?;
-            let mut raw = Vec::with_capacity(4096);
-            let mut row = Vec::with_capacity(4096);
-            loop {
-                raw.clear();
-                if input
-                    .read_until(b'\n', &mut raw)
-                    .map_err(|e| format!("{}: {e}", table.name))?
-                    == 0
-                {
-                    break;
-                }
-                if raw.last() == Some(&b'\n') {
-                    raw.pop();
-                }
-                copy_text_decode(&raw, &mut row);
-                let text = std::str::from_utf8(&row)
-                    .map_err(|e| format!("{}: a row that is not UTF-8: {e}", table.name))?;
-                handle(text)?;
+            // Not `COPY (query) TO STDOUT`: diesel 2.3's `copy_to(..).load_raw`
+            // never reads the statement's final result, and the next
+            // statement on the connection then fails with "another command
+            // is already in progress".
+            for r in diesel::sql_query(&q)
+                .load_iter::<JsonRow, PgRowByRowLoadingMode>(c)
+                .map_err(sql_err(table.name))?
+            {
+                handle(&r.map_err(sql_err(table.name))?.row)?;
             }
         }
         DbConnection::Sqlite(c) => {
@@ -885,31 +870,6 @@ fn copy_in(
         .execute(c);
     COPY_TARGET.with(|t| t.borrow_mut().clear());
     out.map(|_| ()).map_err(|e| e.to_string())
-}
-
-/// One field of a `COPY` text-format line, unescaped (a row of the
-/// backup's query is one field: no tab or newline is left unescaped in it).
-fn copy_text_decode(raw: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        if b == b'\\' && i + 1 < raw.len() {
-            i += 1;
-            out.push(match raw[i] {
-                b'n' => b'\n',
-                b'r' => b'\r',
-                b't' => b'\t',
-                b'b' => 0x08,
-                b'f' => 0x0c,
-                b'v' => 0x0b,
-                other => other,
-            });
-        } else {
-            out.push(b);
-        }
-        i += 1;
-    }
 }
 
 /// Appends `s` to a `COPY` text-format line, escaped.

@@ -774,9 +774,11 @@ struct Setting {
 }
 
 fn sqlite_setting(c: &mut diesel::SqliteConnection, pragma: &str) -> Result<String, String> {
-    let r: Setting = diesel::sql_query(format!("SELECT CAST({pragma} AS TEXT) AS v FROM pragma_{pragma}"))
-        .get_result(c)
-        .map_err(sql_err(pragma))?;
+    let r: Setting = diesel::sql_query(format!(
+        "SELECT CAST({pragma} AS TEXT) AS v FROM pragma_{pragma}"
+    ))
+    .get_result(c)
+    .map_err(sql_err(pragma))?;
     Ok(r.v)
 }
 
@@ -842,7 +844,9 @@ impl diesel::pg::CopyTarget for CopyInto {
     type Table = crate::db::schema::org_units::table;
     type SqlType = Text;
 
-    fn walk_target(mut pass: diesel::query_builder::AstPass<'_, '_, diesel::pg::Pg>) -> QueryResult<()> {
+    fn walk_target(
+        mut pass: diesel::query_builder::AstPass<'_, '_, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
         COPY_TARGET.with(|t| pass.push_sql(&t.borrow()));
         Ok(())
     }

@@ -120,7 +120,12 @@ fn wait(tab: &Tab, expr: &str, secs: u64) {
         }
         if Instant::now() > deadline {
             let body = js(tab, "document.body.outerHTML.slice(0, 3000)");
-            panic!("timed out waiting for {expr}; page: {body}");
+            let worker = js(
+                tab,
+                "navigator.serviceWorker.getRegistration().then(r => r ? JSON.stringify({
+                   installing: r.installing?.state, waiting: r.waiting?.state, active: r.active?.state}) : 'none')",
+            );
+            panic!("timed out waiting for {expr}; service worker: {worker}; page: {body}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -789,7 +794,7 @@ async fn bench_field_app() {
                    return {worker_start: Math.round(n.workerStart), response_start: Math.round(n.responseStart),
                      response_end: Math.round(n.responseEnd), transfer: n.transferSize,
                      dom_interactive: Math.round(n.domInteractive), script: m('kiemtra-script'),
-                     local: m('kiemtra-local'), ready: m('kiemtra-ready'),
+                     local: m('kiemtra-local'), ready: m('kiemtra-ready'), all_read: m('kiemtra-loaded'),
                      others: performance.getEntriesByType('resource').filter(e => e.startTime < m('kiemtra-ready'))
                        .map(e => e.name.split('/').pop())}; })()",
             )

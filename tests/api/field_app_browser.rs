@@ -120,7 +120,12 @@ fn wait(tab: &Tab, expr: &str, secs: u64) {
         }
         if Instant::now() > deadline {
             let body = js(tab, "document.body.outerHTML.slice(0, 3000)");
-            panic!("timed out waiting for {expr}; page: {body}");
+            let worker = js(
+                tab,
+                "navigator.serviceWorker.getRegistration().then(r => r ? JSON.stringify({
+                   installing: r.installing?.state, waiting: r.waiting?.state, active: r.active?.state}) : 'none')",
+            );
+            panic!("timed out waiting for {expr}; service worker: {worker}; page: {body}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -704,7 +709,9 @@ async fn the_leader_schedules_a_visit_and_files_signed_surprise_minutes() {
 /// in `bench/RESULTS-field-app.md`): a team of 1,000 assignments; a cold
 /// start on slow 3G (2 s latency, 50 kB/s each way) with the CPU slowed 4×;
 /// a start from the service worker on the same profile; the list of 1,000
-/// at 4× CPU slowdown. Prints the figures; fails when a budget is missed.
+/// at 4× CPU slowdown; `FIELD_APP_RUNS` times (default 3), each cold start
+/// in a new profile. Prints each run's timeline and a table of medians and
+/// worst cases; fails when a median misses its budget.
 #[actix_web::test]
 #[ignore = "a benchmark: bench/field-app runs it"]
 async fn bench_field_app() {
@@ -743,6 +750,10 @@ async fn bench_field_app() {
         .await;
     app.draw(&admin, p["id"].as_str().unwrap()).await;
     let base = app.address.clone();
+    let runs: usize = std::env::var("FIELD_APP_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let report = in_browser(move || {
         let slow3g = |tab: &Tab| {
             tab.call_method(Network::Enable {
@@ -773,70 +784,113 @@ async fn bench_field_app() {
                 .as_f64()
                 .unwrap()
         };
-        let browser = browser();
-        // Cold: a new profile, nothing cached, the sign-in screen usable.
-        let tab = phone(&browser);
-        slow3g(&tab);
-        tab.navigate_to(&format!("{base}/app/")).unwrap();
-        let cold = ready(&tab);
-        eprintln!(
-            "cold start timings: {}",
+        // Where the start went: the shell's response (from the network or
+        // the service worker), the script starting, IndexedDB read, ready.
+        let timeline = |tab: &Tab| -> Value {
             js(
-                &tab,
-                "JSON.stringify([...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
-                   .map(e => [e.name.split('/').pop(), Math.round(e.startTime), Math.round(e.responseStart), Math.round(e.responseEnd), e.transferSize]))"
+                tab,
+                "(() => { const n = performance.getEntriesByType('navigation')[0];
+                   const m = k => Math.round(performance.getEntriesByName(k)[0]?.startTime ?? -1);
+                   return {worker_start: Math.round(n.workerStart), response_start: Math.round(n.responseStart),
+                     response_end: Math.round(n.responseEnd), transfer: n.transferSize,
+                     dom_interactive: Math.round(n.domInteractive), script: m('kiemtra-script'),
+                     local: m('kiemtra-local'), ready: m('kiemtra-ready'), all_read: m('kiemtra-loaded'),
+                     others: performance.getEntriesByType('resource').filter(e => e.startTime < m('kiemtra-ready'))
+                       .map(e => e.name.split('/').pop())}; })()",
             )
-        );
-        // Sign in and sync at full speed, then start again throttled: the
-        // shell from the service worker, the plan of 1,000 from IndexedDB.
-        tab.call_method(Emulation::SetCPUThrottlingRate { rate: 1.0 })
-            .unwrap();
-        network(&tab, false, -1.0);
-        sign_in(&tab, &base, 1000);
-        slow3g(&tab);
-        tab.reload(false, None).unwrap();
-        let warm = ready(&tab);
-        wait(&tab, "document.querySelector('#assignments .count')?.textContent === '1000 phân công'", 30);
-        // Scrolling to the end brings the next items.
-        js(&tab, "document.querySelector('[data-more]').scrollIntoView(); true");
-        wait(&tab, "document.querySelectorAll('[data-assignment-id]').length > 60", 10);
-        // The list of 1,000 at 4× slowdown: filter, sort and lay out.
-        let mut list = Vec::new();
-        for q in ["", "hoa mai 12", "hoa mai", ""] {
-            let ms = js(
+        };
+        let mut out = Vec::new();
+        for run in 0..runs {
+            // Cold: a new profile, nothing cached, the sign-in screen usable.
+            let browser = browser();
+            let tab = phone(&browser);
+            slow3g(&tab);
+            tab.navigate_to(&format!("{base}/app/")).unwrap();
+            let cold = ready(&tab);
+            eprintln!("run {run} cold: {}", timeline(&tab));
+            // Sign in and sync at full speed, then start again throttled:
+            // the shell from the service worker, the plan of 1,000 from
+            // IndexedDB.
+            tab.call_method(Emulation::SetCPUThrottlingRate { rate: 1.0 })
+                .unwrap();
+            network(&tab, false, -1.0);
+            sign_in(&tab, &base, 1000);
+            slow3g(&tab);
+            tab.reload(false, None).unwrap();
+            let warm = ready(&tab);
+            eprintln!("run {run} service worker: {}", timeline(&tab));
+            wait(&tab, "document.querySelector('#assignments .count')?.textContent === '1000 phân công'", 30);
+            if run == 0 {
+                screenshot(&tab, "bench-plan");
+            }
+            // Scrolling to the end brings the next items.
+            js(&tab, "document.querySelector('[data-more]').scrollIntoView(); true");
+            wait(&tab, "document.querySelectorAll('[data-assignment-id]').length > 60", 10);
+            // The list of 1,000 at 4× slowdown: filter, sort and lay out.
+            let mut list = Vec::new();
+            for q in ["", "hoa mai 12", "hoa mai", ""] {
+                let ms = js(
+                    &tab,
+                    &format!(
+                        "(() => {{ const q = document.querySelector('#tab [name=q]'); q.value = '{q}';
+                          const t = performance.now(); q.dispatchEvent(new Event('input'));
+                          document.body.offsetHeight; return performance.now() - t; }})()"
+                    ),
+                )
+                .as_f64()
+                .unwrap();
+                list.push(ms);
+            }
+            let tab_ms = js(
                 &tab,
-                &format!(
-                    "(() => {{ const q = document.querySelector('#tab [name=q]'); q.value = '{q}';
-                      const t = performance.now(); q.dispatchEvent(new Event('input'));
-                      document.body.offsetHeight; return performance.now() - t; }})()"
-                ),
+                "(() => { const t = performance.now(); document.querySelector('[data-tab=minutes]').click();
+                  document.querySelector('[data-tab=plan]').click(); document.body.offsetHeight;
+                  return performance.now() - t; })()",
             )
             .as_f64()
             .unwrap();
-            list.push(ms);
+            let full = list.iter().copied().fold(0.0, f64::max);
+            eprintln!(
+                "run {run}: cold {cold:.0} ms, service worker {warm:.0} ms, list {list:.0?} ms, tab {tab_ms:.0} ms"
+            );
+            out.push([cold, warm, full, tab_ms]);
+            drop(browser);
         }
-        let tab_ms = js(
-            &tab,
-            "(() => { const t = performance.now(); document.querySelector('[data-tab=minutes]').click();
-              document.querySelector('[data-tab=plan]').click(); document.body.offsetHeight;
-              return performance.now() - t; })()",
-        )
-        .as_f64()
-        .unwrap();
-        drop(browser);
-        (cold, warm, list, tab_ms)
+        out
     })
     .await;
-    let (cold, warm, list, tab_ms) = report;
-    let full = list.iter().copied().fold(0.0, f64::max);
-    println!("| measure | budget | measured |");
-    println!("|---|---|---|");
-    println!("| cold start to the sign-in screen, slow 3G, CPU 4× | 5,000 ms | {cold:.0} ms |");
-    println!("| start from the service worker with 1,000 assignments, slow 3G, CPU 4× | 1,000 ms | {warm:.0} ms |");
-    println!(
-        "| list of 1,000 (filter, sort, lay out), CPU 4× | 200 ms | {} ms (\"\", \"hoa mai 12\", \"hoa mai\", \"\") |",
-        list.iter().map(|m| format!("{m:.0}")).collect::<Vec<_>>().join(" / ")
-    );
-    println!("| plan tab rendered again, CPU 4× | 200 ms | {tab_ms:.0} ms |");
-    assert!(cold < 5000.0 && warm < 1000.0 && full < 200.0 && tab_ms < 200.0);
+    // Median and worst of each measure over the runs.
+    let stat = |i: usize| {
+        let mut v: Vec<f64> = report.iter().map(|r| r[i]).collect();
+        v.sort_by(f64::total_cmp);
+        let all = report
+            .iter()
+            .map(|r| format!("{:.0}", r[i]))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        (v[v.len() / 2], v[v.len() - 1], all)
+    };
+    println!("| measure | budget | median | worst | runs |");
+    println!("|---|---|---|---|---|");
+    let rows = [
+        ("cold start to the sign-in screen, slow 3G, CPU 4×", 5000.0),
+        (
+            "start from the service worker with 1,000 assignments, slow 3G, CPU 4×",
+            1000.0,
+        ),
+        (
+            "list of 1,000 (filter, sort, lay out; slowest of 4 searches), CPU 4×",
+            200.0,
+        ),
+        ("plan tab rendered again, CPU 4×", 200.0),
+    ];
+    let mut missed = Vec::new();
+    for (i, (what, budget)) in rows.iter().enumerate() {
+        let (median, worst, all) = stat(i);
+        println!("| {what} | {budget:.0} ms | {median:.0} ms | {worst:.0} ms | {all} |");
+        if median >= *budget {
+            missed.push(*what);
+        }
+    }
+    assert!(missed.is_empty(), "median over budget: {missed:?}");
 }

@@ -106,17 +106,41 @@ const COLLATOR = new Intl.Collator('vi');
 /** Items rendered at a time: the rest follow as the list is scrolled. */
 const PAGE = 60;
 
-const state = { assignments: [], team: null, catalogue: [], establishments: null, tab: 'plan', q: '', status: '', outbox: 0 };
+const state = {
+  assignments: [], team: null, catalogue: [], establishments: null, tab: 'plan', q: '', status: '', outbox: 0,
+  // Until every assignment is read (`loaded`), the plan shows `head`, the
+  // first page kept at the last change (see keepHead).
+  loaded: false, head: null, headSig: null,
+};
 
 async function loadLocal() {
-  state.team = await store.kv.get('team');
-  state.catalogue = (await store.kv.get('catalogue')) || [];
+  // Read together (one wait for IndexedDB, not four in a row).
+  const [team, catalogue, assignments] = await Promise.all([
+    store.kv.get('team'), store.kv.get('catalogue'), store.all('assignments'), countOutbox(),
+  ]);
+  state.team = team;
+  state.catalogue = catalogue || [];
   // Sorted once here (status, date, name); filtering keeps the order.
-  state.assignments = (await store.all('assignments'))
+  state.assignments = assignments
     .map(a => { a._key = a._key || searchKey(a); a._date = String(a.scheduled_for || a.due_by); return a; })
     .sort((a, b) => (STATUS_ORDER[a.status] - STATUS_ORDER[b.status]) || (a._date < b._date ? -1 : a._date > b._date ? 1 : 0)
       || COLLATOR.compare(a.establishment.name, b.establishment.name));
-  await countOutbox();
+  state.loaded = true;
+  state.head = null;
+  keepHead();
+}
+
+/**
+ * The plan's first page as it stands (count and first PAGE items, unfiltered),
+ * kept so that the next start draws it without reading and sorting every
+ * assignment; written only when it changed.
+ */
+function keepHead() {
+  const items = state.assignments.slice(0, PAGE).map(({ _key, _date, ...a }) => a);
+  const sig = state.assignments.length + ':' + items.map(a => a.id + '/' + a.version + '/' + a.status + '/' + a.scheduled_for).join(',');
+  if (sig === state.headSig) return;
+  state.headSig = sig;
+  store.kv.set('plan_head', { sig, total: state.assignments.length, items }).catch(() => {});
 }
 
 /** What the plan's search matches: name, address and licence, folded (kept with the assignment). */
@@ -437,11 +461,14 @@ function render() {
 }
 
 async function renderBar() {
-  const last = await store.kv.get('last_sync');
+  showBar(await store.kv.get('last_sync'));
+  await countOutbox();
+}
+
+function showBar(last) {
   $('#team').textContent = state.team ? state.team.name : '';
   $('#last-sync').textContent = last ? 'Đồng bộ: ' + showTime(last) : 'Chưa đồng bộ';
   $('#last-sync').dataset.lastSync = last ? String(last) : '';
-  await countOutbox();
 }
 
 function renderTab() {
@@ -486,18 +513,24 @@ let listObserver = null;
 
 /** The filtered list: the first PAGE items now, the next ones when the end scrolls into view. */
 function listAssignments() {
-  const q = fold(state.q).trim();
-  const rows = state.assignments.filter(a => (!state.status || a.status === state.status) && (!q || a._key.includes(q)));
   const ul = $('#assignments');
   if (!ul) return;
   if (listObserver) listObserver.disconnect();
+  // Not read yet: the kept first page when nothing filters it; otherwise
+  // the answer follows once everything is read (start() lists again).
+  const head = !state.loaded && !state.q.trim() && !state.status ? state.head : null;
+  if (!state.loaded && !head) return;
+  const q = fold(state.q).trim();
+  const rows = head ? head.items : state.assignments.filter(a => (!state.status || a.status === state.status) && (!q || a._key.includes(q)));
+  const total = head ? head.total : rows.length;
   if (!rows.length) {
     ul.innerHTML = `<li class="empty">${state.assignments.length ? 'Không có phân công phù hợp.' : 'Chưa có dữ liệu — bấm Đồng bộ.'}</li>`;
     return;
   }
   let shown = Math.min(PAGE, rows.length);
-  const more = () => shown < rows.length ? `<li class="more" data-more>Còn ${rows.length - shown} phân công — cuộn để xem thêm</li>` : '';
-  ul.innerHTML = `<li class="count">${rows.length} phân công</li>` + rows.slice(0, shown).map(assignmentItem).join('') + more();
+  const more = () => shown < total ? `<li class="more" data-more>Còn ${total - shown} phân công — cuộn để xem thêm</li>` : '';
+  ul.innerHTML = `<li class="count">${total} phân công</li>` + rows.slice(0, shown).map(assignmentItem).join('') + more();
+  if (head) return;
   listObserver = new IntersectionObserver(entries => {
     if (!entries.some(e => e.isIntersecting)) return;
     const next = Math.min(shown + PAGE, rows.length);
@@ -890,26 +923,49 @@ async function signOut() {
   try { if (session) await api('POST', '/auth/logout'); } catch (e) { /* offline: the token expires by itself */ }
   session = null;
   await store.wipe();
-  state.assignments = []; state.team = null; state.establishments = null;
+  state.assignments = []; state.team = null; state.establishments = null; state.head = null; state.headSig = null;
   await renderBar();
   showLogin('Đã đăng xuất; dữ liệu trên máy đã được xóa.');
 }
 
+/**
+ * The first screen comes from IndexedDB alone: nothing before it waits on
+ * the network (the service worker's registration, the outbox and the sync
+ * start once it is drawn). The marks are what bench/field-app reports.
+ */
 async function start() {
+  performance.mark('kiemtra-script');
   $('[data-action=sync]').addEventListener('click', () => syncNow());
   $('[data-action=sign-out]').addEventListener('click', signOut);
   document.addEventListener('click', ev => { if (ev.target.closest('#tab [data-action=send]')) resetBackoff().then(drain); });
   window.addEventListener('online', () => { setStatus(''); resetBackoff().then(drain); });
   window.addEventListener('offline', () => setStatus('Không có mạng — làm việc ngoại tuyến'));
-  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch(() => {});
-  session = await store.kv.get('session');
-  await loadLocal();
-  await renderBar();
-  // `kiemtra-ready`: the first screen is usable (bench/field-app measures it).
-  if (!session) { showLogin(); document.body.dataset.ready = '1'; performance.mark('kiemtra-ready'); return; }
-  showHome();
+  // A few small values: not every assignment (the plan's kept first page
+  // stands for them until they are read, just after the first paint).
+  const [s, last, team, head] = await Promise.all([
+    store.kv.get('session'), store.kv.get('last_sync'), store.kv.get('team'), store.kv.get('plan_head'), countOutbox(),
+  ]);
+  session = s;
+  state.team = team;
+  if (head) { state.head = head; state.headSig = head.sig; }
+  performance.mark('kiemtra-local');
+  showBar(last);
+  if (session) showHome(); else showLogin();
+  // `kiemtra-ready`: the first screen is usable.
   document.body.dataset.ready = '1';
   performance.mark('kiemtra-ready');
+  // After the first paint: checking for a new release is a network request.
+  // A page the new worker's activation missed asks to be claimed.
+  setTimeout(() => {
+    if (!('serviceWorker' in navigator)) return;
+    navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch(() => {});
+    navigator.serviceWorker.ready.then(r => { if (!navigator.serviceWorker.controller && r.active) r.active.postMessage('claim'); });
+  }, 0);
+  // Every assignment, for searching and scrolling (`kiemtra-loaded`).
+  await loadLocal();
+  performance.mark('kiemtra-loaded');
+  if (document.body.dataset.view === 'home' && state.tab === 'plan') listAssignments();
+  if (!session) return;
   drain();
   if (navigator.onLine) syncNow();
 }

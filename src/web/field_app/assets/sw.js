@@ -16,6 +16,12 @@ self.addEventListener('activate', event => {
     .then(() => self.clients.claim()));
 });
 
+// A page that loaded while this worker was activating asks to be claimed
+// (its activation's claim can miss a page that was not ready yet).
+self.addEventListener('message', event => {
+  if (event.data === 'claim') event.waitUntil(self.clients.claim());
+});
+
 self.addEventListener('fetch', event => {
   const req = event.request;
   const url = new URL(req.url);

@@ -12,11 +12,17 @@ database `kiemtra_console_<time>_<pid>`, imports the 2024 units and
 admin and a supervisor of the largest province (BENCH_PROVINCE, default 38),
 the province's teams with one inspector each, the province's plan for the
 current year (drawn), 300 minutes of its assignments (one in three posted far
-from the establishment, so the review queue has flagged ones), then signs in
+from the establishment, so the review queue has flagged ones), `VACUUM ANALYZE`
+(what autovacuum does within a minute of such a load), then signs in
 to the console as the supervisor (and the admin for the admin-only pages) and
 runs `wrk -t2 -c8 --latency` on every page with `Accept-Encoding: gzip`,
 BENCH_DURATION seconds each (default 10). The server, the database and the
-scratch directory are removed at the end, whatever happens.
+scratch directory are removed at the end, whatever happens, unless
+BENCH_KEEP_DB=1 (the database is kept and its name printed); BENCH_DB=<name>
+measures such a kept database again without building the data (the server
+migrates it first, so a kept data set serves a later build). BENCH_ONLY=<regex>
+measures only the pages whose name or address matches, and then prints the
+rows without writing the results file.
 """
 
 import http.client
@@ -41,7 +47,10 @@ PROVINCE = os.environ.get("BENCH_PROVINCE", "38")
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "bench", "RESULTS-console.md"))
 PASSWORD = "bench-console-password"
-DB = f"kiemtra_console_{int(time.time())}_{os.getpid()}"
+REUSE = os.environ.get("BENCH_DB")
+DB = REUSE or f"kiemtra_console_{int(time.time())}_{os.getpid()}"
+ONLY = os.environ.get("BENCH_ONLY")
+KEEP = bool(REUSE) or os.environ.get("BENCH_KEEP_DB") == "1"
 
 
 def free_port():
@@ -134,63 +143,92 @@ def size(path, cookie):
     return r.status, len(body) + head, r.getheader("Content-Encoding") or "identity"
 
 
+def build_data(url):
+    """The province's teams (one inspector each), its plan (drawn) and 300
+    minutes, through the API; returns (districts, teams, plan id, minutes)."""
+    admin, _ = login("admin")
+    api = Http()
+    # The province's teams, one inspector each.
+    _, units = api.call("GET", f"/api/v1/org-units?parent={PROVINCE}&limit=500", token=admin, expect=200)
+    districts = [u["code"] for u in units["items"]]
+    teams = {}
+    for code, level in [(PROVINCE, "province")] + [(d, "district") for d in districts]:
+        _, t = api.call("POST", "/api/v1/teams", {"name": f"Đội 178 {code}", "level": level, "org_unit_code": code}, token=admin, expect=201)
+        teams[code] = t["id"]
+        _, u = api.call("POST", "/api/v1/users", {"username": f"doi-{code}", "password": PASSWORD, "full_name": f"Đội trưởng {code}",
+                                                   "role": "inspector", "org_unit_code": code}, token=admin, expect=201)
+        api.call("POST", f"/api/v1/teams/{t['id']}/members", {"user_id": u["id"], "agency": "police", "is_leader": True}, token=admin, expect=201)
+    year = datetime.now(timezone(timedelta(hours=7))).year
+    _, plan = api.call("POST", "/api/v1/plans", {"name": f"Kế hoạch {year}", "year": year, "org_unit_code": PROVINCE}, token=admin, expect=201)
+    api.call("POST", f"/api/v1/plans/{plan['id']}/draw", {}, token=admin, expect=200)
+    # 300 minutes over the district teams, one in three far from the site.
+    posted = 0
+    finished = datetime.now(timezone(timedelta(hours=7))) - timedelta(hours=2)
+    for code in districts:
+        token, uid = login(f"doi-{code}")
+        _, page = api.call("GET", f"/api/v1/teams/{teams[code]}/assignments", token=token, expect=200)
+        for a in page["items"][: max(1, 300 // len(districts))]:
+            e = a["establishment"]
+            body = {"id": str(uuid.uuid4()), "assignment_id": a["id"], "establishment_id": e["id"], "team_id": teams[code],
+                    "started_at": (finished - timedelta(hours=1)).isoformat(), "finished_at": finished.isoformat(),
+                    "members_present": [uid], "outcome": "no_violation", "violations": []}
+            if posted % 3 == 0:
+                body["location"] = {"latitude": 10.0, "longitude": 106.0, "accuracy_m": 10}
+            api.call("POST", "/api/v1/inspections", body, token=token, expect=201)
+            posted += 1
+    # What autovacuum does by itself within a minute or so of loading this
+    # much (its insert threshold): statistics, and the visibility map that
+    # lets the coverage counts and the registry's pages read their covering
+    # indexes alone (index-only scans) instead of every row's page.
+    subprocess.run(["psql", url, "-qXc", "VACUUM ANALYZE"], check=True)
+    return districts, teams, plan["id"], posted
+
+
+def kept_data(url):
+    """What build_data made, read back from a kept database."""
+    def q(sql):
+        out = subprocess.run(["psql", url, "-qXtAF", "\t", "-c", sql], check=True, capture_output=True, text=True).stdout
+        return [l.split("\t") for l in out.splitlines() if l]
+    districts = [c for (c,) in q(f"SELECT code FROM org_units WHERE parent_code = '{PROVINCE}' ORDER BY code")]
+    teams = dict(q(f"SELECT org_unit_code, id FROM teams WHERE name LIKE 'Đội 178 %'"))
+    [(pid,)] = q(f"SELECT id FROM plans WHERE org_unit_code = '{PROVINCE}' AND status = 'drawn' LIMIT 1")
+    [(posted,)] = q("SELECT COUNT(*) FROM inspections WHERE review_status = 'pending'")
+    return districts, teams, pid, int(posted)
+
+
 def main():
     scratch = tempfile.mkdtemp(prefix="kiemtra-console-bench.")
     server = None
     url = f"{PG}/{DB}"
     env = dict(os.environ, DATABASE_URL=url, JWT_SECRET="console-bench-secret-console-bench-secret",
                LOGIN_ATTEMPTS_PER_MINUTE="10000")
-    subprocess.run(["psql", PG, "-qXc", f'CREATE DATABASE "{DB}"'], check=True)
+    if not REUSE:
+        subprocess.run(["psql", PG, "-qXc", f'CREATE DATABASE "{DB}"'], check=True)
     try:
-        run(BIN, "import", "org-units", os.path.join(ROOT, "data", "vn-admin-units-2024.csv"), env=env)
-        reg = os.path.join(scratch, "reg.csv")
-        run(BIN, "generate", "--communes", "all", "--establishments", "200000", "--seed", "1", "--out", reg, env=env)
-        import_secs = run(BIN, "import", "establishments", reg, env=env)
-        for user, role, unit in [("admin", "admin", None), ("giamsat", "supervisor", PROVINCE)]:
-            args = [BIN, "user", "add", "--username", user, "--role", role, "--password-stdin"]
-            if unit:
-                args += ["--org-unit", unit]
-            run(*args, stdin=PASSWORD.encode(), env=env)
+        import_secs = None
+        if not REUSE:
+            run(BIN, "import", "org-units", os.path.join(ROOT, "data", "vn-admin-units-2024.csv"), env=env)
+            reg = os.path.join(scratch, "reg.csv")
+            run(BIN, "generate", "--communes", "all", "--establishments", "200000", "--seed", "1", "--out", reg, env=env)
+            import_secs = run(BIN, "import", "establishments", reg, env=env)
+            for user, role, unit in [("admin", "admin", None), ("giamsat", "supervisor", PROVINCE)]:
+                args = [BIN, "user", "add", "--username", user, "--role", role, "--password-stdin"]
+                if unit:
+                    args += ["--org-unit", unit]
+                run(*args, stdin=PASSWORD.encode(), env=env)
         server = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{PORT}"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(scratch, "server.log"), "w"))
-        for _ in range(200):
+        for _ in range(600):
             try:
                 if Http().call("GET", "/readyz")[0] == 200:
                     break
             except OSError:
                 pass
             time.sleep(0.1)
-        admin, _ = login("admin")
-        api = Http()
-        # The province's teams, one inspector each.
-        _, units = api.call("GET", f"/api/v1/org-units?parent={PROVINCE}&limit=500", token=admin, expect=200)
-        districts = [u["code"] for u in units["items"]]
-        teams = {}
-        for code, level in [(PROVINCE, "province")] + [(d, "district") for d in districts]:
-            _, t = api.call("POST", "/api/v1/teams", {"name": f"Đội 178 {code}", "level": level, "org_unit_code": code}, token=admin, expect=201)
-            teams[code] = t["id"]
-            _, u = api.call("POST", "/api/v1/users", {"username": f"doi-{code}", "password": PASSWORD, "full_name": f"Đội trưởng {code}",
-                                                       "role": "inspector", "org_unit_code": code}, token=admin, expect=201)
-            api.call("POST", f"/api/v1/teams/{t['id']}/members", {"user_id": u["id"], "agency": "police", "is_leader": True}, token=admin, expect=201)
-        year = datetime.now(timezone(timedelta(hours=7))).year
-        _, plan = api.call("POST", "/api/v1/plans", {"name": f"Kế hoạch {year}", "year": year, "org_unit_code": PROVINCE}, token=admin, expect=201)
-        api.call("POST", f"/api/v1/plans/{plan['id']}/draw", {}, token=admin, expect=200)
-        # 300 minutes over the district teams, one in three far from the site.
-        posted = 0
-        finished = datetime.now(timezone(timedelta(hours=7))) - timedelta(hours=2)
-        for code in districts:
-            token, uid = login(f"doi-{code}")
-            _, page = api.call("GET", f"/api/v1/teams/{teams[code]}/assignments", token=token, expect=200)
-            for a in page["items"][: max(1, 300 // len(districts))]:
-                e = a["establishment"]
-                body = {"id": str(uuid.uuid4()), "assignment_id": a["id"], "establishment_id": e["id"], "team_id": teams[code],
-                        "started_at": (finished - timedelta(hours=1)).isoformat(), "finished_at": finished.isoformat(),
-                        "members_present": [uid], "outcome": "no_violation", "violations": []}
-                if posted % 3 == 0:
-                    body["location"] = {"latitude": 10.0, "longitude": 106.0, "accuracy_m": 10}
-                api.call("POST", "/api/v1/inspections", body, token=token, expect=201)
-                posted += 1
-        subprocess.run(["psql", url, "-qXc", "ANALYZE"], check=True)
+        if REUSE:
+            districts, teams, pid, posted = kept_data(url)
+        else:
+            districts, teams, pid, posted = build_data(url)
         sup = console_cookie("giamsat")
         adm = console_cookie("admin")
         h = Http()
@@ -199,7 +237,6 @@ def main():
         minutes = re.search(r'href="/console/inspections/([0-9a-f-]+)"', queue).group(1)
         _, est = h.call("GET", "/console/establishments", expect=200)
         one = re.search(r'href="/console/establishments/([0-9a-f-]+)"', est).group(1)
-        pid = plan["id"]
         pages = [
             ("Tổng quan", "/console/", sup),
             ("Duyệt biên bản", "/console/review", sup),
@@ -221,12 +258,16 @@ def main():
             ("overview (admin, national)", "/console/", adm),
         ]
         rows = []
+        if ONLY is not None:
+            pages = [p for p in pages if re.search(ONLY, p[0]) or re.search(ONLY, p[1])]
         for name, path, cookie in pages:
             status, nbytes, enc = size(path, cookie)
             p99, rate, errors = wrk(path, cookie)
             ok = status == 200 and errors == 0 and p99 < 100 and nbytes < 150 * 1024
             rows.append((name, path, status, p99, rate, nbytes, enc, ok))
             print(f"{name:35} {status} p99 {p99:7.2f} ms {rate:8.1f} req/s {nbytes:8d} B {enc} {'PASS' if ok else 'MISS'}", flush=True)
+        if ONLY is not None:
+            return
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         cpus = os.cpu_count()
         load = open("/proc/loadavg").read().split()[:3]
@@ -234,7 +275,8 @@ def main():
             f.write("# Console benchmark\n\nWritten by `bench/console.py`. The release server, PostgreSQL and wrk on one machine over 127.0.0.1.\n\n")
             f.write("| | |\n|---|---|\n")
             f.write(f"| date | {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC |\n| machine | {cpus} CPUs |\n| commit | {commit} |\n")
-            f.write(f"| data | 200,000 establishments (all 63 provinces), imported in {import_secs:.1f} s; province {PROVINCE}: {len(districts)} district teams + 1, plan drawn, {posted} minutes pending |\n")
+            imported = f"imported in {import_secs:.1f} s" if import_secs else "a kept data set (BENCH_DB)"
+            f.write(f"| data | 200,000 establishments (all 63 provinces), {imported}; province {PROVINCE}: {len(districts)} district teams + 1, plan drawn, {posted} minutes pending |\n")
             f.write(f"| load | wrk -t2 -c8 -d{DURATION}s (8 concurrent users), `Accept-Encoding: gzip`; load average at the end {' '.join(load)} |\n\n")
             f.write("Target: every page p99 < 100 ms and < 150 KB transferred (body as sent plus headers).\n\n")
             f.write("| page | address | status | p99 | rate | bytes | encoding | |\n|---|---|---|---|---|---|---|---|\n")
@@ -245,7 +287,10 @@ def main():
         if server:
             server.terminate()
             server.wait()
-        subprocess.run(["psql", PG, "-qXc", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'], check=False)
+        if KEEP:
+            print("kept database", DB)
+        else:
+            subprocess.run(["psql", PG, "-qXc", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

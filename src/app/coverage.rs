@@ -31,7 +31,10 @@ pub struct Group {
     pub quota: i64,
     /// Open or completed assignments of the plan.
     pub assigned: i64,
-    /// Distinct establishments inspected in the plan's year.
+    /// Distinct establishments inspected in the plan's year: the team went
+    /// in (no violation or violations found); a refusal at the door, a closed
+    /// or missing establishment is a visit, not an inspection
+    /// ([`crate::domain::status::Outcome::INSPECTED`], as in the reports).
     pub inspected: i64,
     /// inspected / eligible, in percent.
     pub inspected_percent: f64,
@@ -136,7 +139,8 @@ pub fn load(
     let (plan, path) = load_plan(conn, user, plan_id)?;
     let w = window(plan.year, &counted_path(user, &path), until);
     let inspected = load_inspected(conn, &w, group_bys)?;
-    load_rest(conn, user, plan, path, &w, until, inspected)
+    let by_type = group_bys.contains(&"business_type");
+    load_rest(conn, user, plan, path, &w, until, inspected, by_type)
 }
 
 /// [`load`] up to the end of the plan's year, grouped one way, on two
@@ -157,7 +161,16 @@ pub async fn load_concurrently(
     let rest = db.run(move |conn| {
         let (plan, path) = load_plan(conn, &user, &plan_id)?;
         let w = window(plan.year, &counted_path(&user, &path), None);
-        load_rest(conn, &user, plan, path, &w, None, Default::default())
+        load_rest(
+            conn,
+            &user,
+            plan,
+            path,
+            &w,
+            None,
+            Default::default(),
+            group_by == "business_type",
+        )
     });
     let (inspected, rest) = futures_util::future::join(inspected, rest).await;
     let mut counts = rest?;
@@ -172,12 +185,15 @@ fn load_inspected(
     group_bys: &[&str],
 ) -> Result<Inspected, ApiError> {
     let by_commune = group_bys.iter().any(|g| *g != "team");
-    rows::inspected(conn, w, by_commune, group_bys.contains(&"team"))
+    let by_type = group_bys.contains(&"business_type");
+    rows::inspected(conn, w, by_commune, group_bys.contains(&"team"), by_type)
 }
 
 /// Everything of [`Counts`] but the inspections' counts (`inspected`),
 /// counted under `w` (the caller's area within the plan's unit `path`); the
-/// teams, and their silent devices, those the caller may list.
+/// teams, and their silent devices, those the caller may list. Per commune
+/// and business type if `by_type`, else per commune alone.
+#[allow(clippy::too_many_arguments)]
 fn load_rest(
     conn: &mut DbConnection,
     user: &AuthUser,
@@ -186,6 +202,7 @@ fn load_rest(
     w: &Window,
     until: Option<NaiveDate>,
     inspected: Inspected,
+    by_type: bool,
 ) -> Result<Counts, ApiError> {
     let shares: Vec<Share> = serde_json::from_str(&plan.shares).unwrap_or_default();
     let target: f64 = shares.iter().map(|s| s.percent).sum();
@@ -194,8 +211,8 @@ fn load_rest(
     let whole_plan = *like == format!("{path}%");
     let only_team = listed_team(user);
     let only_team = only_team.as_deref();
-    let eligible = rows::eligible(conn, like)?;
-    let assigned = rows::assigned(conn, like, &plan.id, whole_plan)?;
+    let eligible = rows::eligible(conn, like, by_type)?;
+    let assigned = rows::assigned(conn, like, &plan.id, whole_plan, by_type)?;
     let units = rows::units(conn, like, &ancestors(&path, like))?;
     let team_rows = rows::teams(conn, like, only_team)?;
     // Devices silent for STALE_DAYS: team members who never synced or not lately.

@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::db::schema::{assignments, org_units, team_members, teams, users};
 use crate::db::DbConnection;
-use crate::domain::status::{AssignmentStatus, EstablishmentStatus};
+use crate::domain::status::{AssignmentStatus, EstablishmentStatus, Outcome};
 use crate::error::ApiError;
 
 /// Active establishments per commune and business type.
@@ -78,17 +78,30 @@ pub struct Window {
     pub end: NaiveDateTime,
 }
 
+/// `i.outcome IN ('no_violation', 'violations_found')`: the minutes that
+/// count as an inspection ([`Outcome::INSPECTED`], the one definition the
+/// coverage and the reports share), for inspections aliased `i`.
+pub(crate) fn inspected_outcome_sql() -> String {
+    let quoted: Vec<String> = Outcome::INSPECTED
+        .iter()
+        .map(|o| format!("'{}'", o.as_str()))
+        .collect();
+    format!("i.outcome IN ({})", quoted.join(", "))
+}
+
 /// Inspected establishments and their violations: per commune and business
 /// type, per team, and in all (when the team query ran).
 pub type Inspected = (Vec<InspectedRow>, Vec<InspectedRow>, Option<(i64, i64)>);
 
 /// The inspections' counts in the window: per commune and business type if
-/// `by_commune`, per team and in all if `by_team`.
+/// `by_commune` (per commune alone, `business_type` empty, unless
+/// `by_type`), per team and in all if `by_team`.
 pub fn inspected(
     conn: &mut DbConnection,
     w: &Window,
     by_commune: bool,
     by_team: bool,
+    by_type: bool,
 ) -> Result<Inspected, ApiError> {
     // Inspections of establishments inside the plan's unit finished in the
     // window, whoever made them (a surprise inspection counts): one range
@@ -98,15 +111,28 @@ pub fn inspected(
     // Each query first sums per establishment and then counts those rows,
     // rather than COUNT(DISTINCT): PostgreSQL hashes both steps instead of
     // sorting every inspection.
-    const FROM: &str = "FROM inspections i \
-        WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3";
+    // Only the visits that count as an inspection (a refusal at the door,
+    // an establishment closed or not found does not: [`Outcome::INSPECTED`]).
+    let from = format!(
+        "FROM inspections i \
+         WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 AND {}",
+        inspected_outcome_sql()
+    );
+    let from = from.as_str();
     let mut queries = Vec::new();
     if by_commune {
+        // An establishment has one commune and one type, so grouping its
+        // inspections by commune alone counts it once just the same.
+        let (bt, by_bt) = if by_type {
+            ("i.business_type", ", i.business_type")
+        } else {
+            ("CAST('' AS TEXT)", "")
+        };
         queries.push(format!(
             "SELECT CAST(NULL AS TEXT) AS team_id, org_unit_code, business_type, COUNT(*) AS n, \
              CAST(SUM(v) AS BIGINT) AS violations \
-             FROM (SELECT i.org_unit_code, i.business_type, i.establishment_id, SUM(i.violation_count) AS v \
-                   {FROM} GROUP BY i.org_unit_code, i.business_type, i.establishment_id) x \
+             FROM (SELECT i.org_unit_code, {bt} AS business_type, i.establishment_id, SUM(i.violation_count) AS v \
+                   {from} GROUP BY i.org_unit_code{by_bt}, i.establishment_id) x \
              GROUP BY org_unit_code, business_type"
         ));
     }
@@ -115,7 +141,7 @@ pub fn inspected(
         // inspected by two teams counts once there).
         queries.push(format!(
             "WITH x AS (SELECT i.team_id, i.establishment_id, SUM(i.violation_count) AS v \
-                        {FROM} GROUP BY i.team_id, i.establishment_id) \
+                        {from} GROUP BY i.team_id, i.establishment_id) \
              SELECT team_id, CAST(NULL AS TEXT) AS org_unit_code, CAST(NULL AS TEXT) AS business_type, \
                     COUNT(*) AS n, CAST(SUM(v) AS BIGINT) AS violations FROM x GROUP BY team_id \
              UNION ALL \
@@ -141,11 +167,28 @@ pub fn inspected(
     Ok((by_unit, by_team_rows, total))
 }
 
-/// Active establishments under `like`, per commune and business type.
-pub fn eligible(conn: &mut DbConnection, like: &str) -> Result<Vec<EligibleRow>, ApiError> {
+/// `business_type` and its `GROUP BY` term for a table aliased `t`: the
+/// column when counting `by_type`, else an empty string (one row per
+/// commune: ten times fewer rows to group, send and add up).
+fn type_terms(t: &str, by_type: bool) -> (String, String) {
+    if by_type {
+        (format!("{t}.business_type"), format!(", {t}.business_type"))
+    } else {
+        ("CAST('' AS TEXT)".into(), String::new())
+    }
+}
+
+/// Active establishments under `like`, per commune and business type (per
+/// commune alone, `business_type` empty, unless `by_type`).
+pub fn eligible(
+    conn: &mut DbConnection,
+    like: &str,
+    by_type: bool,
+) -> Result<Vec<EligibleRow>, ApiError> {
+    let (bt, by_bt) = type_terms("e", by_type);
     Ok(diesel::sql_query(format!(
-        "SELECT org_unit_code, business_type, COUNT(*) AS n FROM establishments \
-         WHERE unit_path LIKE $1 AND status = '{}' GROUP BY org_unit_code, business_type",
+        "SELECT e.org_unit_code, {bt} AS business_type, COUNT(*) AS n FROM establishments e \
+         WHERE e.unit_path LIKE $1 AND e.status = '{}' GROUP BY e.org_unit_code{by_bt}",
         EstablishmentStatus::Active.as_str()
     ))
     .bind::<Text, _>(like)
@@ -153,7 +196,8 @@ pub fn eligible(conn: &mut DbConnection, like: &str) -> Result<Vec<EligibleRow>,
 }
 
 /// The plan's assignments that are not cancelled, per team, commune and
-/// business type of their establishment: those of establishments under
+/// business type of their establishment (per team and commune alone,
+/// `business_type` empty, unless `by_type`): those of establishments under
 /// `like`, and when `like` is the `whole_plan`'s unit, also those whose
 /// establishment moved out of it.
 pub fn assigned(
@@ -161,17 +205,19 @@ pub fn assigned(
     like: &str,
     plan_id: &str,
     whole_plan: bool,
+    by_type: bool,
 ) -> Result<Vec<AssignedRow>, ApiError> {
     let cancelled = AssignmentStatus::Cancelled.as_str();
+    let (bt, by_bt) = type_terms("e", by_type);
     // Counted from the establishments of the plan's unit (a hash join of two
     // index-only scans); the draw only assigns inside the unit, but an
     // establishment may move out later, so if the count falls short of all
     // the plan's assignments, they are counted one by one.
     let assigned: Vec<AssignedRow> = diesel::sql_query(format!(
-        "SELECT a.team_id, e.org_unit_code, e.business_type, COUNT(*) AS n \
+        "SELECT a.team_id, e.org_unit_code, {bt} AS business_type, COUNT(*) AS n \
          FROM establishments e JOIN assignments a ON a.establishment_id = e.id \
          WHERE e.unit_path LIKE $1 AND a.plan_id = $2 AND a.status <> '{cancelled}' \
-         GROUP BY a.team_id, e.org_unit_code, e.business_type"
+         GROUP BY a.team_id, e.org_unit_code{by_bt}"
     ))
     .bind::<Text, _>(like)
     .bind::<Text, _>(plan_id)
@@ -188,9 +234,9 @@ pub fn assigned(
         return Ok(assigned);
     }
     Ok(diesel::sql_query(format!(
-        "SELECT a.team_id, e.org_unit_code, e.business_type, COUNT(*) AS n FROM assignments a \
+        "SELECT a.team_id, e.org_unit_code, {bt} AS business_type, COUNT(*) AS n FROM assignments a \
          JOIN establishments e ON e.id = a.establishment_id \
-         WHERE a.plan_id = $1 AND a.status <> '{cancelled}' GROUP BY a.team_id, e.org_unit_code, e.business_type"
+         WHERE a.plan_id = $1 AND a.status <> '{cancelled}' GROUP BY a.team_id, e.org_unit_code{by_bt}"
     ))
     .bind::<Text, _>(plan_id)
     .load(conn)?)

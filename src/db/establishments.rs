@@ -179,11 +179,17 @@ pub fn list_page(conn: &mut DbConnection, f: ListFilter) -> Result<Vec<Establish
         query = query.filter(establishments::status.eq(s.as_str()));
     }
     if let Some((name, licence)) = f.text {
+        // `licence_no || ''` is the licence number itself: the expression
+        // PostgreSQL's trigram index is on (see the migration
+        // 000111_search_and_inspected), so that `LIKE '%…%'` on both columns
+        // is answered from the indexes.
+        let licence_no =
+            diesel::dsl::sql::<diesel::sql_types::Text>("(establishments.licence_no || '')");
         query = query.filter(
             establishments::name_fold
                 .like(name)
                 .escape('\\')
-                .or(establishments::licence_no.like(licence).escape('\\')),
+                .or(licence_no.like(licence).escape('\\')),
         );
     }
     if let Some(a) = f.after {

@@ -171,9 +171,8 @@ pub fn inspected(
 ) -> Result<Vec<InspectedRow>, ApiError> {
     let window = format!(
         "FROM inspections i WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
-         AND i.outcome IN ('{}', '{}')",
-        Outcome::NoViolation.as_str(),
-        Outcome::ViolationsFound.as_str()
+         AND {}",
+        crate::db::coverage::inspected_outcome_sql()
     );
     Ok(diesel::sql_query(format!(
         "SELECT CAST(NULL AS TEXT) AS team_id, org_unit_code, business_type, COUNT(*) AS n \

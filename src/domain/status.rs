@@ -118,6 +118,21 @@ spelled_enum! {
     }
 }
 
+impl Outcome {
+    /// The outcomes of a visit that count as an inspection, everywhere
+    /// "inspected" is counted (coverage, the console, the reports): the team
+    /// went in and checked, whether or not it found violations. A refusal at
+    /// the door, an establishment found closed or not found is a visit, never
+    /// an inspection.
+    pub const INSPECTED: &'static [Outcome] = &[Outcome::NoViolation, Outcome::ViolationsFound];
+
+    /// Whether a visit with this outcome counts as an inspection
+    /// ([`Outcome::INSPECTED`]).
+    pub fn counts_as_inspected(self) -> bool {
+        Self::INSPECTED.contains(&self)
+    }
+}
+
 spelled_enum! {
     /// What a violation's minutes propose.
     Sanction {
@@ -135,6 +150,16 @@ spelled_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_closed_or_missing_is_not_an_inspection() {
+        let inspected: Vec<&str> = Outcome::ALL
+            .iter()
+            .filter(|o| o.counts_as_inspected())
+            .map(|o| o.as_str())
+            .collect();
+        assert_eq!(inspected, ["no_violation", "violations_found"]);
+    }
 
     #[test]
     fn spellings_round_trip() {

@@ -1260,6 +1260,99 @@ async fn a_report_counts_the_minutes_of_its_period() {
     assert_eq!(year["summary"]["inspected"], 2);
 }
 
+/// Coverage's inspected count, in all and in the group of district 373 (of
+/// its team; of every business type), grouped by org unit, team and
+/// business type.
+async fn inspected_373(w: &World, plan: &str, team: &str) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for group_by in ["org_unit", "team", "business_type"] {
+        let c = w
+            .get_ok(
+                &format!("/api/v1/plans/{plan}/coverage?group_by={group_by}"),
+                &w.admin,
+            )
+            .await;
+        let key = match group_by {
+            "org_unit" => "373",
+            "team" => team,
+            _ => "",
+        };
+        let group: i64 = c["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| key.is_empty() || g["key"] == key)
+            .map(|g| g["inspected"].as_i64().unwrap())
+            .sum();
+        out.push((c["inspected"].as_i64().unwrap(), group));
+    }
+    out
+}
+
+/// A refusal at the door, or an establishment not found, is a visit and not
+/// an inspection: coverage (and so the console and the dashboard) counts
+/// "inspected" as the reports do, and such minutes leave it where it was.
+#[actix_web::test]
+async fn a_refused_entry_does_not_raise_coverages_inspected_count() {
+    // Arrange: team 373 inspected one establishment with violations and one
+    // without, and was refused entry at a third (`reported`).
+    let (w, url) = reported().await;
+    let plan = url
+        .split("plan_id=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let team = w.teams["373"].clone();
+    let before = inspected_373(&w, &plan, &team).await;
+    assert_eq!(before, vec![(2, 2); 3], "the refused entry is not counted");
+    let year = w
+        .get_ok(&url.replace("period=Q2", "period=year"), &w.admin)
+        .await;
+    assert_eq!(
+        year["summary"]["inspected"], 2,
+        "coverage agrees with the report"
+    );
+
+    // Act: the team is refused entry at one more establishment and finds
+    // another missing.
+    let lead = w.inspector("lead2", "373").await;
+    let mine = w
+        .get_ok(&format!("/api/v1/teams/{team}/assignments"), &lead.token)
+        .await;
+    let open: Vec<&Value> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] != "completed")
+        .collect();
+    for (a, outcome) in [(open[0], "refused_entry"), (open[1], "not_found")] {
+        w.post_created("/api/v1/inspections", &lead.token, json!({"id": uuid::Uuid::new_v4().to_string(), "assignment_id": a["id"],
+            "establishment_id": a["establishment"]["id"], "team_id": team, "started_at": "2016-09-01T08:00:00+07:00",
+            "finished_at": "2016-09-01T09:00:00+07:00", "members_present": [lead.id], "outcome": outcome, "violations": []}))
+            .await;
+    }
+
+    // Assert: the visits are there, the inspected counts are not raised.
+    let year = w
+        .get_ok(&url.replace("period=Q2", "period=year"), &w.admin)
+        .await;
+    let visits = |o: &str| {
+        year["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["outcome"] == o)
+            .unwrap()["visits"]["year_to_date"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!((visits("refused_entry"), visits("not_found")), (2, 1));
+    assert_eq!(inspected_373(&w, &plan, &team).await, before);
+}
+
 /// The CSV report parses back with the JSON report's numbers.
 #[actix_web::test]
 async fn the_csv_report_agrees_with_the_json() {

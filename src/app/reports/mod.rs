@@ -83,7 +83,8 @@ pub struct OutcomeLine {
 /// What "inspected" means in every report, printed on it: a visit in which
 /// the team went in and checked (no violation, or violations found). A
 /// refusal at the door, an establishment found closed or not found is a
-/// visit, counted on its own line, never an inspection.
+/// visit, counted on its own line, never an inspection. The rule itself is
+/// [`Outcome::INSPECTED`], which coverage and the console count by too.
 pub const INSPECTED_DEFINITION: &str =
     "“Đã kiểm tra” là cơ sở mà đoàn đã vào kiểm tra và lập biên bản \
 (không vi phạm hoặc có vi phạm), mỗi cơ sở tính một lần. Cơ sở không chấp hành kiểm tra, \
@@ -329,9 +330,9 @@ pub fn build(
     let shares: Vec<Share> = serde_json::from_str(&plan.shares).unwrap_or_default();
     let target: f64 = shares.iter().map(|s| s.percent).sum();
     let only_team = listed_team(user);
-    let eligible = cov::eligible(conn, &like)?;
+    let eligible = cov::eligible(conn, &like, true)?;
     let registered = rows::registered(conn, &like)?;
-    let assigned = cov::assigned(conn, &like, &plan.id, whole_plan)?;
+    let assigned = cov::assigned(conn, &like, &plan.id, whole_plan, true)?;
     let units = cov::units(conn, &like, &ancestors(&path, &like))?;
     let teams = cov::teams(conn, &like, only_team.as_deref())?;
     let unit_name = crate::db::org_units::find(conn, &plan.org_unit_code)?
@@ -548,7 +549,7 @@ pub fn build(
         OutcomeCount {
             outcome: o.as_str().into(),
             label: outcome_vi(o.as_str()).into(),
-            counts_as_inspected: matches!(o, Outcome::NoViolation | Outcome::ViolationsFound),
+            counts_as_inspected: o.counts_as_inspected(),
             visits: Both {
                 period: sum(&visits_p),
                 year_to_date: sum(&visits_y),

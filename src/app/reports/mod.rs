@@ -195,6 +195,10 @@ pub struct Report {
     pub plan_id: String,
     /// Its name.
     pub plan_name: String,
+    /// Its document number (`20/KH-BCĐ`), if it has one.
+    pub plan_number: Option<String>,
+    /// The body that issued it, if given.
+    pub issuing_body: Option<String>,
     /// Its year.
     pub year: i32,
     /// `Q1`…`Q4`, `H1` or `year`.
@@ -239,9 +243,21 @@ fn pct(a: i64, b: i64) -> f64 {
     }
 }
 
-/// The short name of a plan for file names: `KH20` for a plan whose name
-/// holds `20/KH-…`, else `KH`.
-pub fn plan_slug(name: &str) -> String {
+/// The short name of a plan for file names: `KH20` for a plan numbered
+/// `20/KH-BCĐ` (or, without a number, whose name holds `20/KH-…`), else `KH`.
+pub fn plan_slug(number: Option<&str>, name: &str) -> String {
+    if let Some(n) = number {
+        let digits: String = n
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        if !digits.is_empty() {
+            return format!("KH{digits}");
+        }
+    }
     let digits: String = name
         .find("/KH")
         .map(|i| {
@@ -262,7 +278,7 @@ pub fn plan_slug(name: &str) -> String {
 pub fn file_name(r: &Report, format: Format) -> String {
     format!(
         "bao-cao-{}-{}-{}.{}",
-        plan_slug(&r.plan_name),
+        plan_slug(r.plan_number.as_deref(), &r.plan_name),
         r.year,
         r.period,
         format.extension()
@@ -282,17 +298,29 @@ fn title(plan: &Plan, unit_name: &str, period: &str, from: NaiveDate, to: NaiveD
         .find_map(|p| unit_name.strip_prefix(p))
         .unwrap_or(unit_name);
     let today = crate::domain::calendar::today();
-    let plan_words = if plan.name.to_lowercase().starts_with("kế hoạch") {
-        plan.name.clone()
-    } else {
-        format!("Kế hoạch {}", plan.name)
+    let plan_words = match &plan.number {
+        Some(n) => format!("Kế hoạch số {n}"),
+        None if plan.name.to_lowercase().starts_with("kế hoạch") => plan.name.clone(),
+        None => format!("Kế hoạch {}", plan.name),
     };
+    // The report goes out under the plan's issuing body, numbered in its
+    // series: a plan `20/KH-BCĐ` reports as `…/BC-BCĐ`.
+    let (body, series) = match &plan.issuing_body {
+        Some(b) => (b.to_uppercase(), "BC".to_string()),
+        None => (
+            "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI".to_string(),
+            "BC-SLĐTBXH".to_string(),
+        ),
+    };
+    let series = plan
+        .number
+        .as_deref()
+        .and_then(|n| n.split_once('/'))
+        .and_then(|(_, kind)| kind.split_once('-'))
+        .map_or(series, |(_, agency)| format!("BC-{agency}"));
     Title {
-        issuer: vec![
-            format!("UBND {}", unit_name.to_uppercase()),
-            "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI".into(),
-        ],
-        number_line: "Số:        /BC-SLĐTBXH".into(),
+        issuer: vec![format!("UBND {}", unit_name.to_uppercase()), body],
+        number_line: format!("Số:        /{series}"),
         place_date: format!(
             "{place}, ngày {} tháng {} năm {}",
             today.format("%d"),
@@ -656,6 +684,8 @@ pub fn build(
         title: title(&plan, &unit_name, period, from, to),
         plan_id: plan.id,
         plan_name: plan.name,
+        plan_number: plan.number,
+        issuing_body: plan.issuing_body,
         year: plan.year,
         period: period.into(),
         from,

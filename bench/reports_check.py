@@ -91,9 +91,9 @@ class Api:
             req.add_header("Authorization", "Bearer " + token)
         try:
             with urllib.request.urlopen(req, timeout=300) as r:
-                return r.status, dict(r.headers), r.read()
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
         except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
     def json(self, method, path, token=None, body=None):
         s, _, b = self.call(method, path, token, body)
@@ -234,8 +234,8 @@ def check_xlsx(report, period, r, english, out):
     h, body = report(period, XLSX)
     name = f"bao-cao-KH20-2016-{period}"
     check(f"{tag} XLSX file name is {name}.xlsx",
-          f'filename="{name}.xlsx"' in h.get("Content-Disposition", ""),
-          h.get("Content-Disposition"))
+          f'filename="{name}.xlsx"' in h.get("content-disposition", ""),
+          h.get("content-disposition"))
     path = os.path.join(out, f"{name}.xlsx")
     open(path, "wb").write(body)
     wb = openpyxl.load_workbook(path)
@@ -247,7 +247,7 @@ def check_xlsx(report, period, r, english, out):
     check(f"{tag} first sheet is the summary ({first.title}) with the title block",
           first.title == "Tổng hợp" and not missing, f"missing {missing}")
     # Dates are dates: the period's bounds on the summary, the visit days of the table.
-    dates = [c for row in first.iter_rows(max_row=12) for c in row if c.is_date]
+    dates = [c for row in first.iter_rows(max_row=12) for c in row if getattr(c, "is_date", False)]
     check(f"{tag} the period's dates are date cells on the summary",
           len(dates) >= 2 and all(isinstance(c.value, dt.datetime) for c in dates),
           f"{[c.coordinate for c in dates]}")
@@ -261,8 +261,10 @@ def check_xlsx(report, period, r, english, out):
     bad_setup = []
     for ws in wb.worksheets:
         ps, fit = ws.page_setup, ws.sheet_properties.pageSetUpPr
+        # fitToWidth left out is 1, the schema's default (ECMA-376 §18.3.1.63):
+        # rust_xlsxwriter writes only fitToHeight="0".
         if ps.orientation != "landscape" or not (fit and fit.fitToPage) \
-                or ps.fitToWidth not in (1, "1") or ps.fitToHeight not in (0, "0"):
+                or ps.fitToWidth not in (None, 1, "1") or ps.fitToHeight not in (0, "0"):
             bad_setup.append(f"{ws.title}: {ps.orientation} fit={fit and fit.fitToPage} "
                              f"{ps.fitToWidth}x{ps.fitToHeight}")
         footer = "".join((p.text or "") for p in (ws.oddFooter.left, ws.oddFooter.center,
@@ -282,7 +284,23 @@ def check_xlsx(report, period, r, english, out):
                      if v in BUSINESS_TYPES or re.search(r"\b[a-z]+_[a-z_]+\b", v)
                      or any(e and e in v for e in english) or " / " in v]
     check(f"{tag} no English business-type code or violation title in any cell",
-          not english_cells, str(english_cells[:5]))
+          not english_cells,
+          str(english_cells[:5]) if english_cells else f"{len(english)} English titles of the catalogue looked for")
+    # Numbers are numbers: no count or amount stored as text (codes and
+    # licence numbers are text on purpose).
+    code_cols = {"Mã", "Mã xã", "Số giấy phép"}
+    as_text = []
+    for ws in wb.worksheets:
+        heads = {}
+        for row in ws.iter_rows():
+            for c in row:
+                v = getattr(c, "value", None)
+                if v in code_cols:
+                    heads[c.column] = v
+                elif isinstance(v, str) and c.column not in heads \
+                        and re.fullmatch(r"-?[\d.,]+( ?%)?", v.strip()):
+                    as_text.append((ws.title, c.coordinate, v))
+    check(f"{tag} numbers are number cells (no count stored as text)", not as_text, str(as_text[:5]))
     check(f"{tag} no formula in any cell",
           all(c.data_type != "f" for ws in wb.worksheets for row in ws.iter_rows() for c in row))
     labels = " | ".join(strings)
@@ -301,7 +319,7 @@ def check_xlsx(report, period, r, english, out):
     # --- The server's PDF: title with diacritics, the same totals ---------------------
     h, pdf = report(period, "application/pdf")
     check(f"{tag} PDF file name is {name}.pdf",
-          f'filename="{name}.pdf"' in h.get("Content-Disposition", ""))
+          f'filename="{name}.pdf"' in h.get("content-disposition", ""))
     pdf_path = os.path.join(out, f"{name}.pdf")
     open(pdf_path, "wb").write(pdf)
     if shutil.which("pdftotext"):
@@ -315,11 +333,16 @@ def check_xlsx(report, period, r, english, out):
               f"missing {missing}")
         pdf_totals = [" ".join(line.split()) for line in text.splitlines()
                       if line.strip().startswith("Tổng cộng")]
-        xlsx_totals = [[int_vi(v) for v in row[1:]
-                        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == int(v)]
+        # Counts and amounts as the PDF writes them (1.234.567); percentages
+        # (two decimals in the XLSX) as the PDF rounds them (16,1 %).
+        xlsx_totals = [[v for v in row[1:] if isinstance(v, (int, float)) and not isinstance(v, bool)]
                        for row in total_rows]
+
+        def shown(v, tokens):
+            return (v == int(v) and int_vi(v) in tokens) or f"{v:.1f}".replace(".", ",") in tokens
+
         same = len(pdf_totals) >= len(total_rows) and all(
-            all(n in p.split() for n in x) for x, p in zip(xlsx_totals, pdf_totals))
+            all(shown(v, p.split()) for v in x) for x, p in zip(xlsx_totals, pdf_totals))
         check(f"{tag} the PDF's 'Tổng cộng' rows hold the XLSX's totals", same,
               f"xlsx {xlsx_totals} pdf {pdf_totals}")
         pages = pdf_pages(pdf_path)
@@ -370,7 +393,7 @@ def page_sizes(path):
 def check_csv(report, out, formula):
     h, body = report("Q2", "text/csv")
     check("CSV file name is bao-cao-KH20-2016-Q2.csv",
-          'filename="bao-cao-KH20-2016-Q2.csv"' in h.get("Content-Disposition", ""))
+          'filename="bao-cao-KH20-2016-Q2.csv"' in h.get("content-disposition", ""))
     open(os.path.join(out, "bao-cao-KH20-2016-Q2.csv"), "wb").write(body)
     check("CSV starts with a byte-order mark", body.startswith(b"\xef\xbb\xbf"))
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))

@@ -578,3 +578,37 @@ async fn a_plan_with_a_number_too_long_is_not_created() {
     assert_eq!(body["errors"][0]["field"], "number");
     assert_eq!(app.count("plans"), 0);
 }
+
+#[actix_web::test]
+async fn the_consoles_plan_form_takes_the_number_and_issuing_body() {
+    use crate::console::Console;
+    let (app, admin) = TestApp::init().with_establishments(5).with_admin().await;
+    let mut c = Console::sign_in(&app, "admin").await;
+    let token = c.csrf("/console/plans").await;
+    let (status, headers, body) = c
+        .post(
+            "/console/plans",
+            &[
+                ("csrf_token", &token),
+                ("name", "Kế hoạch 2016"),
+                ("year", "2016"),
+                ("org_unit_code", "37"),
+                ("number", "20/KH-BCĐ"),
+                ("issuing_body", "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH"),
+                ("level", "province"),
+                ("percent", "10"),
+                ("stratify_by", "business_type"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let location = headers["location"].to_str().unwrap();
+    let id = location
+        .trim_start_matches("/console/plans/")
+        .split('?')
+        .next()
+        .unwrap();
+    let plan = app.get_ok(&format!("/api/v1/plans/{id}"), &admin).await;
+    assert_eq!(plan["number"], "20/KH-BCĐ");
+    assert_eq!(plan["issuing_body"], "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH");
+}

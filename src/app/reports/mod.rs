@@ -368,11 +368,24 @@ pub fn build(
     let year_start = NaiveDate::from_ymd_opt(plan.year, 1, 1).unwrap_or(from);
     let (ps, ys, end) = (day_start(from), day_start(year_start), day_end(to));
     let visits_p = rows::visits(conn, &like, ps, end)?;
-    let visits_y = rows::visits(conn, &like, ys, end)?;
     let insp_p = rows::inspected(conn, &like, ps, end)?;
-    let insp_y = rows::inspected(conn, &like, ys, end)?;
     let sanc_p = rows::sanctions(conn, &like, ps, end)?;
-    let sanc_y = rows::sanctions(conn, &like, ys, end)?;
+    // A period starting on 1 January (Q1, H1, year) is its own year to
+    // date: its rows are read once, not twice.
+    let starts_year = ps == ys;
+    let (visits_y_own, insp_y_own, sanc_y_own);
+    let (visits_y, insp_y, sanc_y): (
+        &[rows::VisitRow],
+        &[rows::InspectedRow],
+        &[rows::SanctionRow],
+    ) = if starts_year {
+        (&visits_p, &insp_p, &sanc_p)
+    } else {
+        visits_y_own = rows::visits(conn, &like, ys, end)?;
+        insp_y_own = rows::inspected(conn, &like, ys, end)?;
+        sanc_y_own = rows::sanctions(conn, &like, ys, end)?;
+        (&visits_y_own, &insp_y_own, &sanc_y_own)
+    };
     let legal: HashMap<String, String> = rows::legal_bases(conn)?.into_iter().collect();
     let violations = rows::violations_by_code(conn, &like, ps, end)?;
     let refused = rows::closed_or_refused(conn, &like, ps, end)?;
@@ -432,7 +445,7 @@ pub fn build(
         }
     }
     let mut total = Both::default();
-    for (rows_, ytd) in [(&insp_y, true), (&insp_p, false)] {
+    for (rows_, ytd) in [(insp_y, true), (&insp_p[..], false)] {
         for r in rows_.iter() {
             let bump = |g: &mut Group| {
                 if ytd {
@@ -579,7 +592,7 @@ pub fn build(
             counts_as_inspected: matches!(o, Outcome::NoViolation | Outcome::ViolationsFound),
             visits: Both {
                 period: sum(&visits_p),
-                year_to_date: sum(&visits_y),
+                year_to_date: sum(visits_y),
             },
         }
     })
@@ -599,7 +612,7 @@ pub fn build(
                     (n + r.count, f + r.fines_vnd.unwrap_or(0))
                 })
         };
-        let (p, y) = (pick(&sanc_p), pick(&sanc_y));
+        let (p, y) = (pick(&sanc_p), pick(sanc_y));
         SanctionLine {
             sanction: s.as_str().into(),
             label: sanction_vi(s.as_str()).into(),

@@ -239,7 +239,8 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
         let plan = create_plan(
             conn,
             &sys,
-            NewPlan::new("Kế hoạch kiểm tra năm 2016 (KH 20/KH-BCĐ)", 2016, PROVINCE),
+            NewPlan::new("Kế hoạch kiểm tra năm 2016 (KH 20/KH-BCĐ)", 2016, PROVINCE)
+                .with_document("20/KH-BCĐ", "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH"),
         )?;
         let drawn = draw_in_tx(conn, &sys, &plan.id)?;
         logins.push((

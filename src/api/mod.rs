@@ -90,6 +90,7 @@ route_table! {
     post "/api/v1/plans" => plans::create,
     get "/api/v1/plans" => plans::list,
     get "/api/v1/plans/{id}" => plans::get,
+    patch "/api/v1/plans/{id}" => plans::patch,
     post "/api/v1/plans/{id}/draw" => plans::draw::draw_plan,
     get "/api/v1/plans/{id}/verify" => plans::draw::verify,
     post "/api/v1/plans/{id}/top-up" => plans::draw::top_up,

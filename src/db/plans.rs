@@ -66,6 +66,10 @@ pub struct Plan {
     pub cancelled_at: Option<NaiveDateTime>,
     /// Why it was cancelled.
     pub cancel_reason: Option<String>,
+    /// The plan's document number (`20/KH-BCĐ`), if given.
+    pub number: Option<String>,
+    /// The body that issued it (`BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH`), if given.
+    pub issuing_body: Option<String>,
 }
 
 /// A plan with the path of its org unit, or `None`.
@@ -136,6 +140,10 @@ pub struct NewPlanRow<'a> {
     pub created_by: &'a str,
     /// Creation time.
     pub at: NaiveDateTime,
+    /// Document number, if given.
+    pub number: Option<String>,
+    /// Issuing body, if given.
+    pub issuing_body: Option<String>,
 }
 
 /// Inserts a draft plan at version 1.
@@ -154,6 +162,8 @@ pub fn insert_draft(conn: &mut DbConnection, p: NewPlanRow<'_>) -> Result<(), Ap
             plans::seed_procedure.eq(p.seed_procedure),
             plans::seed_record.eq(p.seed_record),
             plans::live_key.eq(&p.live_key),
+            plans::number.eq(&p.number),
+            plans::issuing_body.eq(&p.issuing_body),
             plans::status.eq(PlanStatus::Draft.as_str()),
             plans::version.eq(1),
             plans::created_by.eq(p.created_by),
@@ -169,6 +179,28 @@ pub fn insert_draft(conn: &mut DbConnection, p: NewPlanRow<'_>) -> Result<(), Ap
             )
         })?;
     Ok(())
+}
+
+/// Sets the plan's document number and issuing body at `version`, moving
+/// it to `version + 1`; returns 0 if the plan is no longer at `version`.
+pub fn update_document_at_version(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i32,
+    number: Option<&str>,
+    issuing_body: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<usize, ApiError> {
+    Ok(
+        diesel::update(plans::table.find(id).filter(plans::version.eq(version)))
+            .set((
+                plans::number.eq(number),
+                plans::issuing_body.eq(issuing_body),
+                plans::version.eq(version + 1),
+                plans::updated_at.eq(at),
+            ))
+            .execute(conn)?,
+    )
 }
 
 /// Marks a draft plan drawn with `seed` and `version`; returns 0 if it is

@@ -53,7 +53,9 @@ pub struct OutcomeRow {
 }
 
 /// Violations per code of inspections of establishments under `like`
-/// finished in `[start, end)`, most frequent first.
+/// finished in `[start, end)`, most frequent first. The subtree is the
+/// inspection's copy of its establishment's path (kept in step by
+/// establishment updates), so the subtree-and-time index does the filtering.
 pub fn violations_by_code(
     conn: &mut DbConnection,
     like: &str,
@@ -64,8 +66,8 @@ pub fn violations_by_code(
         "SELECT v.code, t.title, COUNT(*) AS count, COUNT(DISTINCT i.establishment_id) AS establishments, \
          CAST(SUM(v.fine_vnd) AS BIGINT) AS fines_vnd \
          FROM violations v JOIN inspections i ON i.id = v.inspection_id \
-         JOIN establishments e ON e.id = i.establishment_id JOIN violation_types t ON t.code = v.code \
-         WHERE e.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
+         JOIN violation_types t ON t.code = v.code \
+         WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
          GROUP BY v.code, t.title ORDER BY COUNT(*) DESC, v.code",
     )
     .bind::<Text, _>(like)
@@ -85,7 +87,7 @@ pub fn closed_or_refused(
     Ok(diesel::sql_query(format!(
         "SELECT e.licence_no, e.name, e.org_unit_code, i.outcome, i.finished_at, t.name AS team \
          FROM inspections i JOIN establishments e ON e.id = i.establishment_id JOIN teams t ON t.id = i.team_id \
-         WHERE e.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
+         WHERE i.unit_path LIKE $1 AND i.finished_at >= $2 AND i.finished_at < $3 \
          AND i.outcome IN ('{}', '{}', '{}')",
         Outcome::Closed.as_str(),
         Outcome::RefusedEntry.as_str(),

@@ -118,6 +118,8 @@ diesel::table! {
         live_key -> Nullable<Text>,
         cancelled_at -> Nullable<Timestamp>,
         cancel_reason -> Nullable<Text>,
+        number -> Nullable<Text>,
+        issuing_body -> Nullable<Text>,
     }
 }
 

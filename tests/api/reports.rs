@@ -408,3 +408,207 @@ async fn the_bien_ban_pdf_names_the_establishment_and_is_404_outside_the_area() 
     let (s, _) = w.get_as(&url, &other, "application/pdf").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// A drawn plan with a document number and issuing body, and an admin.
+async fn numbered() -> (TestApp, String, String) {
+    let (app, admin) = TestApp::init()
+        .with_establishments(30)
+        .with_teams()
+        .with_admin()
+        .await;
+    let plan = app
+        .create_plan(
+            &admin,
+            json!({"name": "Kế hoạch phòng, chống mại dâm năm 2016", "year": 2016,
+                   "org_unit_code": "37", "number": " 20/KH-BCĐ ",
+                   "issuing_body": "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH"}),
+        )
+        .await;
+    assert_eq!(plan["number"], "20/KH-BCĐ", "{plan}");
+    assert_eq!(plan["issuing_body"], "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH");
+    let id = plan["id"].as_str().unwrap().to_string();
+    app.draw(&admin, &id).await;
+    (app, admin, id)
+}
+
+#[actix_web::test]
+async fn the_plans_number_and_issuing_body_head_the_report_and_name_its_files() {
+    let (app, admin, plan) = numbered().await;
+    let got = app.get_ok(&format!("/api/v1/plans/{plan}"), &admin).await;
+    assert_eq!(got["number"], "20/KH-BCĐ");
+    assert_eq!(got["issuing_body"], "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH");
+    let url = format!("/api/v1/reports?plan_id={plan}&period=Q2");
+    let r = app.get_ok(&url, &admin).await;
+    assert_eq!(r["plan_number"], "20/KH-BCĐ");
+    assert_eq!(r["title"]["issuer"][1], "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH");
+    assert_eq!(r["title"]["number_line"], "Số:        /BC-BCĐ");
+    assert_eq!(
+        r["title"]["subject"],
+        "Kết quả thực hiện Kế hoạch số 20/KH-BCĐ Quý II năm 2016"
+    );
+    assert!(r["title"]["place_date"]
+        .as_str()
+        .unwrap()
+        .starts_with("Ninh Bình, ngày "));
+    for (accept, name) in [
+        (XLSX, "bao-cao-KH20-2016-Q2.xlsx"),
+        ("application/pdf", "bao-cao-KH20-2016-Q2.pdf"),
+        ("text/csv", "bao-cao-KH20-2016-Q2.csv"),
+    ] {
+        let resp = app
+            .client
+            .get(app.url(&url))
+            .bearer_auth(&admin)
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()["content-disposition"].to_str().unwrap(),
+            format!("attachment; filename=\"{name}\"")
+        );
+        let bytes = resp.bytes().await.unwrap().to_vec();
+        if accept == XLSX {
+            let (_, sheets) = xlsx_cells(&bytes);
+            let first: Vec<String> = sheets[0]
+                .1
+                .iter()
+                .flatten()
+                .filter_map(|c| match c {
+                    calamine::Data::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            for expected in [
+                "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH",
+                "Số:        /BC-BCĐ",
+                "Kết quả thực hiện Kế hoạch số 20/KH-BCĐ Quý II năm 2016",
+            ] {
+                assert!(first.iter().any(|t| t == expected), "{expected}: {first:?}");
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_plans_number_is_changed_by_patch_with_its_version_and_audited() {
+    let (app, admin, plan) = numbered().await;
+    let url = format!("/api/v1/plans/{plan}");
+    let before = app.get_ok(&url, &admin).await;
+    let version = before["version"].as_i64().unwrap();
+    let send = |token: &str, if_match: Option<i64>, body: Value| {
+        let mut req = app
+            .client
+            .patch(app.url(&url))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(v) = if_match {
+            req = req.header("If-Match", v.to_string());
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let s = resp.status();
+            (s, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // A stale version is 412, and nothing changes.
+    let (s, _) = send(&admin, Some(version + 5), json!({"number": "21/KH-BCĐ"})).await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    // Too long, or not one line: 422 naming the field.
+    let (s, body) = send(&admin, None, json!({"number": "9".repeat(51)})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "number");
+    let (s, body) = send(&admin, None, json!({"issuing_body": "BAN\u{1}"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "issuing_body");
+    // An inspector may not; a supervisor of another province's district sees nothing.
+    let inspector = app.inspector("insp373", "373").await;
+    let (s, _) = send(&inspector.token, None, json!({"number": "1/KH"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let district = app.supervisor("sup372", "372").await;
+    let (s, _) = send(&district, None, json!({"number": "1/KH"})).await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a plan above the caller's area is not writable"
+    );
+    assert_eq!(app.get_ok(&url, &admin).await["number"], "20/KH-BCĐ");
+    // The right version: the number changes, the issuing body stays.
+    let (s, after) = send(&admin, Some(version), json!({"number": "21/KH-BCĐ"})).await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert_eq!(after["number"], "21/KH-BCĐ");
+    assert_eq!(after["issuing_body"], "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH");
+    assert_eq!(after["version"].as_i64().unwrap(), version + 1);
+    assert_eq!(after["status"], "drawn");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'plan.update' AND entity_id = '{plan}'"
+        )),
+        1
+    );
+    let r = app
+        .get_ok(
+            &format!("/api/v1/reports?plan_id={plan}&period=year"),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        r["title"]["subject"],
+        "Kết quả thực hiện Kế hoạch số 21/KH-BCĐ năm 2016"
+    );
+    // An empty string clears it: the title falls back on the plan's name.
+    let (s, cleared) = send(&admin, None, json!({"number": ""})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(cleared["number"], Value::Null);
+    assert_eq!(app.get_ok(&url, &admin).await["number"], Value::Null);
+}
+
+#[actix_web::test]
+async fn a_plan_with_a_number_too_long_is_not_created() {
+    let (app, admin) = TestApp::init().with_establishments(1).with_admin().await;
+    let (s, body) = app
+        .post(
+            "/api/v1/plans",
+            &admin,
+            json!({"name": "KH", "year": 2016, "org_unit_code": "37", "number": "x".repeat(51)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "number");
+    assert_eq!(app.count("plans"), 0);
+}
+
+#[actix_web::test]
+async fn the_consoles_plan_form_takes_the_number_and_issuing_body() {
+    use crate::console::Console;
+    let (app, admin) = TestApp::init().with_establishments(5).with_admin().await;
+    let mut c = Console::sign_in(&app, "admin").await;
+    let token = c.csrf("/console/plans").await;
+    let (status, headers, body) = c
+        .post(
+            "/console/plans",
+            &[
+                ("csrf_token", &token),
+                ("name", "Kế hoạch 2016"),
+                ("year", "2016"),
+                ("org_unit_code", "37"),
+                ("number", "20/KH-BCĐ"),
+                ("issuing_body", "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH"),
+                ("level", "province"),
+                ("percent", "10"),
+                ("stratify_by", "business_type"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let location = headers["location"].to_str().unwrap();
+    let id = location
+        .trim_start_matches("/console/plans/")
+        .split('?')
+        .next()
+        .unwrap();
+    let plan = app.get_ok(&format!("/api/v1/plans/{id}"), &admin).await;
+    assert_eq!(plan["number"], "20/KH-BCĐ");
+    assert_eq!(plan["issuing_body"], "BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH");
+}

@@ -3,12 +3,12 @@
 
 pub mod draw;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::api::extract::ValidJson;
+use crate::api::extract::{if_match, ValidJson};
 use crate::app::auth::AuthUser;
-use crate::app::plans::{self, AssignmentQuery, NewPlan};
+use crate::app::plans::{self, AssignmentQuery, NewPlan, PatchPlan};
 use crate::db::Db;
 use crate::domain::page::PageParams;
 use crate::domain::status::AssignmentStatus;
@@ -33,6 +33,22 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_uuid(&id)?;
     Ok(HttpResponse::Ok().json(plans::get(&db, user, id).await?))
+}
+
+/// `PATCH /plans/{id}` (admin, supervisor; `If-Match`): the plan's number
+/// and issuing body.
+pub async fn patch(
+    req: HttpRequest,
+    user: AuthUser,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: ValidJson<PatchPlan>,
+) -> Result<HttpResponse, ApiError> {
+    // The role first: a caller without it gets 403 whatever the id says.
+    crate::app::policy::require_manager(&user)?;
+    let id = path_uuid(&id)?;
+    let expected = if_match(&req)?;
+    Ok(HttpResponse::Ok().json(plans::patch(&db, user, id, expected, body.0).await?))
 }
 
 /// `GET /plans` (plans whose unit is inside or above the caller's area).

@@ -56,6 +56,10 @@ pub struct NewPlan {
     seed_procedure: Option<String>,
     /// The public value of `public_beacon`: its source and day.
     beacon: Option<Beacon>,
+    /// The plan's document number (`20/KH-BCĐ`).
+    number: Option<String>,
+    /// The body that issued it (`BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH`).
+    issuing_body: Option<String>,
 }
 
 fn default_shares() -> Vec<Share> {
@@ -90,7 +94,16 @@ impl NewPlan {
             rehearsal: false,
             seed_procedure: None,
             beacon: None,
+            number: None,
+            issuing_body: None,
         }
+    }
+
+    /// The same plan with its document number and issuing body.
+    pub fn with_document(mut self, number: &str, issuing_body: &str) -> Self {
+        self.number = Some(number.into());
+        self.issuing_body = Some(issuing_body.into());
+        self
     }
 
     /// The procedure that fixes this plan's seed.
@@ -139,6 +152,8 @@ pub struct PlanDto {
     rounds: Vec<RoundDto>,
     cancelled_at: Option<String>,
     cancel_reason: Option<String>,
+    number: Option<String>,
+    issuing_body: Option<String>,
 }
 
 /// One round of a plan as the plan shows it.
@@ -193,6 +208,8 @@ impl From<Plan> for PlanDto {
             rounds: Vec::new(),
             cancelled_at: p.cancelled_at.as_ref().map(rfc3339),
             cancel_reason: p.cancel_reason.clone(),
+            number: p.number.clone(),
+            issuing_body: p.issuing_body.clone(),
             shares: serde_json::from_str(&p.shares).unwrap_or_default(),
             stratify_by: serde_json::from_str(&p.stratify_by).unwrap_or_default(),
             created_at: rfc3339(&p.created_at),
@@ -330,6 +347,7 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, p: &NewPlan) -> Result<(),
             "must be server_random or public_beacon",
         )),
     }
+    errs.extend(document_errors(&p.number, &p.issuing_body));
     if p.beacon.is_some() && p.seed_procedure.as_deref() != Some(seed::PUBLIC_BEACON) {
         errs.push(FieldError::new(
             "beacon",
@@ -341,6 +359,36 @@ fn validate(conn: &mut DbConnection, user: &AuthUser, p: &NewPlan) -> Result<(),
     } else {
         Err(ApiError::Validation(errs))
     }
+}
+
+/// Longest document number and issuing body accepted.
+const NUMBER_MAX: usize = 50;
+const ISSUING_BODY_MAX: usize = 200;
+
+/// A document field as stored: NFC, trimmed; `None` if absent or blank.
+fn document_field(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(nfc).filter(|s| !s.is_empty())
+}
+
+/// What is wrong with a document number and issuing body.
+fn document_errors(number: &Option<String>, issuing_body: &Option<String>) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    for (field, v, max) in [
+        ("number", number, NUMBER_MAX),
+        ("issuing_body", issuing_body, ISSUING_BODY_MAX),
+    ] {
+        if let Some(s) = document_field(v) {
+            if s.chars().count() > max {
+                errs.push(FieldError::new(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
+            } else if s.chars().any(char::is_control) {
+                errs.push(FieldError::new(field, "must be one line of text"));
+            }
+        }
+    }
+    errs
 }
 
 /// Validates and stores a draft plan (inside the caller's transaction).
@@ -370,6 +418,8 @@ pub fn create_plan(conn: &mut DbConnection, user: &AuthUser, p: NewPlan) -> Resu
             live_key: p.live_key(),
             created_by: &user.id,
             at: now(),
+            number: document_field(&p.number),
+            issuing_body: document_field(&p.issuing_body),
         },
     )?;
     let (plan, _) = load_plan(conn, user, &id)?;
@@ -390,6 +440,69 @@ pub async fn get(db: &Db, user: AuthUser, id: String) -> Result<PlanDto, ApiErro
         let (plan, _) = load_plan(conn, &user, &id)?;
         let rounds = rows::round_summaries(conn, &id)?;
         Ok(PlanDto::with_rounds(plan, rounds))
+    })
+    .await
+}
+
+/// `PATCH /plans/{id}` body: the plan's document fields, which do not enter
+/// the draw and so may change at any time. An absent field stays as it is;
+/// an empty string clears it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchPlan {
+    number: Option<String>,
+    issuing_body: Option<String>,
+}
+
+/// `PATCH /plans/{id}` (admin, supervisor inside its area; `If-Match`):
+/// sets the plan's number and issuing body; audited as `plan.update`.
+pub async fn patch(
+    db: &Db,
+    user: AuthUser,
+    id: String,
+    expected: Option<i32>,
+    body: PatchPlan,
+) -> Result<PlanDto, ApiError> {
+    crate::app::policy::require_manager(&user)?;
+    let errs = document_errors(&body.number, &body.issuing_body);
+    if !errs.is_empty() {
+        return Err(ApiError::Validation(errs));
+    }
+    db.write(move |conn| {
+        let (before, path) = load_plan(conn, &user, &id)?;
+        // A plan above the caller's area is readable, not writable.
+        found_if(user.sees(&path))?;
+        crate::domain::values::check_version(expected, before.version)?;
+        let keep = |new: &Option<String>, old: &Option<String>| match new {
+            Some(_) => document_field(new),
+            None => old.clone(),
+        };
+        let number = keep(&body.number, &before.number);
+        let issuing_body = keep(&body.issuing_body, &before.issuing_body);
+        if rows::update_document_at_version(
+            conn,
+            &id,
+            before.version,
+            number.as_deref(),
+            issuing_body.as_deref(),
+            now(),
+        )? == 0
+        {
+            return Err(ApiError::PreconditionFailed {
+                current_version: before.version + 1,
+            });
+        }
+        let (after, _) = load_plan(conn, &user, &id)?;
+        crate::app::audit::record(
+            conn,
+            &user.id,
+            "plan.update",
+            &id,
+            Some(&before),
+            Some(&after),
+        )?;
+        let rounds = rows::round_summaries(conn, &id)?;
+        Ok(PlanDto::with_rounds(after, rounds))
     })
     .await
 }

@@ -196,6 +196,10 @@ pub struct Report {
     pub plan_id: String,
     /// Its name.
     pub plan_name: String,
+    /// Its document number (`20/KH-BCĐ`), if it has one.
+    pub plan_number: Option<String>,
+    /// The body that issued it, if given.
+    pub issuing_body: Option<String>,
     /// Its year.
     pub year: i32,
     /// `Q1`…`Q4`, `H1` or `year`.
@@ -240,9 +244,21 @@ fn pct(a: i64, b: i64) -> f64 {
     }
 }
 
-/// The short name of a plan for file names: `KH20` for a plan whose name
-/// holds `20/KH-…`, else `KH`.
-pub fn plan_slug(name: &str) -> String {
+/// The short name of a plan for file names: `KH20` for a plan numbered
+/// `20/KH-BCĐ` (or, without a number, whose name holds `20/KH-…`), else `KH`.
+pub fn plan_slug(number: Option<&str>, name: &str) -> String {
+    if let Some(n) = number {
+        let digits: String = n
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        if !digits.is_empty() {
+            return format!("KH{digits}");
+        }
+    }
     let digits: String = name
         .find("/KH")
         .map(|i| {
@@ -263,7 +279,7 @@ pub fn plan_slug(name: &str) -> String {
 pub fn file_name(r: &Report, format: Format) -> String {
     format!(
         "bao-cao-{}-{}-{}.{}",
-        plan_slug(&r.plan_name),
+        plan_slug(r.plan_number.as_deref(), &r.plan_name),
         r.year,
         r.period,
         format.extension()
@@ -283,17 +299,29 @@ fn title(plan: &Plan, unit_name: &str, period: &str, from: NaiveDate, to: NaiveD
         .find_map(|p| unit_name.strip_prefix(p))
         .unwrap_or(unit_name);
     let today = crate::domain::calendar::today();
-    let plan_words = if plan.name.to_lowercase().starts_with("kế hoạch") {
-        plan.name.clone()
-    } else {
-        format!("Kế hoạch {}", plan.name)
+    let plan_words = match &plan.number {
+        Some(n) => format!("Kế hoạch số {n}"),
+        None if plan.name.to_lowercase().starts_with("kế hoạch") => plan.name.clone(),
+        None => format!("Kế hoạch {}", plan.name),
     };
+    // The report goes out under the plan's issuing body, numbered in its
+    // series: a plan `20/KH-BCĐ` reports as `…/BC-BCĐ`.
+    let (body, series) = match &plan.issuing_body {
+        Some(b) => (b.to_uppercase(), "BC".to_string()),
+        None => (
+            "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI".to_string(),
+            "BC-SLĐTBXH".to_string(),
+        ),
+    };
+    let series = plan
+        .number
+        .as_deref()
+        .and_then(|n| n.split_once('/'))
+        .and_then(|(_, kind)| kind.split_once('-'))
+        .map_or(series, |(_, agency)| format!("BC-{agency}"));
     Title {
-        issuer: vec![
-            format!("UBND {}", unit_name.to_uppercase()),
-            "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI".into(),
-        ],
-        number_line: "Số:        /BC-SLĐTBXH".into(),
+        issuer: vec![format!("UBND {}", unit_name.to_uppercase()), body],
+        number_line: format!("Số:        /{series}"),
         place_date: format!(
             "{place}, ngày {} tháng {} năm {}",
             today.format("%d"),
@@ -341,11 +369,24 @@ pub fn build(
     let year_start = NaiveDate::from_ymd_opt(plan.year, 1, 1).unwrap_or(from);
     let (ps, ys, end) = (day_start(from), day_start(year_start), day_end(to));
     let visits_p = rows::visits(conn, &like, ps, end)?;
-    let visits_y = rows::visits(conn, &like, ys, end)?;
     let insp_p = rows::inspected(conn, &like, ps, end)?;
-    let insp_y = rows::inspected(conn, &like, ys, end)?;
     let sanc_p = rows::sanctions(conn, &like, ps, end)?;
-    let sanc_y = rows::sanctions(conn, &like, ys, end)?;
+    // A period starting on 1 January (Q1, H1, year) is its own year to
+    // date: its rows are read once, not twice.
+    let starts_year = ps == ys;
+    let (visits_y_own, insp_y_own, sanc_y_own);
+    let (visits_y, insp_y, sanc_y): (
+        &[rows::VisitRow],
+        &[rows::InspectedRow],
+        &[rows::SanctionRow],
+    ) = if starts_year {
+        (&visits_p, &insp_p, &sanc_p)
+    } else {
+        visits_y_own = rows::visits(conn, &like, ys, end)?;
+        insp_y_own = rows::inspected(conn, &like, ys, end)?;
+        sanc_y_own = rows::sanctions(conn, &like, ys, end)?;
+        (&visits_y_own, &insp_y_own, &sanc_y_own)
+    };
     let legal: HashMap<String, String> = rows::legal_bases(conn)?.into_iter().collect();
     let violations = rows::violations_by_code(conn, &like, ps, end)?;
     let refused = rows::closed_or_refused(conn, &like, ps, end)?;
@@ -405,7 +446,7 @@ pub fn build(
         }
     }
     let mut total = Both::default();
-    for (rows_, ytd) in [(&insp_y, true), (&insp_p, false)] {
+    for (rows_, ytd) in [(insp_y, true), (&insp_p[..], false)] {
         for r in rows_.iter() {
             let bump = |g: &mut Group| {
                 if ytd {
@@ -552,7 +593,7 @@ pub fn build(
             counts_as_inspected: o.counts_as_inspected(),
             visits: Both {
                 period: sum(&visits_p),
-                year_to_date: sum(&visits_y),
+                year_to_date: sum(visits_y),
             },
         }
     })
@@ -572,7 +613,7 @@ pub fn build(
                     (n + r.count, f + r.fines_vnd.unwrap_or(0))
                 })
         };
-        let (p, y) = (pick(&sanc_p), pick(&sanc_y));
+        let (p, y) = (pick(&sanc_p), pick(sanc_y));
         SanctionLine {
             sanction: s.as_str().into(),
             label: sanction_vi(s.as_str()).into(),
@@ -657,6 +698,8 @@ pub fn build(
         title: title(&plan, &unit_name, period, from, to),
         plan_id: plan.id,
         plan_name: plan.name,
+        plan_number: plan.number,
+        issuing_body: plan.issuing_body,
         year: plan.year,
         period: period.into(),
         from,

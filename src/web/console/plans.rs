@@ -43,6 +43,8 @@ pub async fn list(ctx: Ctx, db: web::Data<Db>) -> PageResult {
             label { "Tên kế hoạch" input name="name" required placeholder="Kế hoạch kiểm tra liên ngành năm …"; }
             label { "Năm" input name="year" type="number" required value=(year); }
             label { "Mã đơn vị (tỉnh)" input name="org_unit_code" required value=(ctx.user.org_unit_code.clone().unwrap_or_default()); }
+            label { "Số kế hoạch (in trên báo cáo)" input name="number" maxlength="50" placeholder="20/KH-BCĐ"; }
+            label { "Cơ quan ban hành" input name="issuing_body" maxlength="200" placeholder="BAN CHỈ ĐẠO 138 TỈNH …"; }
             fieldset {
                 legend { "Chỉ tiêu theo cấp (tỷ lệ % cơ sở được kiểm tra)" }
                 input type="hidden" name="level" value="province";
@@ -88,8 +90,9 @@ fn pct_plain(p: f64) -> String {
     }
 }
 
-/// `POST /console/plans`: `name`, `year`, `org_unit_code`, pairs of
-/// `level` / `percent` (the shares), `stratify_by`, `risk_weighting`.
+/// `POST /console/plans`: `name`, `year`, `org_unit_code`, `number`,
+/// `issuing_body`, pairs of `level` / `percent` (the shares), `stratify_by`,
+/// `risk_weighting`.
 pub async fn create(
     req: HttpRequest,
     mut payload: web::Payload,
@@ -122,6 +125,8 @@ pub async fn create(
         "shares": shares,
         "stratify_by": form.all("stratify_by"),
         "risk_weighting": form.get("risk_weighting") == Some("true"),
+        "number": form.get("number"),
+        "issuing_body": form.get("issuing_body"),
     }))
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let plan = to_json(&plans::create(&db, ctx.user.clone(), body).await?)?;

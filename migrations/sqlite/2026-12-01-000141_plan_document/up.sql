@@ -1,0 +1,6 @@
+-- The plan as a document of its issuing body: its number ("20/KH-BCĐ") and
+-- the body that issued it ("BAN CHỈ ĐẠO 138 TỈNH NINH BÌNH"). The reports'
+-- title block and file names use them; both optional, editable at any time
+-- (they do not enter the draw).
+ALTER TABLE plans ADD COLUMN number TEXT;
+ALTER TABLE plans ADD COLUMN issuing_body TEXT;

@@ -237,7 +237,14 @@ pub fn define_in_tx(
         updated_at: t,
     };
     rows::insert(conn, &row)?;
-    crate::app::audit::record(conn, &user.id, "indicator.create", &row.id, None, Some(&row))?;
+    crate::app::audit::record(
+        conn,
+        &user.id,
+        "indicator.create",
+        &row.id,
+        None,
+        Some(&row),
+    )?;
     Ok(row)
 }
 
@@ -267,8 +274,7 @@ pub async fn update(
         if body.version != before.version {
             return Err(stale(before.version));
         }
-        if body.unit_level != before.unit_level && rows::count_of_indicator(conn, &before.id)? > 0
-        {
+        if body.unit_level != before.unit_level && rows::count_of_indicator(conn, &before.id)? > 0 {
             return Err(ApiError::field(
                 "unit_level",
                 "cannot change: activities are recorded at the current level",
@@ -393,7 +399,8 @@ pub fn with_values(
         let codes: Vec<&str> = units.iter().map(|u| u.0.as_str()).collect();
         let total = value_of(kind, def.target, plan.year, day, &codes, &all);
         let child_rank = level_below.unwrap_or(usize::MAX);
-        let reported_below = crate::domain::level_rank(&def.unit_level).is_some_and(|r| r >= child_rank);
+        let reported_below =
+            crate::domain::level_rank(&def.unit_level).is_some_and(|r| r >= child_rank);
         let by_org_unit = if reported_below {
             children
                 .iter()
@@ -640,8 +647,7 @@ pub async fn record(
     body: NewActivity,
 ) -> Result<(ActivityDto, bool), ApiError> {
     require_manager(&user)?;
-    db.write(move |conn| record_in_tx(conn, &user, body))
-        .await
+    db.write(move |conn| record_in_tx(conn, &user, body)).await
 }
 
 /// [`record`] inside the caller's transaction (also the demo's seeding).
@@ -801,7 +807,14 @@ fn save(
         return Err(stale(before.version + 1));
     }
     after.version = before.version + 1;
-    crate::app::audit::record(conn, &user.id, action, &after.id, Some(&before), Some(&after))?;
+    crate::app::audit::record(
+        conn,
+        &user.id,
+        action,
+        &after.id,
+        Some(&before),
+        Some(&after),
+    )?;
     Ok(after.into())
 }
 
@@ -828,7 +841,9 @@ pub async fn withdraw(
             return Err(stale(before.version));
         }
         if before.status == WITHDRAWN {
-            return Err(ApiError::Conflict("the activity is already withdrawn".into()));
+            return Err(ApiError::Conflict(
+                "the activity is already withdrawn".into(),
+            ));
         }
         let mut after = before.clone();
         after.status = WITHDRAWN.into();
@@ -982,7 +997,13 @@ pub fn for_report(
         .levels
         .iter()
         .filter(|l| l.level != "total")
-        .map(|l| format!("{} {}", l.label.to_lowercase(), crate::domain::labels::percent_vi(l.share_percent)))
+        .map(|l| {
+            format!(
+                "{} {}",
+                l.label.to_lowercase(),
+                crate::domain::labels::percent_vi(l.share_percent)
+            )
+        })
         .collect();
     let mut out = vec![ReportIndicator {
         code: INSPECTIONS.into(),

@@ -47,9 +47,7 @@ impl Kind {
             Kind::ShareOfUnits if target > 100.0 => {
                 Err("a share_of_units target is a percent: between 0 and 100")
             }
-            Kind::Count | Kind::PerMonth if target.fract() != 0.0 => {
-                Err("must be a whole number")
-            }
+            Kind::Count | Kind::PerMonth if target.fract() != 0.0 => Err("must be a whole number"),
             Kind::Count | Kind::PerMonth if target > 1_000_000_000.0 => {
                 Err("must be at most 1000000000")
             }
@@ -241,8 +239,14 @@ mod tests {
     #[test]
     fn elapsed_part_of_the_year() {
         assert_eq!(elapsed(2016, d(12, 31)), 1.0);
-        assert_eq!(elapsed(2016, NaiveDate::from_ymd_opt(2015, 12, 31).unwrap()), 0.0);
-        assert_eq!(elapsed(2016, NaiveDate::from_ymd_opt(2017, 3, 1).unwrap()), 1.0);
+        assert_eq!(
+            elapsed(2016, NaiveDate::from_ymd_opt(2015, 12, 31).unwrap()),
+            0.0
+        );
+        assert_eq!(
+            elapsed(2016, NaiveDate::from_ymd_opt(2017, 3, 1).unwrap()),
+            1.0
+        );
         // 2016 is a leap year: 30 June is day 182 of 366.
         assert!((elapsed(2016, d(6, 30)) - 182.0 / 366.0).abs() < 1e-12);
     }
@@ -304,7 +308,10 @@ mod tests {
         assert!(!v.on_track);
         // Another year's activities never count.
         let old = [done("a", NaiveDate::from_ymd_opt(2015, 5, 1).unwrap(), 9)];
-        assert_eq!(value_of(Kind::Count, 1.0, 2016, d(12, 31), &[], &old).value, 0.0);
+        assert_eq!(
+            value_of(Kind::Count, 1.0, 2016, d(12, 31), &[], &old).value,
+            0.0
+        );
     }
 
     #[test]

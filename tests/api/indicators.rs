@@ -76,8 +76,11 @@ async fn planned() -> Planned {
         .with_admin()
         .await;
     let plan = app
-        .create_plan(&admin, json!({"name": "Kế hoạch 20/KH-BCĐ phòng, chống mại dâm năm 2016", "year": 2016,
-            "org_unit_code": "37"}))
+        .create_plan(
+            &admin,
+            json!({"name": "Kế hoạch 20/KH-BCĐ phòng, chống mại dâm năm 2016", "year": 2016,
+            "org_unit_code": "37"}),
+        )
         .await["id"]
         .as_str()
         .unwrap()
@@ -93,7 +96,11 @@ async fn planned() -> Planned {
                "kind": "count", "target": 2}),
     ] {
         let i = p
-            .post_created(&format!("/api/v1/plans/{}/indicators", p.plan), &p.admin, body.clone())
+            .post_created(
+                &format!("/api/v1/plans/{}/indicators", p.plan),
+                &p.admin,
+                body.clone(),
+            )
             .await;
         assert_eq!(i["code"], body["code"]);
         assert_eq!(i["version"], 1);
@@ -126,8 +133,12 @@ async fn indicator_values_per_district_and_for_the_province() {
         )
         .await;
     }
-    p.post_created("/api/v1/activities", &p.admin, p.activity("GIAM_SAT", "37", "2016-03-01", 1))
-        .await;
+    p.post_created(
+        "/api/v1/activities",
+        &p.admin,
+        p.activity("GIAM_SAT", "37", "2016-03-01", 1),
+    )
+    .await;
 
     let items = p.indicators(&p.admin, "2016-06-30").await;
     let codes: Vec<&str> = items.iter().map(|i| i["code"].as_str().unwrap()).collect();
@@ -156,7 +167,11 @@ async fn indicator_values_per_district_and_for_the_province() {
     assert_eq!(media["value"], 5.0);
     assert_eq!(media["expected"], 6.0);
     assert_eq!(media["on_track"], false, "June is complete and had nothing");
-    assert_eq!(media["by_org_unit"], json!([]), "a province-level indicator");
+    assert_eq!(
+        media["by_org_unit"],
+        json!([]),
+        "a province-level indicator"
+    );
     let media_may = by_code(&p.indicators(&p.admin, "2016-05-31").await, "TT_BAO_DAI").clone();
     assert_eq!(media_may["on_track"], true);
 
@@ -179,11 +194,19 @@ async fn every_report_format_carries_the_indicators() {
     let p = planned().await;
     let sup = p.supervisor("sup373", "373").await;
     for c in communes_of("373") {
-        p.post_created("/api/v1/activities", &sup, p.activity("TT_XA", &c, "2016-02-10", 1))
-            .await;
-    }
-    p.post_created("/api/v1/activities", &p.admin, p.activity("GIAM_SAT", "37", "2016-03-01", 2))
+        p.post_created(
+            "/api/v1/activities",
+            &sup,
+            p.activity("TT_XA", &c, "2016-02-10", 1),
+        )
         .await;
+    }
+    p.post_created(
+        "/api/v1/activities",
+        &p.admin,
+        p.activity("GIAM_SAT", "37", "2016-03-01", 2),
+    )
+    .await;
     let report = format!("/api/v1/reports?plan_id={}&period=Q2", p.plan);
     let r = p.get_ok(&report, &p.admin).await;
     let inds = r["indicators"].as_array().unwrap();
@@ -206,22 +229,44 @@ async fn every_report_format_carries_the_indicators() {
     assert_eq!(district(by_code(inds, "TT_XA"), "373")["value"], 100.0);
     // The Q1 report does not count what happened after March.
     let q1 = p
-        .get_ok(&format!("/api/v1/reports?plan_id={}&period=Q1", p.plan), &p.admin)
+        .get_ok(
+            &format!("/api/v1/reports?plan_id={}&period=Q1", p.plan),
+            &p.admin,
+        )
         .await;
-    assert_eq!(by_code(q1["indicators"].as_array().unwrap(), "GIAM_SAT")["value"], 2.0);
-    p.post_created("/api/v1/activities", &p.admin, p.activity("GIAM_SAT", "37", "2016-05-01", 1))
-        .await;
+    assert_eq!(
+        by_code(q1["indicators"].as_array().unwrap(), "GIAM_SAT")["value"],
+        2.0
+    );
+    p.post_created(
+        "/api/v1/activities",
+        &p.admin,
+        p.activity("GIAM_SAT", "37", "2016-05-01", 1),
+    )
+    .await;
     let q1 = p
-        .get_ok(&format!("/api/v1/reports?plan_id={}&period=Q1", p.plan), &p.admin)
+        .get_ok(
+            &format!("/api/v1/reports?plan_id={}&period=Q1", p.plan),
+            &p.admin,
+        )
         .await;
-    assert_eq!(by_code(q1["indicators"].as_array().unwrap(), "GIAM_SAT")["value"], 2.0);
+    assert_eq!(
+        by_code(q1["indicators"].as_array().unwrap(), "GIAM_SAT")["value"],
+        2.0
+    );
 
     let (status, csv) = p.get_as(&report, &p.admin, "text/csv").await;
     assert_eq!(status, StatusCode::OK);
     let csv = String::from_utf8(csv).unwrap();
     let rows: Vec<&str> = csv.lines().filter(|l| l.starts_with("Chỉ tiêu,")).collect();
-    assert!(rows.iter().any(|l| l.contains("GIAM_SAT") && l.contains("Toàn địa bàn")), "{csv}");
-    assert!(rows.iter().any(|l| l.contains("TT_XA") && l.contains("Huyện Gia Viễn")));
+    assert!(
+        rows.iter()
+            .any(|l| l.contains("GIAM_SAT") && l.contains("Toàn địa bàn")),
+        "{csv}"
+    );
+    assert!(rows
+        .iter()
+        .any(|l| l.contains("TT_XA") && l.contains("Huyện Gia Viễn")));
     assert!(rows.iter().any(|l| l.contains("KIEM_TRA_CO_SO")));
 
     let (status, xlsx) = p
@@ -242,7 +287,11 @@ async fn every_report_format_carries_the_indicators() {
         .expect("GIAM_SAT row");
     assert_eq!(row[2], Data::String("Toàn địa bàn".into()));
     assert_eq!(row[3], Data::Float(2.0), "the target is a number");
-    assert_eq!(row[4], Data::Float(3.0), "the value is a number (2 in March, 1 in May)");
+    assert_eq!(
+        row[4],
+        Data::Float(3.0),
+        "the value is a number (2 in March, 1 in May)"
+    );
     assert_eq!(row[7], Data::String("Có".into()));
 
     let (status, pdf) = p.get_as(&report, &p.admin, "application/pdf").await;
@@ -257,17 +306,29 @@ async fn a_district_supervisor_records_only_inside_its_area() {
     let other = communes_of("372")[0].clone();
     // Another district's commune, and the province itself: not there for it.
     let (status, body) = p
-        .post("/api/v1/activities", &sup, p.activity("TT_XA", &other, "2016-02-10", 1))
+        .post(
+            "/api/v1/activities",
+            &sup,
+            p.activity("TT_XA", &other, "2016-02-10", 1),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = p
-        .post("/api/v1/activities", &sup, p.activity("GIAM_SAT", "37", "2016-02-10", 1))
+        .post(
+            "/api/v1/activities",
+            &sup,
+            p.activity("GIAM_SAT", "37", "2016-02-10", 1),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(p.count("activities"), 0);
     // Nor may it correct or withdraw another district's activity, or see it.
     let theirs = p
-        .post_created("/api/v1/activities", &p.admin, p.activity("TT_XA", &other, "2016-02-10", 1))
+        .post_created(
+            "/api/v1/activities",
+            &p.admin,
+            p.activity("TT_XA", &other, "2016-02-10", 1),
+        )
         .await;
     let id = theirs["id"].as_str().unwrap();
     let (status, _) = p.get(&format!("/api/v1/activities/{id}"), &sup).await;
@@ -281,7 +342,11 @@ async fn a_district_supervisor_records_only_inside_its_area() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = p
-        .post(&format!("/api/v1/activities/{id}/withdraw"), &sup, json!({"reason": "nhầm"}))
+        .post(
+            &format!("/api/v1/activities/{id}/withdraw"),
+            &sup,
+            json!({"reason": "nhầm"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let listed = p
@@ -290,8 +355,12 @@ async fn a_district_supervisor_records_only_inside_its_area() {
     assert_eq!(listed["items"], json!([]));
     // Its own commune is fine; it may not define the province plan's indicators.
     let mine = communes_of("373")[0].clone();
-    p.post_created("/api/v1/activities", &sup, p.activity("TT_XA", &mine, "2016-02-10", 1))
-        .await;
+    p.post_created(
+        "/api/v1/activities",
+        &sup,
+        p.activity("TT_XA", &mine, "2016-02-10", 1),
+    )
+    .await;
     let (status, _) = p
         .post(
             &format!("/api/v1/plans/{}/indicators", p.plan),
@@ -303,7 +372,11 @@ async fn a_district_supervisor_records_only_inside_its_area() {
     // An inspector records nothing.
     let lead = p.inspector("lead373", "373").await;
     let (status, _) = p
-        .post("/api/v1/activities", &lead.token, p.activity("TT_XA", &mine, "2016-02-11", 1))
+        .post(
+            "/api/v1/activities",
+            &lead.token,
+            p.activity("TT_XA", &mine, "2016-02-11", 1),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
@@ -314,9 +387,13 @@ async fn the_same_activity_posted_twice_is_stored_once() {
     let id = "5b0c4f0e-8a52-4d3e-9a57-0d0c7c1f2a11";
     let mut body = p.activity("GIAM_SAT", "37", "2016-03-01", 1);
     body["id"] = json!(id);
-    let first = p.post_created("/api/v1/activities", &p.admin, body.clone()).await;
+    let first = p
+        .post_created("/api/v1/activities", &p.admin, body.clone())
+        .await;
     assert_eq!(first["id"], id);
-    let again = p.post_ok("/api/v1/activities", &p.admin, body.clone()).await;
+    let again = p
+        .post_ok("/api/v1/activities", &p.admin, body.clone())
+        .await;
     assert_eq!(again, first);
     body["quantity"] = json!(2);
     let (status, err) = p.post("/api/v1/activities", &p.admin, body).await;
@@ -334,21 +411,34 @@ async fn a_stale_correction_is_409() {
     let path = format!("/api/v1/plans/{}/indicators/GIAM_SAT", p.plan);
     let fix = json!({"version": 1, "name": "Ít nhất 03 đợt giám sát", "unit_level": "province",
                      "kind": "count", "target": 3});
-    let fixed = p.put(&path, &p.admin, fix.clone()).await.expect(StatusCode::OK);
+    let fixed = p
+        .put(&path, &p.admin, fix.clone())
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(fixed["version"], 2);
     assert_eq!(fixed["target"], 3.0);
     let (status, err) = p.put(&path, &p.admin, fix).await;
     assert_eq!(status, StatusCode::CONFLICT, "{err}");
     let listed = p.indicators(&p.admin, "2016-12-31").await;
-    assert_eq!(by_code(&listed, "GIAM_SAT")["name"], "Ít nhất 03 đợt giám sát");
+    assert_eq!(
+        by_code(&listed, "GIAM_SAT")["name"],
+        "Ít nhất 03 đợt giám sát"
+    );
 
     let a = p
-        .post_created("/api/v1/activities", &p.admin, p.activity("GIAM_SAT", "37", "2016-03-01", 1))
+        .post_created(
+            "/api/v1/activities",
+            &p.admin,
+            p.activity("GIAM_SAT", "37", "2016-03-01", 1),
+        )
         .await;
     let apath = format!("/api/v1/activities/{}", a["id"].as_str().unwrap());
     let corr = json!({"version": 1, "org_unit_code": "37", "date": "2016-04-01", "quantity": 3,
                       "note": "Sửa số lượt"});
-    let c = p.put(&apath, &p.admin, corr.clone()).await.expect(StatusCode::OK);
+    let c = p
+        .put(&apath, &p.admin, corr.clone())
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(c["version"], 2);
     assert_eq!(c["quantity"], 3);
     assert_eq!(c["date"], "2016-04-01");
@@ -367,7 +457,11 @@ async fn a_stale_correction_is_409() {
     assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
     // Withdrawn, it stays readable and no longer counts.
     let w = p
-        .post_ok(&format!("{apath}/withdraw"), &p.admin, json!({"reason": "Trùng", "version": 2}))
+        .post_ok(
+            &format!("{apath}/withdraw"),
+            &p.admin,
+            json!({"reason": "Trùng", "version": 2}),
+        )
         .await;
     assert_eq!(w["status"], "withdrawn");
     assert_eq!(w["withdraw_reason"], "Trùng");
@@ -380,9 +474,17 @@ async fn a_stale_correction_is_409() {
         )
         .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
-    for action in ["indicator.create", "indicator.update", "activity.create", "activity.correct", "activity.withdraw"] {
+    for action in [
+        "indicator.create",
+        "indicator.update",
+        "activity.create",
+        "activity.correct",
+        "activity.withdraw",
+    ] {
         assert!(
-            p.scalar(&format!("SELECT COUNT(*) AS n FROM audit_log WHERE action = '{action}'")) >= 1,
+            p.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM audit_log WHERE action = '{action}'"
+            )) >= 1,
             "{action} audited"
         );
     }
@@ -395,9 +497,15 @@ async fn bad_input_names_the_field() {
     let field = |v: &Value| v["errors"][0]["field"].as_str().unwrap_or("").to_string();
     let commune = communes_of("373")[0].clone();
     for (body, name) in [
-        (p.activity("NO_SUCH", "37", "2016-03-01", 1), "indicator_code"),
+        (
+            p.activity("NO_SUCH", "37", "2016-03-01", 1),
+            "indicator_code",
+        ),
         (p.activity("TT_XA", "373", "2016-03-01", 1), "org_unit_code"),
-        (p.activity("TT_XA", "99999", "2016-03-01", 1), "org_unit_code"),
+        (
+            p.activity("TT_XA", "99999", "2016-03-01", 1),
+            "org_unit_code",
+        ),
         (p.activity("TT_XA", &commune, "2017-01-02", 1), "date"),
         (p.activity("TT_XA", &commune, "1 March", 1), "date"),
         (p.activity("TT_XA", &commune, "2016-03-01", -1), "quantity"),
@@ -408,19 +516,38 @@ async fn bad_input_names_the_field() {
     }
     let path = format!("/api/v1/plans/{}/indicators", p.plan);
     for (body, name) in [
-        (json!({"code": "A", "name": "a", "unit_level": "commune", "kind": "share_of_units", "target": 150}), "target"),
-        (json!({"code": "A", "name": "a", "unit_level": "ward", "kind": "count", "target": 1}), "unit_level"),
-        (json!({"code": "A", "name": "a", "unit_level": "commune", "kind": "monthly", "target": 1}), "kind"),
-        (json!({"code": "A B", "name": "a", "unit_level": "commune", "kind": "count", "target": 1}), "code"),
-        (json!({"code": "A", "name": " ", "unit_level": "commune", "kind": "count", "target": 1}), "name"),
+        (
+            json!({"code": "A", "name": "a", "unit_level": "commune", "kind": "share_of_units", "target": 150}),
+            "target",
+        ),
+        (
+            json!({"code": "A", "name": "a", "unit_level": "ward", "kind": "count", "target": 1}),
+            "unit_level",
+        ),
+        (
+            json!({"code": "A", "name": "a", "unit_level": "commune", "kind": "monthly", "target": 1}),
+            "kind",
+        ),
+        (
+            json!({"code": "A B", "name": "a", "unit_level": "commune", "kind": "count", "target": 1}),
+            "code",
+        ),
+        (
+            json!({"code": "A", "name": " ", "unit_level": "commune", "kind": "count", "target": 1}),
+            "name",
+        ),
     ] {
         let (status, err) = p.post(&path, &p.admin, body.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {err}");
         assert_eq!(field(&err), name, "{body} → {err}");
     }
     let (status, _) = p
-        .post(&path, &p.admin, json!({"code": "TT_XA", "name": "again", "unit_level": "commune",
-                                      "kind": "count", "target": 1}))
+        .post(
+            &path,
+            &p.admin,
+            json!({"code": "TT_XA", "name": "again", "unit_level": "commune",
+                                      "kind": "count", "target": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(p.count("activities"), 0);
@@ -438,13 +565,24 @@ async fn the_demo_sets_the_seed_plans_indicators() {
     let plans = app.get_ok("/api/v1/plans", &admin).await;
     let plan = plans["items"][0]["id"].as_str().unwrap().to_string();
     let year = app
-        .get_ok(&format!("/api/v1/reports?plan_id={plan}&period=year"), &admin)
+        .get_ok(
+            &format!("/api/v1/reports?plan_id={plan}&period=year"),
+            &admin,
+        )
         .await;
     let inds = year["indicators"].as_array().unwrap();
     let codes: Vec<&str> = inds.iter().map(|i| i["code"].as_str().unwrap()).collect();
     assert_eq!(
         codes,
-        ["KIEM_TRA_CO_SO", "TT_XA", "KH_HUYEN", "TT_BAO_DAI", "MO_HINH", "TAP_HUAN", "GIAM_SAT"]
+        [
+            "KIEM_TRA_CO_SO",
+            "TT_XA",
+            "KH_HUYEN",
+            "TT_BAO_DAI",
+            "MO_HINH",
+            "TAP_HUAN",
+            "GIAM_SAT"
+        ]
     );
     for i in inds {
         assert!(i["target"].as_f64().unwrap() > 0.0, "{i}");
@@ -454,7 +592,11 @@ async fn the_demo_sets_the_seed_plans_indicators() {
     assert_eq!(by_code(inds, "MO_HINH")["on_track"], true);
     assert!(by_code(inds, "TT_XA")["value"].as_f64().unwrap() >= 50.0);
     let (_, csv) = app
-        .get_as(&format!("/api/v1/reports?plan_id={plan}&period=year"), &admin, "text/csv")
+        .get_as(
+            &format!("/api/v1/reports?plan_id={plan}&period=year"),
+            &admin,
+            "text/csv",
+        )
         .await;
     assert!(String::from_utf8(csv).unwrap().contains("TAP_HUAN"));
 }

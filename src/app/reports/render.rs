@@ -305,7 +305,8 @@ fn indicator_table(r: &Report) -> Table {
                 num(&i.kind, i.target),
                 num(&i.kind, u.value),
                 Cell::Text(i.unit.clone()),
-                u.expected.map_or(Cell::Text(String::new()), |e| num(&i.kind, e)),
+                u.expected
+                    .map_or(Cell::Text(String::new()), |e| num(&i.kind, e)),
                 yes_no(u.on_track),
             ]);
         }

@@ -84,7 +84,13 @@ fn indicator_table(items: &[Value]) -> Markup {
 /// The "Chỉ tiêu" section of a plan's page: the indicators with their
 /// values today, and links to the full page and the activities.
 pub async fn plan_section(ctx: &Ctx, db: &Db, plan_id: &str) -> Result<Markup, ApiError> {
-    let page = app::list(db, ctx.user.clone(), plan_id.to_string(), Default::default()).await?;
+    let page = app::list(
+        db,
+        ctx.user.clone(),
+        plan_id.to_string(),
+        Default::default(),
+    )
+    .await?;
     let items = serde_json::to_value(&page.items).map_err(|e| ApiError::Internal(e.to_string()))?;
     let items = items.as_array().cloned().unwrap_or_default();
     Ok(html! {
@@ -188,7 +194,11 @@ pub async fn page(
             button type="submit" data-action="create-indicator" { "Thêm chỉ tiêu" }
         }
     };
-    Ok(ctx.page(Nav::Plans, &format!("Chỉ tiêu của kế hoạch: {}", s(&plan, "name")), body))
+    Ok(ctx.page(
+        Nav::Plans,
+        &format!("Chỉ tiêu của kế hoạch: {}", s(&plan, "name")),
+        body,
+    ))
 }
 
 /// `POST /console/plans/{id}/indicators`: `code`, `name`, `unit_level`,
@@ -232,11 +242,7 @@ pub struct ActivitiesQuery {
 
 /// `GET /console/activities`: the activities of a plan in the caller's
 /// area, and the form to record one.
-pub async fn activities(
-    ctx: Ctx,
-    db: web::Data<Db>,
-    q: web::Query<ActivitiesQuery>,
-) -> PageResult {
+pub async fn activities(ctx: Ctx, db: web::Data<Db>, q: web::Query<ActivitiesQuery>) -> PageResult {
     let plans = to_json(
         &crate::app::plans::list(&db, ctx.user.clone(), 200, None)
             .await?
@@ -394,7 +400,11 @@ pub async fn record(
     app::record(&db, ctx.user.clone(), body).await?;
     Ok(ctx.redirect(&link_with(
         "/console/activities",
-        &[("plan_id", &plan), ("indicator_code", &code), ("ok", "recorded")],
+        &[
+            ("plan_id", &plan),
+            ("indicator_code", &code),
+            ("ok", "recorded"),
+        ],
     )))
 }
 

@@ -562,6 +562,13 @@ struct Placed {
     date: NaiveDate,
 }
 
+/// An activity's unit, day and quantity as the caller wrote them.
+struct Proposed<'a> {
+    org_unit_code: &'a str,
+    date: &'a str,
+    quantity: i64,
+}
+
 /// Checks an activity's unit, day and quantity against its plan and
 /// indicator: a unit outside the caller's area is 404; the rest 422 naming
 /// the field.
@@ -571,11 +578,14 @@ fn place(
     plan: &Plan,
     plan_path: &str,
     indicator: Option<&IndicatorRow>,
-    org_unit_code: &str,
-    date: &str,
-    quantity: i64,
+    proposed: Proposed<'_>,
     mut errs: Vec<FieldError>,
 ) -> Result<Placed, ApiError> {
+    let Proposed {
+        org_unit_code,
+        date,
+        quantity,
+    } = proposed;
     let unit = crate::db::org_units::find(conn, org_unit_code)?;
     if let Some(u) = &unit {
         // Another area's unit does not exist for the caller.
@@ -696,9 +706,11 @@ pub fn record_in_tx(
         &plan,
         &plan_path,
         indicator.as_ref(),
-        &body.org_unit_code,
-        &body.date,
-        quantity,
+        Proposed {
+            org_unit_code: &body.org_unit_code,
+            date: &body.date,
+            quantity,
+        },
         errs,
     )?;
     let indicator = indicator.ok_or(ApiError::NotFound)?;
@@ -774,9 +786,11 @@ pub async fn correct(
             &plan,
             &plan_path,
             indicator.as_ref(),
-            &body.org_unit_code,
-            &body.date,
-            body.quantity,
+            Proposed {
+                org_unit_code: &body.org_unit_code,
+                date: &body.date,
+                quantity: body.quantity,
+            },
             errs,
         )?;
         if body.version != before.version {

@@ -176,13 +176,17 @@ pub fn units_at(
         .load(conn)?)
 }
 
+/// A recorded activity as values read it: indicator id, unit code, unit
+/// path, date, quantity.
+pub type DoneRow = (String, String, String, NaiveDate, i64);
+
 /// Recorded (not withdrawn) activities of a plan under `like`: indicator
 /// id, unit code, unit path, date, quantity.
 pub fn recorded_of_plan(
     conn: &mut DbConnection,
     plan_id: &str,
     like: &str,
-) -> Result<Vec<(String, String, String, NaiveDate, i64)>, ApiError> {
+) -> Result<Vec<DoneRow>, ApiError> {
     Ok(activities::table
         .filter(activities::plan_id.eq(plan_id))
         .filter(activities::status.eq("recorded"))

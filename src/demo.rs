@@ -253,6 +253,15 @@ pub fn seed(conn: &mut DbConnection, password: &str) -> Result<Vec<(String, Stri
         // Some completed minutes: each district team's leader files a third
         // of its assignments, one in nine with violations.
         complete_some(conn)?;
+        // The plan's other targets, as data, and some activities.
+        let recorded = seed_indicators(conn, &sys, &plan, &units)?;
+        logins.push((
+            "(indicators)".into(),
+            format!(
+                "{} indicators set, {recorded} activities recorded",
+                SEED_INDICATORS.len()
+            ),
+        ));
         Ok(logins)
     })
 }
@@ -296,4 +305,152 @@ fn complete_some(conn: &mut DbConnection) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// The seed plan's targets beyond inspections (20/KH-BCĐ of 2016): code,
+/// name, unit level, kind, target.
+pub const SEED_INDICATORS: [(&str, &str, &str, &str, f64); 6] = [
+    (
+        "TT_XA",
+        "50 % xã, phường, thị trấn tổ chức ít nhất một hình thức truyền thông phòng, chống mại dâm và duy trì thường xuyên",
+        "commune",
+        "share_of_units",
+        50.0,
+    ),
+    (
+        "KH_HUYEN",
+        "100 % huyện, thành phố xây dựng kế hoạch lồng ghép phòng, chống mại dâm với các chương trình kinh tế - xã hội",
+        "district",
+        "share_of_units",
+        100.0,
+    ),
+    (
+        "TT_BAO_DAI",
+        "Thông tin trên báo, đài của tỉnh ít nhất mỗi tháng một lần",
+        "province",
+        "per_month",
+        1.0,
+    ),
+    (
+        "MO_HINH",
+        "Xây dựng 01 mô hình thí điểm hỗ trợ người bán dâm tại cộng đồng",
+        "province",
+        "count",
+        1.0,
+    ),
+    (
+        "TAP_HUAN",
+        "100 % cán bộ làm công tác phòng, chống tệ nạn xã hội được tập huấn (theo huyện)",
+        "district",
+        "share_of_units",
+        100.0,
+    ),
+    (
+        "GIAM_SAT",
+        "Ít nhất 02 đợt kiểm tra, giám sát định kỳ",
+        "province",
+        "count",
+        2.0,
+    ),
+];
+
+/// Sets the seed plan's indicators and records activities: communes'
+/// awareness sessions over the year, most districts' plans and training,
+/// the provincial media every month but the last two, the pilot model, one
+/// supervision visit. Returns the activities recorded.
+fn seed_indicators(
+    conn: &mut DbConnection,
+    sys: &AuthUser,
+    plan: &crate::app::plans::Plan,
+    units: &[synth::UnitRow],
+) -> Result<usize, ApiError> {
+    use crate::app::indicators::{define_in_tx, record_in_tx, NewActivity, NewIndicator};
+    for (code, name, unit_level, kind, target) in SEED_INDICATORS {
+        define_in_tx(
+            conn,
+            sys,
+            plan,
+            NewIndicator {
+                code: code.into(),
+                name: name.into(),
+                unit_level: unit_level.into(),
+                kind: kind.into(),
+                target,
+            },
+        )?;
+    }
+    let mut todo: Vec<(&str, String, String, i64, String)> = Vec::new();
+    let communes = synth::communes_of(units, Some(PROVINCE));
+    for (i, c) in communes.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let month = 1 + (i % 10) as u32;
+        todo.push((
+            "TT_XA",
+            c.code.clone(),
+            format!("2016-{month:02}-15"),
+            1,
+            "Tuyên truyền phòng, chống mại dâm tại nhà văn hóa".into(),
+        ));
+    }
+    let districts: Vec<&synth::UnitRow> =
+        units.iter().filter(|u| is_province_district(u)).collect();
+    for (i, d) in districts.iter().enumerate() {
+        if i + 2 < districts.len() {
+            todo.push((
+                "KH_HUYEN",
+                d.code.clone(),
+                format!("2016-{:02}-10", 2 + i % 3),
+                1,
+                "Kế hoạch lồng ghép đã ban hành".into(),
+            ));
+        }
+        if i + 1 < districts.len() {
+            todo.push((
+                "TAP_HUAN",
+                d.code.clone(),
+                format!("2016-{:02}-20", 3 + i % 6),
+                12,
+                "Lớp tập huấn nghiệp vụ cho cán bộ".into(),
+            ));
+        }
+    }
+    for month in 1..=10 {
+        todo.push((
+            "TT_BAO_DAI",
+            PROVINCE.into(),
+            format!("2016-{month:02}-05"),
+            1,
+            "Chuyên mục trên Đài Phát thanh và Truyền hình tỉnh".into(),
+        ));
+    }
+    todo.push((
+        "MO_HINH",
+        PROVINCE.into(),
+        "2016-09-01".into(),
+        1,
+        "Mô hình hỗ trợ tại cộng đồng".into(),
+    ));
+    todo.push((
+        "GIAM_SAT",
+        PROVINCE.into(),
+        "2016-06-15".into(),
+        1,
+        "Đoàn giám sát liên ngành".into(),
+    ));
+    let n = todo.len();
+    for (code, unit, date, quantity, note) in todo {
+        record_in_tx(
+            conn,
+            sys,
+            NewActivity {
+                id: None,
+                plan_id: plan.id.clone(),
+                indicator_code: code.into(),
+                org_unit_code: unit,
+                date,
+                quantity: Some(quantity),
+                note: Some(note),
+            },
+        )?;
+    }
+    Ok(n)
 }

@@ -10,6 +10,7 @@ pub mod documents;
 pub mod error;
 pub mod establishments;
 pub mod extract;
+pub mod indicators;
 pub mod inspections;
 pub mod ops;
 pub mod org_units;
@@ -100,6 +101,15 @@ route_table! {
     post "/api/v1/plans/{id}/cancel" => plans::draw::cancel,
     get "/api/v1/plans/{id}/rounds/{n}/input" => plans::draw::round_input,
     get "/api/v1/plans/{id}/warnings" => plans::warnings,
+    post "/api/v1/plans/{id}/indicators" => indicators::create,
+    get "/api/v1/plans/{id}/indicators" => indicators::list,
+    put "/api/v1/plans/{id}/indicators/{code}" => indicators::update,
+
+    post "/api/v1/activities" => indicators::record,
+    get "/api/v1/activities" => indicators::list_activities,
+    get "/api/v1/activities/{id}" => indicators::get_activity,
+    put "/api/v1/activities/{id}" => indicators::correct,
+    post "/api/v1/activities/{id}/withdraw" => indicators::withdraw,
 
     get "/api/v1/assignments/{id}" => assignments::get,
     patch "/api/v1/assignments/{id}" => assignments::patch,

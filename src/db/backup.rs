@@ -72,6 +72,8 @@ pub const TABLES: &[TableSpec] = &[
     t("violations", "inspection_id, position"),
     t("attachments", "sha256"),
     t("inspection_attachments", "inspection_id, sha256"),
+    t("plan_indicators", "id"),
+    t("activities", "id"),
 ];
 
 /// Tables that belong to the database engine or to diesel, never backed up.

@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod documents;
 pub mod error;
 pub mod establishments;
+pub mod indicators;
 pub mod inspections;
 pub mod org_units;
 pub mod plans;

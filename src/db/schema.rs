@@ -321,7 +321,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_versions,
     violations,
     attachments,
-    inspection_attachments
+    inspection_attachments,
+    plan_indicators,
+    activities
 );
 
 diesel::table! {
@@ -341,3 +343,50 @@ diesel::table! {
 
 diesel::joinable!(rehearsal_assignments -> establishments (establishment_id));
 diesel::allow_tables_to_appear_in_same_query!(rehearsal_assignments, establishments);
+
+diesel::table! {
+    /// A plan's indicators (its targets beyond inspections).
+    plan_indicators (id) {
+        id -> Text,
+        plan_id -> Text,
+        code -> Text,
+        name -> Text,
+        unit_level -> Text,
+        kind -> Text,
+        target -> Double,
+        position -> Integer,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Activities recorded against a plan's indicators.
+    activities (id) {
+        id -> Text,
+        plan_id -> Text,
+        indicator_id -> Text,
+        indicator_code -> Text,
+        org_unit_code -> Text,
+        unit_path -> Text,
+        date -> Date,
+        quantity -> BigInt,
+        note -> Text,
+        status -> Text,
+        withdraw_reason -> Nullable<Text>,
+        evidence_sha256 -> Nullable<Text>,
+        posted_digest -> Text,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(plan_indicators -> plans (plan_id));
+diesel::joinable!(activities -> plan_indicators (indicator_id));
+diesel::joinable!(activities -> org_units (org_unit_code));

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod draw;
 pub mod establishment;
 pub mod imports;
+pub mod indicators;
 pub mod json;
 pub mod labels;
 pub mod minutes;

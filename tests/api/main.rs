@@ -19,6 +19,7 @@ mod field_app_browser;
 mod helpers;
 mod hostile;
 mod imports;
+mod indicators;
 mod inspections;
 mod migrations;
 mod org_units;

@@ -230,6 +230,9 @@ pub struct Report {
     pub violations_by_code: Vec<ViolationLine>,
     /// Visits of the period that found the establishment closed, refusing or missing.
     pub closed_or_refused: Vec<OutcomeLine>,
+    /// The plan's targets with their values on the period's end: the
+    /// inspection target first, then the plan's indicators.
+    pub indicators: Vec<crate::app::indicators::ReportIndicator>,
     /// The head of the audit chain when the report was made (`seq:hash`).
     pub audit_head: Option<String>,
     /// When the report was made (RFC 3339, Vietnam's offset).
@@ -714,6 +717,7 @@ pub fn build(
         coverage_by_business_type: sorted(by_type),
         violations_by_code,
         closed_or_refused,
+        indicators: Vec::new(),
         audit_head,
         generated_at: now_vn().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
     })
@@ -765,7 +769,11 @@ pub async fn report(
     format: Format,
 ) -> Result<(Vec<u8>, String), ApiError> {
     let r = db
-        .run(move |conn| build(conn, &user, &plan_id, &period))
+        .run(move |conn| {
+            let mut r = build(conn, &user, &plan_id, &period)?;
+            r.indicators = crate::app::indicators::for_report(conn, &user, &r)?;
+            Ok(r)
+        })
         .await?;
     tokio::task::spawn_blocking(move || {
         let name = file_name(&r, format);

@@ -264,7 +264,69 @@ pub(super) fn tables(r: &Report) -> Vec<Table> {
                 })
                 .collect(),
         },
+        indicator_table(r),
     ]
+}
+
+/// The indicators: one row for the whole area, then one per district (or
+/// commune), of each of the plan's targets.
+fn indicator_table(r: &Report) -> Table {
+    let num = |kind: &str, v: f64| {
+        if kind == "share_of_units" {
+            Cell::Pct(v)
+        } else {
+            Cell::Int(v.round() as i64)
+        }
+    };
+    let yes_no = |b: Option<bool>| {
+        Cell::Text(match b {
+            Some(true) => "Có".into(),
+            Some(false) => "Không".into(),
+            None => String::new(),
+        })
+    };
+    let mut rows = Vec::new();
+    for i in &r.indicators {
+        rows.push(vec![
+            Cell::Text(i.code.clone()),
+            Cell::Text(i.name.clone()),
+            Cell::Text("Toàn địa bàn".into()),
+            num(&i.kind, i.target),
+            num(&i.kind, i.value),
+            Cell::Text(i.unit.clone()),
+            num(&i.kind, i.expected),
+            yes_no(Some(i.on_track)),
+        ]);
+        for u in &i.by_org_unit {
+            rows.push(vec![
+                Cell::Text(i.code.clone()),
+                Cell::Text(i.name.clone()),
+                Cell::Text(u.name.clone()),
+                num(&i.kind, i.target),
+                num(&i.kind, u.value),
+                Cell::Text(i.unit.clone()),
+                u.expected
+                    .map_or(Cell::Text(String::new()), |e| num(&i.kind, e)),
+                yes_no(u.on_track),
+            ]);
+        }
+    }
+    Table {
+        name: "Chỉ tiêu",
+        heading: "X. Kết quả thực hiện các chỉ tiêu của kế hoạch, lũy kế đến hết kỳ báo cáo".into(),
+        headers: vec![
+            "Mã chỉ tiêu",
+            "Chỉ tiêu",
+            "Địa bàn",
+            "Chỉ tiêu đặt ra",
+            "Kết quả",
+            "Đơn vị tính",
+            "Mức cần đạt đến ngày báo cáo",
+            "Đúng tiến độ",
+        ],
+        widths: vec![1.3, 4.0, 1.8, 1.0, 1.0, 0.9, 1.2, 0.9],
+        rows,
+    }
 }
 
 /// The closing lines: the definition of "inspected", the audit head, the

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod format;
 pub mod session;
 
+mod indicators;
 mod login;
 mod overview;
 mod plans;
@@ -86,6 +87,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console/plans/{id}/draw", web::post().to(plans::draw))
         .route("/console/plans/{id}/top-up", web::post().to(plans::top_up))
         .route("/console/plans/{id}/verify", web::post().to(plans::verify))
+        .route(
+            "/console/plans/{id}/indicators",
+            web::get().to(indicators::page),
+        )
+        .route(
+            "/console/plans/{id}/indicators",
+            web::post().to(indicators::create),
+        )
+        .route("/console/activities", web::get().to(indicators::activities))
+        .route("/console/activities", web::post().to(indicators::record))
+        .route(
+            "/console/activities/{id}/withdraw",
+            web::post().to(indicators::withdraw),
+        )
         .route(
             "/console/plans/{id}/coverage",
             web::get().to(overview::coverage),

@@ -199,6 +199,7 @@ pub async fn detail(
         Some("topped-up") => Some("Đã bốc thăm bổ sung; không phân công nào bị thay đổi."),
         _ => None,
     };
+    let indicators = super::indicators::plan_section(&ctx, &db, &id).await?;
     let warns = warnings
         .get("warnings")
         .and_then(Value::as_array)
@@ -215,6 +216,7 @@ pub async fn detail(
             dt { "Cơ sở đang hoạt động" } dd { (fmt::num(n(&warnings, "eligible"))) }
             @if !s(&plan, "seed").is_empty() { dt { "Hạt giống bốc thăm" } dd { code { (s(&plan, "seed")) } } }
         }
+        (indicators)
         h2 { "Cảnh báo trước khi bốc thăm" }
         @if warns.is_empty() {
             p.ok #warnings { "Không có cảnh báo: mọi cấp đều có đội, mọi đội đều có thành viên, chỉ tiêu đạt được." }

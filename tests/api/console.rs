@@ -1005,6 +1005,10 @@ async fn a_public_beacon_plan_is_frozen_drawn_verified_and_cancelled_through_the
     assert!(page.contains("data-matches=\"false\""), "{page}");
     assert!(page.contains("id=\"discrepancies\""), "{page}");
     assert!(page.contains("data-check=\"status_changes\""), "{page}");
+    assert!(
+        page.contains("bị hủy nhưng không có việc đóng cơ sở"),
+        "{page}"
+    );
     assert!(page.contains(&victim), "{page}");
 
     // Cancel: a reason is required, then the plan stays listed, cancelled.

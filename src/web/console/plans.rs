@@ -789,6 +789,86 @@ fn check_vi(check: &str) -> &str {
     }
 }
 
+/// A discrepancy verify found, in Vietnamese (its English detail when it
+/// is not known here).
+fn detail_vi(d: &str) -> String {
+    const KNOWN: [(&str, &str); 17] = [
+        (
+            "an audited round is missing",
+            "một lượt có trong nhật ký nhưng không có trong hồ sơ kế hoạch",
+        ),
+        (
+            "cancelled, but no audited",
+            "bị hủy nhưng không có việc đóng cơ sở hay hủy kế hoạch nào trong nhật ký giải thích",
+        ),
+        (
+            "completed, but no audited inspection",
+            "đã hoàn thành nhưng không có biên bản nào trong nhật ký",
+        ),
+        (
+            "its status is not one the service writes",
+            "trạng thái không phải do hệ thống ghi",
+        ),
+        (
+            "no audited draw or top-up entry records this round",
+            "nhật ký không ghi lượt bốc thăm này",
+        ),
+        (
+            "does not hash to the frozen digest",
+            "dữ liệu đầu vào lượt 1 (hạt giống bằng 0) không khớp mã băm đã chốt",
+        ),
+        (
+            "scheduled, but no audited scheduling",
+            "đã xếp lịch nhưng nhật ký không ghi việc xếp lịch",
+        ),
+        (
+            "not frozen before the beacon's day",
+            "dữ liệu không được chốt trước ngày công bố giá trị công khai",
+        ),
+        (
+            "the plan's seed is not the one its procedure's record fixes",
+            "hạt giống của kế hoạch không phải hạt giống mà hồ sơ quy trình xác định",
+        ),
+        (
+            "seed record is not the audited one",
+            "hồ sơ hạt giống khác với bản trong nhật ký",
+        ),
+        (
+            "the recorded input cannot be read",
+            "không đọc được dữ liệu đầu vào đã ghi",
+        ),
+        (
+            "does not hash to the recorded digest",
+            "dữ liệu đầu vào đã ghi không khớp mã băm đã ghi",
+        ),
+        (
+            "the recorded input's seed is not",
+            "hạt giống trong dữ liệu đầu vào khác với hạt giống của lượt và của kế hoạch",
+        ),
+        (
+            "number of assignments is not the audited one",
+            "số phân công của lượt khác với số trong nhật ký",
+        ),
+        ("is not the audited one", "khác với bản trong nhật ký"),
+        (
+            "the seed cannot be recomputed",
+            "không tính lại được hạt giống từ hồ sơ quy trình",
+        ),
+        (
+            "does not match the commitment audited at the freeze",
+            "giá trị của máy chủ không khớp cam kết đã ghi khi chốt dữ liệu",
+        ),
+    ];
+    if d.contains("the stored assignments are not the draw") {
+        return "các phân công đã lưu không phải kết quả bốc thăm từ dữ liệu đầu vào đã ghi".into();
+    }
+    KNOWN
+        .iter()
+        .find(|(en, _)| d.contains(en))
+        .map(|(_, vi)| (*vi).to_string())
+        .unwrap_or_else(|| d.to_string())
+}
+
 /// `POST /console/plans/{id}/verify`: recomputes every round, compares it
 /// with the audit trail and the seed procedure's record, and shows every
 /// discrepancy (`GET /plans/{id}/verify`).
@@ -850,7 +930,7 @@ pub async fn verify(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) ->
                             td data-label="Kiểm tra" { (check_vi(s(d, "check"))) }
                             td.num data-label="Lượt" { @if d.get("round").is_some_and(|r| !r.is_null()) { (n(d, "round")) } }
                             td data-label="Phân công" { code { (s(d, "assignment_id")) } }
-                            td data-label="Chi tiết" { (s(d, "detail")) }
+                            td data-label="Chi tiết" { (detail_vi(s(d, "detail"))) }
                         }
                     } }
                 }

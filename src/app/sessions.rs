@@ -237,3 +237,73 @@ pub async fn logout(db: &Db, user: AuthUser, body: LogoutBody) -> Result<(), Api
     })
     .await
 }
+
+/// The console's sessions are rows of `refresh_tokens`, so that everything
+/// that ends a user's refresh families (signing out everywhere, disabling
+/// the account, resetting or changing its password) ends its console
+/// sessions too. A session's row is keyed by a hash of its nonce that no
+/// refresh token can produce (a SHA-256 is hex, the prefix is not), so a
+/// console cookie is never accepted by `POST /auth/refresh` and the other
+/// way round.
+fn console_hash(nonce: &str) -> String {
+    format!("console:{}", hash_refresh_token(nonce))
+}
+
+/// Records a new console session of `user_id` (its cookie holds `nonce`),
+/// ending `max_age_secs` from now.
+pub async fn open_console_session(
+    db: &Db,
+    user_id: String,
+    nonce: String,
+    max_age_secs: i64,
+) -> Result<(), ApiError> {
+    db.write(move |conn| {
+        let t = now();
+        crate::db::refresh_tokens::insert(
+            conn,
+            &new_id(),
+            &user_id,
+            &new_id(),
+            &console_hash(&nonce),
+            t + Duration::seconds(max_age_secs),
+            t,
+        )
+    })
+    .await
+}
+
+/// The caller of a console session: 401 when the session was ended on the
+/// server (signed out, account disabled, password reset), has expired, is
+/// not `user_id`'s, or the user is disabled.
+pub async fn console_caller(db: &Db, user_id: String, nonce: String) -> Result<AuthUser, ApiError> {
+    db.run(move |conn| {
+        let live = match crate::db::refresh_tokens::find_by_hash(conn, &console_hash(&nonce))? {
+            Some((_, owner, _, expires_at, revoked_at)) => {
+                owner == user_id && revoked_at.is_none() && expires_at > now()
+            }
+            None => false,
+        };
+        if !live {
+            return Err(ApiError::Unauthorized("console session ended".into()));
+        }
+        crate::app::auth::Caller::new(user_id).load(conn)
+    })
+    .await
+}
+
+/// Ends the console session of `user_id` whose cookie holds `nonce`.
+pub async fn close_console_session(
+    db: &Db,
+    user_id: String,
+    nonce: String,
+) -> Result<(), ApiError> {
+    db.write(move |conn| {
+        if let Some(f) =
+            crate::db::refresh_tokens::family_of(conn, &console_hash(&nonce), &user_id)?
+        {
+            crate::db::refresh_tokens::revoke_family(conn, &f, now())?;
+        }
+        Ok(())
+    })
+    .await
+}

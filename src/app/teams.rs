@@ -413,3 +413,32 @@ pub async fn update_member(
     db.write(move |conn| update_member_of(conn, &user, &team_id, &member_id, input))
         .await
 }
+
+/// The accounts a manager may add to team `raw_id` (admin, supervisor):
+/// active inspectors whose home unit is inside the caller's area and who
+/// are not members of the team yet, by name (at most 500). A supervisor
+/// needs no access to the account list to staff its teams; 404 for a team
+/// outside the area.
+pub async fn member_candidates(
+    db: &Db,
+    user: AuthUser,
+    raw_id: &str,
+) -> Result<Vec<crate::app::users::UserDto>, ApiError> {
+    require_manager(&user)?;
+    let team_id = path_uuid(raw_id)?;
+    db.run(move |conn| {
+        let (team, _) = load_visible(conn, &user, &team_id)?;
+        let members: Vec<String> = members_of(conn, &team.id)?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        Ok(
+            crate::db::users::active_in_area(conn, user.scope_path.as_deref(), 500)?
+                .into_iter()
+                .map(crate::app::users::to_dto)
+                .filter(|u| u.role == Role::Inspector.as_str() && !members.contains(&u.id))
+                .collect(),
+        )
+    })
+    .await
+}

@@ -34,7 +34,7 @@ pub struct UserDto {
     pub version: i32,
 }
 
-fn to_dto(r: UserRow) -> UserDto {
+pub(crate) fn to_dto(r: UserRow) -> UserDto {
     UserDto {
         id: r.0,
         username: r.1,

@@ -271,3 +271,23 @@ pub fn leave_team(conn: &mut DbConnection, id: &str, team_id: &str) -> Result<()
     .execute(conn)?;
     Ok(())
 }
+
+/// Up to `limit` active users whose home unit lies under `scope` (every
+/// active user with a home unit when `None`), by full name.
+pub fn active_in_area(
+    conn: &mut DbConnection,
+    scope: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserRow>, ApiError> {
+    let mut query = users::table
+        .inner_join(org_units::table.on(users::org_unit_code.eq(org_units::code.nullable())))
+        .filter(users::is_active.eq(true))
+        .select(user_columns())
+        .order((users::full_name, users::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = scope {
+        query = query.filter(org_units::path.like(format!("{s}%")));
+    }
+    Ok(query.load::<UserRow>(conn)?)
+}

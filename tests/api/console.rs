@@ -801,3 +801,454 @@ async fn the_bien_ban_prints_from_the_minutes_page_and_is_404_outside_the_area()
     let (status, _, _) = other.get_bytes(&link).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+impl Console {
+    /// Another client holding a copy of this one's cookies (a stolen or
+    /// copied session cookie).
+    fn copy(&self) -> Console {
+        Console {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            cookies: self.cookies.clone(),
+        }
+    }
+}
+
+/// The new-plan form of the console, as a browser sends it: the default
+/// shares plus `extra`.
+fn plan_form<'a>(
+    token: &'a str,
+    name: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut f = vec![
+        ("csrf_token", token),
+        ("name", name),
+        ("year", "2016"),
+        ("org_unit_code", "37"),
+        ("level", "province"),
+        ("percent", "10"),
+        ("level", "district"),
+        ("percent", "40"),
+        ("level", "commune"),
+        ("percent", ""),
+        ("stratify_by", "business_type"),
+    ];
+    f.extend_from_slice(extra);
+    f
+}
+
+/// The plan id a 303 after the new-plan form leads to.
+fn created_plan(headers: &HeaderMap) -> String {
+    let to = headers[LOCATION].to_str().unwrap();
+    let rest = to
+        .strip_prefix("/console/plans/")
+        .unwrap_or_else(|| panic!("{to}"));
+    assert!(rest.ends_with("?ok=created"), "{to}");
+    rest.trim_end_matches("?ok=created").to_string()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[actix_web::test]
+async fn a_public_beacon_plan_is_frozen_drawn_verified_and_cancelled_through_the_console() {
+    let (app, admin) = TestApp::init()
+        .with_establishments(60)
+        .with_teams()
+        .with_admin()
+        .await;
+    app.create_user("sup", "supervisor", Some("37"), None);
+    let mut c = Console::sign_in(&app, "sup").await;
+    let token = c.csrf("/console/plans").await;
+    let day = (chrono::Utc::now() + chrono::Duration::days(3))
+        .date_naive()
+        .to_string();
+
+    // A day already past is refused on the page, in Vietnamese, with the
+    // form as it was sent.
+    let (status, _, page) = c
+        .post(
+            "/console/plans",
+            &plan_form(
+                &token,
+                "Kế hoạch công khai",
+                &[
+                    ("seed_procedure", "public_beacon"),
+                    ("beacon.source", "XSKT miền Bắc, giải đặc biệt"),
+                    ("beacon.date", "2016-06-20"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("id=\"problem\""), "{page}");
+    assert!(page.contains("Ngày công bố (beacon.date)"), "{page}");
+    assert!(page.contains("phải là một ngày sau hôm nay"), "{page}");
+    assert!(page.contains("value=\"Kế hoạch công khai\""), "{page}");
+    assert!(!page.contains("problem+json"), "{page}");
+    assert_eq!(app.count("plans"), 0, "nothing written");
+
+    let (status, headers, page) = c
+        .post(
+            "/console/plans",
+            &plan_form(
+                &token,
+                "Kế hoạch công khai",
+                &[
+                    ("seed_procedure", "public_beacon"),
+                    ("beacon.source", "XSKT miền Bắc, giải đặc biệt"),
+                    ("beacon.date", &day),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let id = created_plan(&headers);
+    let plan_path = format!("/console/plans/{id}");
+    let p = app.get_ok(&format!("/api/v1/plans/{id}"), &admin).await;
+    assert_eq!(p["seed_procedure"]["procedure"], "public_beacon", "{p}");
+    assert_eq!(p["rehearsal"], false);
+    let (_, _, page) = c.get(&plan_path).await;
+    assert!(page.contains("data-procedure=\"public_beacon\""), "{page}");
+    assert!(page.contains("data-action=\"freeze\""), "{page}");
+    assert!(
+        !page.contains("data-action=\"draw\""),
+        "no draw before the freeze: {page}"
+    );
+
+    // Freeze: the commitment is published.
+    let (status, headers, page) = c
+        .post(&format!("{plan_path}/freeze"), &[("csrf_token", &token)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(headers[LOCATION], format!("{plan_path}?ok=frozen"));
+    let p = app.get_ok(&format!("/api/v1/plans/{id}"), &admin).await;
+    let commitment = p["seed_procedure"]["server_commitment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, _, page) = c.get(&plan_path).await;
+    assert!(page.contains(&commitment), "{page}");
+    assert!(page.contains("name=\"beacon_value\""), "{page}");
+    // A second freeze is refused on the page.
+    let (status, _, page) = c
+        .post(&format!("{plan_path}/freeze"), &[("csrf_token", &token)])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(
+        page.contains("dữ liệu đầu vào của kế hoạch đã được chốt"),
+        "{page}"
+    );
+
+    // The draw needs the published value.
+    let (status, _, page) = c
+        .post(
+            &format!("{plan_path}/draw"),
+            &[("csrf_token", &token), ("beacon_value", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("Giá trị đã công bố (beacon_value)"), "{page}");
+    assert_eq!(app.count("assignments"), 0);
+    let (status, headers, page) = c
+        .post(
+            &format!("{plan_path}/draw"),
+            &[("csrf_token", &token), ("beacon_value", "12345")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(headers[LOCATION], format!("{plan_path}?ok=drawn"));
+    let p = app.get_ok(&format!("/api/v1/plans/{id}"), &admin).await;
+    assert_eq!(p["status"], "drawn");
+    let digest = p["rounds"][0]["input_digest"].as_str().unwrap().to_string();
+
+    // The round's input downloads and hashes to its digest.
+    let (_, _, page) = c.get(&plan_path).await;
+    let input_path = format!("{plan_path}/rounds/1/input");
+    assert!(page.contains(&format!("href=\"{input_path}\"")), "{page}");
+    assert!(page.contains(&digest), "{page}");
+    let (status, headers, bytes) = c.get_bytes(&input_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert_eq!(sha256_hex(&bytes), digest);
+    let (status, headers, json_bytes) = c.get_bytes(&format!("{input_path}?format=json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    let input: kiemtra::domain::draw::DrawInput = serde_json::from_slice(&json_bytes).unwrap();
+    assert_eq!(kiemtra::domain::draw::canonical_input(&input), bytes);
+    let (status, _, _) = c.get_bytes(&format!("{plan_path}/rounds/2/input")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Verify: everything matches.
+    let (status, _, page) = c
+        .post(&format!("{plan_path}/verify"), &[("csrf_token", &token)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("data-matches=\"true\""), "{page}");
+    assert!(!page.contains("id=\"discrepancies\""), "{page}");
+    // An assignment cancelled by SQL is shown as a discrepancy.
+    let victim = app
+        .text("SELECT id AS t FROM assignments ORDER BY id LIMIT 1")
+        .unwrap();
+    app.exec(&format!(
+        "UPDATE assignments SET status = 'cancelled', cancel_reason = 'establishment closed' WHERE id = '{victim}'"
+    ));
+    let (_, _, page) = c
+        .post(&format!("{plan_path}/verify"), &[("csrf_token", &token)])
+        .await;
+    assert!(page.contains("data-matches=\"false\""), "{page}");
+    assert!(page.contains("id=\"discrepancies\""), "{page}");
+    assert!(page.contains("data-check=\"status_changes\""), "{page}");
+    assert!(
+        page.contains("bị hủy nhưng không có việc đóng cơ sở"),
+        "{page}"
+    );
+    assert!(page.contains(&victim), "{page}");
+
+    // Cancel: a reason is required, then the plan stays listed, cancelled.
+    let (status, _, page) = c
+        .post(
+            &format!("{plan_path}/cancel"),
+            &[("csrf_token", &token), ("reason", "  ")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("Lý do hủy (reason): bắt buộc"), "{page}");
+    let (status, headers, _) = c
+        .post(
+            &format!("{plan_path}/cancel"),
+            &[
+                ("csrf_token", &token),
+                ("reason", "Lập lại theo chỉ đạo mới"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], format!("{plan_path}?ok=cancelled"));
+    let p = app.get_ok(&format!("/api/v1/plans/{id}"), &admin).await;
+    assert_eq!(p["status"], "cancelled");
+    assert_eq!(p["cancel_reason"], "Lập lại theo chỉ đạo mới");
+    let (_, _, page) = c.get(&plan_path).await;
+    assert!(page.contains("id=\"cancelled-banner\""), "{page}");
+    assert!(!page.contains("data-action=\"cancel\""), "{page}");
+    let (status, _, page) = c
+        .post(
+            &format!("{plan_path}/cancel"),
+            &[("csrf_token", &token), ("reason", "Lần nữa")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("kế hoạch đã bị hủy"), "{page}");
+    // Without their CSRF token the plan's forms do nothing.
+    let (status, _, _) = c.post(&format!("{plan_path}/freeze"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = c
+        .post(&format!("{plan_path}/cancel"), &[("reason", "x")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn a_rehearsal_takes_a_seed_in_the_console_and_reaches_no_team() {
+    let (app, admin) = TestApp::init()
+        .with_establishments(60)
+        .with_teams()
+        .with_admin()
+        .await;
+    let mut c = Console::sign_in(&app, "admin").await;
+    let token = c.csrf("/console/plans").await;
+    let seed = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    // A real plan given a seed is refused, naming the field.
+    let (status, _, page) = c
+        .post(
+            "/console/plans",
+            &plan_form(
+                &token,
+                "Thật",
+                &[("seed_procedure", "server_random"), ("seed", seed)],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("Hạt giống (seed)"), "{page}");
+    assert!(page.contains("chỉ kế hoạch diễn tập"), "{page}");
+    let (status, headers, page) = c
+        .post(
+            "/console/plans",
+            &plan_form(
+                &token,
+                "Diễn tập",
+                &[
+                    ("seed_procedure", "server_random"),
+                    ("rehearsal", "true"),
+                    ("seed", seed),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let id = created_plan(&headers);
+    let plan_path = format!("/console/plans/{id}");
+    let (_, _, page) = c.get(&plan_path).await;
+    assert!(page.contains("id=\"rehearsal-banner\""), "{page}");
+    assert!(page.contains("data-procedure=\"caller\""), "{page}");
+    assert!(page.contains(seed), "the caller's seed is shown: {page}");
+    let (status, _, page) = c
+        .post(&format!("{plan_path}/draw"), &[("csrf_token", &token)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let p = app.get_ok(&format!("/api/v1/plans/{id}"), &admin).await;
+    assert_eq!(p["status"], "drawn");
+    assert_eq!(p["seed"], seed);
+    assert_eq!(app.count("assignments"), 0, "a rehearsal reaches no team");
+    let would = p["rounds"][0]["assignments"].as_i64().unwrap();
+    assert!(would > 0, "{p}");
+    let (_, _, page) = c.get(&plan_path).await;
+    assert!(page.contains("data-rehearsal=\"true\""), "{page}");
+    assert_eq!(
+        page.matches("data-label=\"Thứ tự\"").count() as i64,
+        would.min(100)
+    );
+    assert!(!page.contains("data-action=\"top-up\""), "{page}");
+    let (_, _, page) = c
+        .post(&format!("{plan_path}/verify"), &[("csrf_token", &token)])
+        .await;
+    assert!(page.contains("data-matches=\"true\""), "{page}");
+    // It is listed as a rehearsal.
+    let (_, _, page) = c.get("/console/plans").await;
+    assert!(page.contains("Diễn tập</span>"), "{page}");
+}
+
+#[actix_web::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let (app, _) = TestApp::init().with_admin().await;
+    let mut c = Console::sign_in(&app, "admin").await;
+    let mut copy = c.copy();
+    let (status, _, _) = copy.get("/console/plans").await;
+    assert_eq!(status, StatusCode::OK, "the copy works while signed in");
+    let token = c.csrf("/console/").await;
+    let (status, _, _) = c.post("/console/logout", &[("csrf_token", &token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, headers, _) = copy.get("/console/plans").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the copied cookie is dead");
+    assert_eq!(headers[LOCATION], "/console/login?next=%2Fconsole%2Fplans");
+    // A form posted with it does nothing either.
+    let (status, headers, _) = copy
+        .post(
+            "/console/teams",
+            &[
+                ("csrf_token", &token),
+                ("name", "Đội X"),
+                ("level", "district"),
+                ("org_unit_code", "372"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/console/login");
+    assert_eq!(app.count("teams"), 0);
+    // Signing in again opens a new session.
+    let mut again = Console::sign_in(&app, "admin").await;
+    let (status, _, _) = again.get("/console/plans").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn disabling_an_account_or_resetting_its_password_ends_its_console_sessions() {
+    let (app, admin) = TestApp::init().with_teams().with_admin().await;
+    let sup = app.create_user("sup", "supervisor", Some("372"), None);
+    let other = app.create_user("sup2", "supervisor", Some("373"), None);
+    let mut s1 = Console::sign_in(&app, "sup").await;
+    let mut s2 = Console::sign_in(&app, "sup2").await;
+    assert_eq!(s1.get("/console/review").await.0, StatusCode::OK);
+    assert_eq!(s2.get("/console/review").await.0, StatusCode::OK);
+
+    // The administrator disables one account in the console.
+    let mut a = Console::sign_in(&app, "admin").await;
+    let token = a.csrf("/console/users").await;
+    let (status, _, page) = a
+        .post(
+            &format!("/console/users/{sup}/active"),
+            &[
+                ("csrf_token", &token),
+                ("is_active", "false"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let (status, headers, _) = s1.get("/console/review").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers[LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/console/login"));
+    // Enabled again, the old session stays ended: a new sign-in is needed.
+    app.patch_ok(
+        &format!("/api/v1/users/{sup}"),
+        &admin,
+        json!({"is_active": true}),
+    )
+    .await;
+    assert_eq!(s1.get("/console/review").await.0, StatusCode::SEE_OTHER);
+    let mut s1 = Console::sign_in(&app, "sup").await;
+    assert_eq!(s1.get("/console/review").await.0, StatusCode::OK);
+
+    // A password reset (through the API) ends the other's session.
+    assert_eq!(s2.get("/console/review").await.0, StatusCode::OK);
+    app.post(
+        &format!("/api/v1/users/{other}/password"),
+        &admin,
+        json!({"password": "another-long-password"}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    let (status, _, _) = s2.get("/console/review").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = Console::new(&app)
+        .try_sign_in("sup2", "another-long-password")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn a_supervisor_adds_a_member_from_a_picker_of_its_area() {
+    let (app, _) = TestApp::init().with_teams().with_admin().await;
+    app.create_user("sup", "supervisor", Some("372"), None);
+    let mine = app.create_user("ins372", "inspector", Some("372"), None);
+    let theirs = app.create_user("ins373", "inspector", Some("373"), None);
+    let mut c = Console::sign_in(&app, "sup").await;
+    let team_path = format!("/console/teams/{}", app.teams["372"]);
+    let (status, _, page) = c.get(&team_path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"member-picker\""), "{page}");
+    assert!(page.contains(&format!("value=\"{mine}\"")), "{page}");
+    assert!(!page.contains(&theirs), "outside the area: {page}");
+    let token = csrf_of(&page);
+    let (status, _, page) = c
+        .post(
+            &format!("{team_path}/members"),
+            &[
+                ("csrf_token", &token),
+                ("user_id", &mine),
+                ("agency", "police"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let (_, _, page) = c.get(&team_path).await;
+    assert!(page.contains("(ins372)"), "{page}");
+    assert!(
+        !page.contains(&format!("value=\"{mine}\"")),
+        "a member is not offered again: {page}"
+    );
+    // The account list itself stays an administrator's.
+    let (status, _, _) = c.get("/console/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

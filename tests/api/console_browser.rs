@@ -2,7 +2,7 @@
 //! accept one minutes and return another with a comment (the API then
 //! shows both reviews); import a workbook with one bad row and fetch its
 //! error file; see the warning before drawing a plan with a district that
-//! has no team; a form posted without its CSRF token is refused; a
+//! has no team, draw it, fetch its round input and verify it; a form posted without its CSRF token is refused; a
 //! supervisor of 372 gets 404 for a 373 page. A plain `cargo test` lists it
 //! as ignored; `.ci/run` runs it by name:
 //! `cargo test --test api -- --ignored --exact console_browser::a_supervisor_works_through_the_console_in_chromium`.
@@ -187,6 +187,20 @@ async fn a_supervisor_works_through_the_console_in_chromium() {
             .unwrap();
         assert!(w.contains("chưa có đội cấp huyện"), "{w}");
         assert!(tab.find_element("button[data-action=draw]").is_ok());
+        // Draw it (the confirmation answered yes), fetch round 1's input,
+        // verify it.
+        eval(&tab, "window.confirm = () => true; return '';");
+        tab.find_element("button[data-action=draw]").unwrap().click().unwrap();
+        tab.wait_for_element("#rounds tr[data-round='1']").unwrap();
+        let input = eval(
+            &tab,
+            "const a = document.querySelector('#rounds a[data-action=download-input]');
+             const r = await fetch(a.href);
+             return r.status + ' ' + (await r.text()).slice(0, 20);",
+        );
+        assert!(input.starts_with("200 kiemtra-draw-input-v"), "{input}");
+        tab.find_element("button[data-action=verify]").unwrap().click().unwrap();
+        tab.wait_for_element("#verify-result[data-matches='true']").unwrap();
 
         // A form posted without its CSRF token is refused.
         let status = eval(

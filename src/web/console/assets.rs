@@ -58,6 +58,13 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 .photos{display:flex;flex-wrap:wrap;gap:.5rem}
 .photos img{max-width:220px;max-height:220px;border:1px solid var(--line)}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
+code.hash{font-size:.8rem;overflow-wrap:anywhere;word-break:break-all}
+.badge{display:inline-block;padding:.05rem .4rem;border-radius:3px;font-size:.8rem;font-weight:600}
+.badge.rehearsal{background:#e6e0f5;color:#4b2a8a}
+fieldset{border:1px solid var(--line);border-radius:4px;display:grid;gap:.4rem}
+details#cancel-plan{margin-top:1rem}
+details#cancel-plan summary{cursor:pointer;color:var(--bad);font-weight:600}
+#problem ul{margin:.25rem 0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
 .diff{background:#fff4c2}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
@@ -72,6 +79,8 @@ progress{width:100%}
  table.cards-sm td.num{text-align:left}
  table.cards-sm td[data-label]::before{content:attr(data-label) ": ";color:var(--muted)}
  main{padding:.6rem}
+ #seed-record,#verify-checks{grid-template-columns:1fr;gap:0}
+ #seed-record dd,#verify-checks dd{margin-bottom:.35rem}
 }
 "#;
 

@@ -199,6 +199,7 @@ pub fn plan_status(code: &str) -> &str {
         &[
             ("draft", "Dự thảo (chưa bốc thăm)"),
             ("drawn", "Đã bốc thăm"),
+            ("cancelled", "Đã hủy"),
         ],
         code,
     )

@@ -10,7 +10,9 @@ use maud::html;
 use serde::Deserialize;
 
 use super::session::{self, Session};
-use super::{bare, html_response, keys, read_form, session_cookie, PageError, PageResult};
+use super::{
+    bare, html_response, keys, read_form, session_cookie, CheckedForm, PageError, PageResult,
+};
 use crate::app::auth::{Caller, Role};
 use crate::app::sessions::LoginBody;
 use crate::db::Db;
@@ -171,6 +173,13 @@ pub async fn submit(
         seen: now,
         nonce: session::nonce(),
     };
+    crate::app::sessions::open_console_session(
+        &db,
+        s.user_id.clone(),
+        s.nonce.clone(),
+        session::MAX_AGE_SECS,
+    )
+    .await?;
     let mut resp = super::see_other(&next);
     let _ = resp.add_cookie(&session_cookie(
         &req,
@@ -185,10 +194,12 @@ pub async fn submit(
     Ok(resp)
 }
 
-/// `POST /console/logout` (CSRF-checked): the cookie is removed.
-pub async fn logout(req: HttpRequest, mut payload: web::Payload, ctx: super::Ctx) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+/// `POST /console/logout` (CSRF-checked): the session ends on the server
+/// (a copy of the cookie no longer works) and the cookie is removed.
+pub async fn logout(f: CheckedForm, db: web::Data<Db>) -> PageResult {
+    let CheckedForm { ctx, .. } = f;
+    crate::app::sessions::close_console_session(&db, ctx.user.id.clone(), ctx.nonce().to_string())
+        .await?;
     let mut resp = super::see_other("/console/login");
     let mut gone = Cookie::new(session::COOKIE, "");
     gone.set_path("/console");

@@ -25,7 +25,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::app::auth::{AuthUser, Caller, Role};
+use crate::app::auth::{AuthUser, Role};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -87,6 +87,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console/plans/{id}/draw", web::post().to(plans::draw))
         .route("/console/plans/{id}/top-up", web::post().to(plans::top_up))
         .route("/console/plans/{id}/verify", web::post().to(plans::verify))
+        .route("/console/plans/{id}/freeze", web::post().to(plans::freeze))
+        .route("/console/plans/{id}/cancel", web::post().to(plans::cancel))
+        .route(
+            "/console/plans/{id}/rounds/{n}/input",
+            web::get().to(plans::round_input),
+        )
         .route(
             "/console/plans/{id}/indicators",
             web::get().to(indicators::page),
@@ -383,6 +389,8 @@ pub struct Ctx {
     pub user: AuthUser,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
+    /// The session's nonce (its server-side row is keyed by it).
+    nonce: String,
     /// A renewed session cookie to send, if the last use was a while ago.
     renew: Option<Cookie<'static>>,
 }
@@ -438,12 +446,16 @@ impl FromRequest for Ctx {
             else {
                 return Err(PageError::SignIn(next));
             };
-            let caller = Caller::new(s.user_id.clone());
-            let user = match db.run(move |conn| caller.load(conn)).await {
-                Ok(u) => u,
-                Err(ApiError::Unauthorized(_)) => return Err(PageError::SignIn(next)),
-                Err(e) => return Err(e.into()),
-            };
+            // The cookie's signature is not enough: its session must still
+            // be live on the server (not signed out, disabled or reset).
+            let user =
+                match crate::app::sessions::console_caller(&db, s.user_id.clone(), s.nonce.clone())
+                    .await
+                {
+                    Ok(u) => u,
+                    Err(ApiError::Unauthorized(_)) => return Err(PageError::SignIn(next)),
+                    Err(e) => return Err(e.into()),
+                };
             if user.role == Role::Inspector {
                 return Err(ApiError::Forbidden.into());
             }
@@ -454,6 +466,7 @@ impl FromRequest for Ctx {
             Ok(Ctx {
                 user,
                 csrf: keys.csrf(&s.nonce),
+                nonce: s.nonce,
                 renew,
             })
         })
@@ -498,6 +511,35 @@ pub async fn read_form(req: &HttpRequest, payload: &mut web::Payload) -> Result<
     Ok(Fields::parse(&body))
 }
 
+/// A posted console form whose CSRF token is this session's: the signed-in
+/// caller ([`Ctx`]) and the form's fields. A handler that takes it never
+/// sees a form without its token (403, nothing done). `LIMIT` is the most
+/// bytes the form may have (64 KiB unless a handler says otherwise).
+pub struct CheckedForm<const LIMIT: usize = { 64 * 1024 }> {
+    /// The signed-in caller.
+    pub ctx: Ctx,
+    /// The form's fields.
+    pub form: Fields,
+}
+
+impl<const LIMIT: usize> FromRequest for CheckedForm<LIMIT> {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<CheckedForm<LIMIT>, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let ctx = Ctx::from_request(&req, payload);
+        let mut body = payload.take();
+        Box::pin(async move {
+            let ctx = ctx.await?;
+            let raw = crate::api::extract::read_body(&req, &mut body, LIMIT).await?;
+            let form = Fields::parse(&raw);
+            ctx.check(&form)?;
+            Ok(CheckedForm { ctx, form })
+        })
+    }
+}
+
 impl Ctx {
     /// 403 unless `form` carries this session's CSRF token.
     pub fn check(&self, form: &Fields) -> Result<(), PageError> {
@@ -505,6 +547,11 @@ impl Ctx {
             Some(t) if session::same(t, &self.csrf) => Ok(()),
             _ => Err(PageError::Csrf),
         }
+    }
+
+    /// The session's nonce (to end it on the server).
+    pub(crate) fn nonce(&self) -> &str {
+        &self.nonce
     }
 
     /// The hidden CSRF field of a form.

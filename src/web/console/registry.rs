@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::format::{self as fmt, BUSINESS_TYPES};
 use super::{
-    json as to_json, link_with, n, notice, read_form, s, Ctx, Fields, Nav, PageError, PageResult,
+    json as to_json, link_with, n, notice, s, CheckedForm, Ctx, Fields, Nav, PageError, PageResult,
 };
 use crate::app::establishments as est;
 use crate::db::Db;
@@ -264,15 +264,8 @@ fn shown_version(form: &Fields) -> Result<Option<i32>, ApiError> {
 
 /// `POST /console/establishments/{id}`: the edit form, as a PATCH at the
 /// version shown (a record changed since is refused, 412).
-pub async fn edit(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn edit(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let mut patch = Map::new();
     for k in [
         "licence_no",
@@ -311,15 +304,8 @@ pub async fn edit(
 }
 
 /// `POST /console/establishments/{id}/close`: `closed_on`, `reason`, `version`.
-pub async fn close(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn close(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let body: est::CloseBody = serde_json::from_value(json!({
         "closed_on": form.get("closed_on").unwrap_or(""),
         "reason": form.get("reason").unwrap_or(""),
@@ -492,10 +478,8 @@ pub async fn import(
 
 /// `POST /console/establishments/import/errors.csv`: echoes the row errors
 /// of the import just shown as a file (nothing is kept on the server).
-pub async fn import_errors(req: HttpRequest, mut payload: web::Payload, ctx: Ctx) -> PageResult {
-    let body = crate::api::extract::read_body(&req, &mut payload, 4 * 1024 * 1024).await?;
-    let form = Fields::parse(&body);
-    ctx.check(&form)?;
+pub async fn import_errors(f: CheckedForm<{ 4 * 1024 * 1024 }>) -> PageResult {
+    let CheckedForm { form, .. } = f;
     let text = form
         .0
         .iter()

@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::format::{self as fmt};
-use super::{f, n, notice, read_form, s, Ctx, Nav, PageResult};
+use super::{f, n, notice, s, CheckedForm, Ctx, Nav, PageResult};
 use crate::app::inspections;
 use crate::db::Db;
 use crate::domain::values::path_uuid;
@@ -345,15 +345,8 @@ pub async fn inspection(
 
 /// `POST /console/inspections/{id}`: `decision` (accepted, returned),
 /// `comment`, `version` (the version shown; a newer one is 412).
-pub async fn decide(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn decide(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let decision = form.get("decision").unwrap_or("").to_string();
     let body: inspections::ReviewBody = serde_json::from_value(json!({
         "decision": decision,

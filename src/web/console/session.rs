@@ -1,9 +1,12 @@
 //! The console's session: a signed cookie (HMAC-SHA256 under a key derived
 //! from `JWT_SECRET`) holding the user id, when it was issued, when it was
-//! last used and a random nonce. Nothing is stored server-side: the user is
-//! read again on every request (a disabled account is out at once), the
-//! idle timeout is the "last used" time, renewed at most once a minute, and
-//! the CSRF token of every form is derived from the nonce.
+//! last used and a random nonce. The session also lives on the server, as a
+//! row keyed by a hash of the nonce (`app::sessions::open_console_session`,
+//! in the refresh-token table): signing out, disabling the account or
+//! resetting its password ends it, so a copied cookie stops working. The
+//! user is read again on every request; the idle timeout is the "last used"
+//! time, renewed at most once a minute; the CSRF token of every form is
+//! derived from the nonce.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -2,13 +2,13 @@
 //! leader; adding and removing members; creating accounts, disabling them,
 //! resetting passwords.
 
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 use maud::html;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::format::{self as fmt, AGENCIES};
-use super::{json as to_json, n, notice, read_form, s, Ctx, Nav, PageResult};
+use super::{json as to_json, n, notice, s, CheckedForm, Ctx, Nav, PageResult};
 use crate::app::{teams, users};
 use crate::db::Db;
 use crate::domain::values::path_uuid;
@@ -73,14 +73,8 @@ pub async fn list(ctx: Ctx, db: web::Data<Db>, q: web::Query<Done>) -> PageResul
 }
 
 /// `POST /console/teams`: `name`, `level`, `org_unit_code`.
-pub async fn create(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn create(f: CheckedForm, db: web::Data<Db>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let body: teams::NewTeam = serde_json::from_value(json!({
         "name": form.get("name").unwrap_or(""),
         "level": form.get("level").unwrap_or(""),
@@ -100,24 +94,9 @@ pub async fn detail(
 ) -> PageResult {
     let id = path_uuid(&id).map_err(|_| ApiError::NotFound)?;
     let t = to_json(&teams::get(&db, ctx.user.clone(), id.clone()).await?)?;
-    // Only an administrator lists accounts; a supervisor names the account
-    // to add by its id.
-    let people = if ctx.is_admin() {
-        Some(to_json(
-            &users::list(
-                &db,
-                ctx.user.clone(),
-                crate::domain::page::PageParams {
-                    limit: Some(500),
-                    cursor: None,
-                },
-            )
-            .await?
-            .items,
-        )?)
-    } else {
-        None
-    };
+    // The accounts the caller may add: its area's inspectors (a supervisor
+    // does not need the account list, which stays an administrator's).
+    let people = to_json(&teams::member_candidates(&db, ctx.user.clone(), &id).await?)?;
     let members = t
         .get("members")
         .and_then(Value::as_array)
@@ -156,18 +135,19 @@ pub async fn detail(
         h2 { "Thêm thành viên" }
         form.stack method="post" action={"/console/teams/" (id) "/members"} {
             (ctx.csrf_field())
-            @if let Some(people) = &people {
-                label { "Tài khoản"
-                    select name="user_id" required {
-                        @for u in people.as_array().into_iter().flatten() {
-                            @if s(u, "role") == "inspector" && u.get("team_id").is_none_or(Value::is_null) {
-                                option value=(s(u, "id")) { (s(u, "full_name")) " (" (s(u, "username")) ")" }
-                            }
+            @let people = people.as_array().cloned().unwrap_or_default();
+            @if people.is_empty() {
+                p.muted #no-candidates { "Không có tài khoản thành viên đội kiểm tra nào trong địa bàn của bạn chưa thuộc đội này." }
+            }
+            label { "Tài khoản (thành viên đội kiểm tra trong địa bàn của bạn)"
+                select name="user_id" required #member-picker {
+                    @for u in &people {
+                        option value=(s(u, "id")) {
+                            (s(u, "full_name")) " (" (s(u, "username")) ", " (s(u, "org_unit_code")) ")"
+                            @if u.get("team_id").is_some_and(|t| !t.is_null()) { " – đang thuộc đội khác" }
                         }
                     }
                 }
-            } @else {
-                label { "Mã tài khoản (user_id)" input name="user_id" required; }
             }
             label { "Cơ quan" select name="agency" { @for (code, name) in AGENCIES { option value=(code) { (name) } } } }
             label.check { input type="checkbox" name="is_leader" value="true"; "Trưởng đoàn" }
@@ -178,15 +158,8 @@ pub async fn detail(
 }
 
 /// `POST /console/teams/{id}/members`: `user_id`, `agency`, `is_leader`.
-pub async fn add_member(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn add_member(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let body = teams::NewMember {
         user_id: form.get("user_id").unwrap_or("").to_string(),
         agency: form.get("agency").unwrap_or("").to_string(),
@@ -198,14 +171,11 @@ pub async fn add_member(
 
 /// `POST /console/teams/{id}/members/{user_id}/remove`.
 pub async fn remove_member(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
+    f: CheckedForm,
     db: web::Data<Db>,
     path: web::Path<(String, String)>,
 ) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+    let CheckedForm { ctx, .. } = f;
     let (team, member) = path.into_inner();
     teams::remove_member(&db, ctx.user.clone(), &team, &member).await?;
     Ok(ctx.redirect(&format!("/console/teams/{team}?ok=removed")))
@@ -276,14 +246,8 @@ pub async fn users(ctx: Ctx, db: web::Data<Db>, q: web::Query<Done>) -> PageResu
 }
 
 /// `POST /console/users`: `username`, `password`, `full_name`, `role`, `org_unit_code`.
-pub async fn create_user(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn create_user(f: CheckedForm, db: web::Data<Db>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let password = form
         .0
         .iter()
@@ -303,15 +267,8 @@ pub async fn create_user(
 }
 
 /// `POST /console/users/{id}/active`: `is_active`, `version`.
-pub async fn set_active(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn set_active(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let active = form.get("is_active") == Some("true");
     let expected = form
         .get("version")
@@ -334,14 +291,11 @@ pub async fn set_active(
 
 /// `POST /console/users/{id}/password`: `password`.
 pub async fn reset_password(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
+    f: CheckedForm,
     db: web::Data<Db>,
     id: web::Path<String>,
 ) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+    let CheckedForm { ctx, form } = f;
     let password = form
         .0
         .iter()

@@ -14,7 +14,7 @@ async fn a_served_path_with_another_method_is_405_with_allow() {
     for (method, path, allow) in [
         ("TRACE", "/readyz", "GET"),
         ("DELETE", "/api/v1/establishments", "GET, POST"),
-        ("PUT", "/api/v1/plans/not-even-a-uuid", "GET"),
+        ("PUT", "/api/v1/plans/not-even-a-uuid", "GET, PATCH"),
         // A literal path wins over a template, as in OpenAPI.
         ("PATCH", "/api/v1/establishments/import", "POST"),
         ("GET", "/api/v1/org-units/import", "POST"),

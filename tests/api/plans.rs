@@ -1438,7 +1438,8 @@ async fn the_xlsx_report_agrees_with_the_json() {
             "Theo đội",
             "Theo loại hình",
             "Vi phạm",
-            "Đóng cửa - từ chối"
+            "Đóng cửa - từ chối",
+            "Chỉ tiêu"
         ]
     );
     let sheet = wb.worksheet_range("Theo địa bàn").unwrap();

@@ -2,13 +2,13 @@
 //! the target (per district and for the area), a form to add one; the
 //! activities recorded against them, a form to record one, and withdrawal.
 
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::format::{self as fmt};
-use super::{f, json as to_json, link_with, n, notice, read_form, s, Ctx, Nav, PageResult};
+use super::{f, json as to_json, link_with, n, notice, s, CheckedForm, Ctx, Nav, PageResult};
 use crate::app::indicators as app;
 use crate::db::Db;
 use crate::domain::values::path_uuid;
@@ -203,15 +203,8 @@ pub async fn page(
 
 /// `POST /console/plans/{id}/indicators`: `code`, `name`, `unit_level`,
 /// `kind`, `target`.
-pub async fn create(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn create(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let target: f64 = form
         .get("target")
         .unwrap_or("")
@@ -372,14 +365,8 @@ pub async fn activities(ctx: Ctx, db: web::Data<Db>, q: web::Query<ActivitiesQue
 
 /// `POST /console/activities`: `plan_id`, `indicator_code`,
 /// `org_unit_code`, `date`, `quantity`, `note`.
-pub async fn record(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn record(f: CheckedForm, db: web::Data<Db>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let quantity: i64 = form
         .get("quantity")
         .unwrap_or("1")
@@ -409,15 +396,8 @@ pub async fn record(
 }
 
 /// `POST /console/activities/{id}/withdraw`: `reason`, `version`.
-pub async fn withdraw(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    ctx: Ctx,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> PageResult {
-    let form = read_form(&req, &mut payload).await?;
-    ctx.check(&form)?;
+pub async fn withdraw(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
+    let CheckedForm { ctx, form } = f;
     let version = form.get("version").and_then(|v| v.parse().ok());
     let a = app::withdraw(
         &db,

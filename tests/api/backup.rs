@@ -231,6 +231,7 @@ async fn backup_under_load_restores_into(on_sqlite: bool) {
     .await
     .unwrap();
     let line = succeeded(&out);
+    let line_first = line.clone();
     let ended = Instant::now();
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
@@ -315,6 +316,21 @@ async fn backup_under_load_restores_into(on_sqlite: bool) {
     // The photo came along, byte for byte.
     let copy = restored_photos.join(&sha[..2]).join(&sha);
     assert_eq!(std::fs::read(copy).unwrap(), png);
+    // Photos are kept by content address: a second backup into the same
+    // folder copies none of those the first one holds.
+    assert!(line_first.contains(" 1 photos (1 new, "), "{line_first}");
+    let again = kiemtra(
+        &p.app.database_url(),
+        &[
+            "backup",
+            "--out",
+            backups.path().to_str().unwrap(),
+            "--attachments-dir",
+            p.app.attachments_dir().to_str().unwrap(),
+        ],
+    );
+    let again = succeeded(&again);
+    assert!(again.contains(" 1 photos (0 new, "), "{again}");
 
     // Every value as it was: the same rows, read from both databases.
     for (table, cols) in [

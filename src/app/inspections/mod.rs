@@ -8,6 +8,7 @@ mod queue;
 mod read;
 mod review;
 
+pub(crate) use attachments::{blocking, decoding_slot, write_durably};
 pub use attachments::{
     attach_photo, open_photo, photo_path, read_photo, PhotoUpload, StoredPhoto, OCTET_STREAM,
 };

@@ -5,11 +5,11 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
 use crate::api::extract::{if_match, read_body, require_media_type, ValidJson};
 use crate::app::auth::AuthUser;
+use crate::app::evidence;
 use crate::app::indicators::{
     self as app, ActivityParams, ActivityPut, IndicatorPut, NewActivity, NewIndicator,
     ValuesParams, WithdrawBody,
 };
-use crate::app::evidence;
 use crate::db::Db;
 use crate::domain::indicators::{evidence_extension, EVIDENCE_LIMIT};
 use crate::error::ApiError;

@@ -24,9 +24,7 @@ pub struct EvidenceUpload {
 }
 
 fn withdrawn() -> ApiError {
-    ApiError::Conflict(
-        "the activity is withdrawn: its evidence can no longer change".into(),
-    )
+    ApiError::Conflict("the activity is withdrawn: its evidence can no longer change".into())
 }
 
 /// Checks an upload before its body is read (admin, supervisor inside its
@@ -133,7 +131,8 @@ pub async fn read_evidence(
         .run(move |conn| {
             let a = load_activity(conn, &user, &id)?;
             let sha = a.evidence_sha256.ok_or(ApiError::NotFound)?;
-            let kind = crate::db::indicators::evidence_type(conn, &sha)?.ok_or(ApiError::NotFound)?;
+            let kind =
+                crate::db::indicators::evidence_type(conn, &sha)?.ok_or(ApiError::NotFound)?;
             Ok((sha, kind))
         })
         .await?;

@@ -556,7 +556,9 @@ async fn an_activitys_evidence_is_uploaded_and_downloaded_in_the_console() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
-    let got = app.get_ok(&format!("/api/v1/activities/{id}"), &admin).await;
+    let got = app
+        .get_ok(&format!("/api/v1/activities/{id}"), &admin)
+        .await;
     assert_eq!(got["version"], 2);
     // Without its CSRF token, nothing is stored.
     let resp = c
@@ -569,7 +571,11 @@ async fn an_activitys_evidence_is_uploaded_and_downloaded_in_the_console() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get_ok(&format!("/api/v1/activities/{id}"), &admin).await["version"], 2);
+    assert_eq!(
+        app.get_ok(&format!("/api/v1/activities/{id}"), &admin)
+            .await["version"],
+        2
+    );
 }
 
 #[actix_web::test]

@@ -608,7 +608,9 @@ fn evidence_pdf() -> Vec<u8> {
 
 /// A small PNG.
 fn evidence_png() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(16, 12, |x, y| image::Rgb([(x * 9) as u8, (y * 11) as u8, 40]));
+    let img = image::RgbImage::from_fn(16, 12, |x, y| {
+        image::Rgb([(x * 9) as u8, (y * 11) as u8, 40])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
@@ -657,7 +659,11 @@ impl Planned {
                 .map(|v| v.to_str().unwrap().to_string())
                 .unwrap_or_default()
         };
-        let (status, ct, cd) = (resp.status(), header("content-type"), header("content-disposition"));
+        let (status, ct, cd) = (
+            resp.status(),
+            header("content-type"),
+            header("content-disposition"),
+        );
         (status, ct, cd, resp.bytes().await.unwrap().to_vec())
     }
 }
@@ -695,7 +701,10 @@ async fn an_activity_carries_an_evidence_file() {
     assert_eq!(ct, "application/pdf");
     assert_eq!(cd, format!("attachment; filename=\"minh-chung-{id}.pdf\""));
     assert_eq!(bytes, pdf);
-    assert_eq!(p.get_ok(&format!("/api/v1/activities/{id}"), &sup).await, up);
+    assert_eq!(
+        p.get_ok(&format!("/api/v1/activities/{id}"), &sup).await,
+        up
+    );
     // Stored where the photos are, so that a backup copies it.
     let stored = p.attachments_dir().join(&sha[..2]).join(&sha);
     assert_eq!(std::fs::read(stored).unwrap(), pdf);
@@ -728,7 +737,13 @@ async fn an_activity_carries_an_evidence_file() {
     // With the current one, sent as bytes of unstated kind: replaced, typed
     // by its content.
     let (status, png_up) = p
-        .put_evidence(&p.admin, &id, "application/octet-stream", Some("2"), png.clone())
+        .put_evidence(
+            &p.admin,
+            &id,
+            "application/octet-stream",
+            Some("2"),
+            png.clone(),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{png_up}");
     assert_eq!(png_up["version"], 3);
@@ -769,19 +784,42 @@ async fn evidence_follows_the_activity_rules() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Too large: 413 naming the limit.
     let (status, err) = p
-        .put_evidence(&sup, &id, "application/pdf", None, vec![b'%'; 10 * 1024 * 1024 + 1])
+        .put_evidence(
+            &sup,
+            &id,
+            "application/pdf",
+            None,
+            vec![b'%'; 10 * 1024 * 1024 + 1],
+        )
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
-    assert!(err["detail"].as_str().unwrap().contains("10485760"), "{err}");
+    assert!(
+        err["detail"].as_str().unwrap().contains("10485760"),
+        "{err}"
+    );
     // Empty, or not what it says: 422 naming the body.
     let (status, err) = p
         .put_evidence(&sup, &id, "application/pdf", None, vec![])
         .await;
-    assert_eq!((status, field(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "body".into()), "{err}");
+    assert_eq!(
+        (status, field(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "body".into()),
+        "{err}"
+    );
     let (status, err) = p
-        .put_evidence(&sup, &id, "application/pdf", None, b"<html><script>".to_vec())
+        .put_evidence(
+            &sup,
+            &id,
+            "application/pdf",
+            None,
+            b"<html><script>".to_vec(),
+        )
         .await;
-    assert_eq!((status, field(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "body".into()), "{err}");
+    assert_eq!(
+        (status, field(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "body".into()),
+        "{err}"
+    );
     // Another kind of file: 415.
     let (status, _) = p
         .put_evidence(&sup, &id, "text/html", None, b"<html>".to_vec())
@@ -809,7 +847,10 @@ async fn evidence_follows_the_activity_rules() {
         .put_evidence(&sup, &id, "image/png", None, evidence_png())
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{err}");
-    assert!(err["detail"].as_str().unwrap().contains("withdrawn"), "{err}");
+    assert!(
+        err["detail"].as_str().unwrap().contains("withdrawn"),
+        "{err}"
+    );
     let (status, _, _, bytes) = p.get_evidence(&sup, &id).await;
     assert_eq!((status, bytes), (StatusCode::OK, evidence_pdf()));
     assert_eq!(p.count("attachments"), 1);

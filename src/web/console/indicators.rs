@@ -479,15 +479,9 @@ pub async fn upload_evidence(
     )
     .await?;
     let dir = state.settings.attachments_dir.clone();
-    let a = crate::app::evidence::attach_evidence(
-        &db,
-        ctx.user.clone(),
-        dir,
-        upload,
-        version,
-        bytes,
-    )
-    .await?;
+    let a =
+        crate::app::evidence::attach_evidence(&db, ctx.user.clone(), dir, upload, version, bytes)
+            .await?;
     Ok(ctx.redirect(&link_with(
         "/console/activities",
         &[("plan_id", &a.plan_id), ("ok", "evidence")],

@@ -110,6 +110,8 @@ route_table! {
     get "/api/v1/activities/{id}" => indicators::get_activity,
     put "/api/v1/activities/{id}" => indicators::correct,
     post "/api/v1/activities/{id}/withdraw" => indicators::withdraw,
+    put "/api/v1/activities/{id}/evidence" => indicators::put_evidence,
+    get "/api/v1/activities/{id}/evidence" => indicators::get_evidence,
 
     get "/api/v1/assignments/{id}" => assignments::get,
     patch "/api/v1/assignments/{id}" => assignments::patch,

@@ -741,7 +741,7 @@ pub fn record_in_tx(
 }
 
 /// An activity the caller may see (its unit in the caller's area), else 404.
-fn load_activity(
+pub(crate) fn load_activity(
     conn: &mut DbConnection,
     user: &AuthUser,
     id: &str,
@@ -808,7 +808,7 @@ pub async fn correct(
 }
 
 /// Writes `after` over `before` at its version, audited as `action`.
-fn save(
+pub(crate) fn save(
     conn: &mut DbConnection,
     user: &AuthUser,
     action: &str,

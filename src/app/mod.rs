@@ -10,6 +10,7 @@ pub mod closing;
 pub mod coverage;
 pub mod documents;
 pub mod establishments;
+pub mod evidence;
 pub mod indicators;
 pub mod inspection_copies;
 pub mod inspections;

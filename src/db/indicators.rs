@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{activities, org_units, plan_indicators};
+use crate::db::schema::{activities, attachments, org_units, plan_indicators};
 use crate::db::{DbConnection, ResultExt};
 use crate::error::ApiError;
 
@@ -247,6 +247,15 @@ pub fn update_activity_at_version(
         activities::updated_at.eq(row.updated_at),
     ))
     .execute(conn)?)
+}
+
+/// The media type of stored file `sha` (an activity's evidence), if stored.
+pub fn evidence_type(conn: &mut DbConnection, sha: &str) -> Result<Option<String>, ApiError> {
+    Ok(attachments::table
+        .find(sha)
+        .select(attachments::content_type)
+        .first::<String>(conn)
+        .optional()?)
 }
 
 /// Filters of the activity list.

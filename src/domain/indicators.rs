@@ -220,6 +220,55 @@ pub fn value_of(
     }
 }
 
+/// Largest evidence file of an activity (a scanned minute or a photo), in
+/// bytes: the photos' limit.
+pub const EVIDENCE_LIMIT: usize = crate::domain::minutes::PHOTO_LIMIT;
+
+/// The kinds of evidence file accepted, by media type.
+pub const EVIDENCE_TYPES: [&str; 3] = ["image/jpeg", "image/png", "application/pdf"];
+
+/// The kind of evidence file the bytes are, from their magic number: JPEG,
+/// PNG or PDF.
+pub fn sniff_evidence(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else {
+        crate::domain::minutes::sniff_photo(bytes)
+    }
+}
+
+/// Checks an evidence file against its declared media type (one of
+/// [`EVIDENCE_TYPES`]): a photo as the minutes' photos are checked (decodes,
+/// nothing after its end); a PDF by its header and its `%%EOF` trailer. The
+/// error is the message for the `body` field.
+pub fn check_evidence(bytes: &[u8], declared: &str) -> Result<(), String> {
+    if bytes.is_empty() {
+        return Err("is empty: send the file".into());
+    }
+    let kind = sniff_evidence(bytes).ok_or("the content is neither JPEG, PNG nor PDF")?;
+    if kind != declared {
+        return Err(format!("the content is {kind}, not {declared}"));
+    }
+    if kind == "application/pdf" {
+        // A PDF ends with `%%EOF` (possibly followed by a line end).
+        let tail = &bytes[bytes.len().saturating_sub(1024)..];
+        if !tail.windows(5).any(|w| w == b"%%EOF") {
+            return Err("the PDF is truncated (no %%EOF at its end)".into());
+        }
+        return Ok(());
+    }
+    crate::domain::minutes::check_photo(bytes, kind)
+}
+
+/// The file-name extension of an evidence media type.
+pub fn evidence_extension(content_type: &str) -> &'static str {
+    match content_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        _ => "jpg",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +395,25 @@ mod tests {
         assert!(Kind::PerMonth.check_target(f64::NAN).is_err());
         assert_eq!(Kind::parse("per_month"), Some(Kind::PerMonth));
         assert_eq!(Kind::parse("monthly"), None);
+    }
+
+    #[test]
+    fn evidence_is_a_jpeg_png_or_pdf_as_declared() {
+        let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+        assert_eq!(sniff_evidence(pdf), Some("application/pdf"));
+        assert_eq!(check_evidence(pdf, "application/pdf"), Ok(()));
+        assert!(check_evidence(b"%PDF-1.4\n1 0 obj", "application/pdf")
+            .unwrap_err()
+            .contains("truncated"));
+        assert!(check_evidence(pdf, "image/png")
+            .unwrap_err()
+            .contains("not image/png"));
+        assert!(check_evidence(b"<html>", "application/pdf")
+            .unwrap_err()
+            .contains("neither"));
+        assert!(check_evidence(b"", "application/pdf")
+            .unwrap_err()
+            .contains("empty"));
+        assert_eq!(evidence_extension("application/pdf"), "pdf");
     }
 }

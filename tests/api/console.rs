@@ -481,6 +481,104 @@ fn workbook(rows: &[[&str; 5]]) -> Vec<u8> {
 }
 
 #[actix_web::test]
+async fn an_activitys_evidence_is_uploaded_and_downloaded_in_the_console() {
+    // Arrange: a drawn plan with one indicator and one activity.
+    let (app, admin) = TestApp::init()
+        .with_establishments(10)
+        .with_teams()
+        .with_admin()
+        .await;
+    let plan = app
+        .create_plan(
+            &admin,
+            json!({"name": "Kế hoạch 2016", "year": 2016, "org_unit_code": "37"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post_created(
+        &format!("/api/v1/plans/{plan}/indicators"),
+        &admin,
+        json!({"code": "GIAM_SAT", "name": "Ít nhất 02 đợt giám sát", "unit_level": "province",
+               "kind": "count", "target": 2}),
+    )
+    .await;
+    let a = app
+        .post_created(
+            "/api/v1/activities",
+            &admin,
+            json!({"plan_id": plan, "indicator_code": "GIAM_SAT", "org_unit_code": "37",
+                   "date": "2016-03-01", "quantity": 1, "note": "Giám sát quý I"}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let mut c = Console::sign_in(&app, "admin").await;
+    let list = format!("/console/activities?plan_id={plan}");
+    let (_, _, page) = c.get(&list).await;
+    assert!(page.contains("data-action=\"upload-evidence\""), "{page}");
+    assert!(!page.contains("data-action=\"download-evidence\""));
+    let token = csrf_of(&page);
+
+    // Act: the upload form, as a browser sends it.
+    let boundary = "kiemtra-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"version\"\r\n\r\n1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bien-ban.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&pdf);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let resp = c
+        .client
+        .post(format!("{}/console/activities/{id}/evidence", c.base))
+        .header("Cookie", c.cookie_header())
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: back to the list, which links the file; the file is the PDF.
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, _, page) = c.get(&list).await;
+    assert!(page.contains("data-action=\"download-evidence\""), "{page}");
+    let resp = c
+        .client
+        .get(format!("{}/console/activities/{id}/evidence", c.base))
+        .header("Cookie", c.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+    let got = app
+        .get_ok(&format!("/api/v1/activities/{id}"), &admin)
+        .await;
+    assert_eq!(got["version"], 2);
+    // Without its CSRF token, nothing is stored.
+    let resp = c
+        .client
+        .post(format!("{}/console/activities/{id}/evidence", c.base))
+        .header("Cookie", c.cookie_header())
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.pdf\"\r\n\r\n%PDF-1.4 %%EOF\r\n--{boundary}--\r\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get_ok(&format!("/api/v1/activities/{id}"), &admin)
+            .await["version"],
+        2
+    );
+}
+
+#[actix_web::test]
 async fn an_imported_workbook_reports_its_bad_row_in_a_file() {
     let (app, _) = TestApp::init().with_ninh_binh().with_admin().await;
     let unit = commune_of("372");

@@ -600,3 +600,258 @@ async fn the_demo_sets_the_seed_plans_indicators() {
         .await;
     assert!(String::from_utf8(csv).unwrap().contains("TAP_HUAN"));
 }
+
+/// A small PDF the service accepts as evidence.
+fn evidence_pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
+}
+
+/// A small PNG.
+fn evidence_png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(16, 12, |x, y| {
+        image::Rgb([(x * 9) as u8, (y * 11) as u8, 40])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+impl Planned {
+    /// `PUT /activities/{id}/evidence` with `bytes` as `content_type`.
+    async fn put_evidence(
+        &self,
+        token: &str,
+        id: &str,
+        content_type: &str,
+        if_match: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .put(self.url(&format!("/api/v1/activities/{id}/evidence")))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes);
+        if let Some(v) = if_match {
+            req = req.header("If-Match", v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        if status != StatusCode::OK {
+            let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+            assert_eq!(ct, "application/problem+json", "{status}");
+        }
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET /activities/{id}/evidence`: status, content type, disposition, bytes.
+    async fn get_evidence(&self, token: &str, id: &str) -> (StatusCode, String, String, Vec<u8>) {
+        let resp = self
+            .client
+            .get(self.url(&format!("/api/v1/activities/{id}/evidence")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let (status, ct, cd) = (
+            resp.status(),
+            header("content-type"),
+            header("content-disposition"),
+        );
+        (status, ct, cd, resp.bytes().await.unwrap().to_vec())
+    }
+}
+
+#[actix_web::test]
+async fn an_activity_carries_an_evidence_file() {
+    use sha2::Digest;
+    // Arrange: Gia Viễn's supervisor records a session in one of its communes.
+    let p = planned().await;
+    let sup = p.supervisor("sup373", "373").await;
+    let commune = communes_of("373")[0].clone();
+    let a = p
+        .post_created(
+            "/api/v1/activities",
+            &sup,
+            p.activity("TT_XA", &commune, "2016-03-10", 1),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    assert_eq!(a["evidence_sha256"], Value::Null);
+    let pdf = evidence_pdf();
+    let sha = hex::encode(sha2::Sha256::digest(&pdf));
+
+    // Act: upload it.
+    let (status, up) = p
+        .put_evidence(&sup, &id, "application/pdf", Some("1"), pdf.clone())
+        .await;
+
+    // Assert: the activity names it, and it comes back byte for byte.
+    assert_eq!(status, StatusCode::OK, "{up}");
+    assert_eq!(up["evidence_sha256"], sha.as_str());
+    assert_eq!(up["version"], 2);
+    let (status, ct, cd, bytes) = p.get_evidence(&sup, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "application/pdf");
+    assert_eq!(cd, format!("attachment; filename=\"minh-chung-{id}.pdf\""));
+    assert_eq!(bytes, pdf);
+    assert_eq!(
+        p.get_ok(&format!("/api/v1/activities/{id}"), &sup).await,
+        up
+    );
+    // Stored where the photos are, so that a backup copies it.
+    let stored = p.attachments_dir().join(&sha[..2]).join(&sha);
+    assert_eq!(std::fs::read(stored).unwrap(), pdf);
+    assert_eq!(
+        p.text(&format!(
+            "SELECT content_type AS t FROM attachments WHERE sha256 = '{sha}'"
+        ))
+        .as_deref(),
+        Some("application/pdf")
+    );
+
+    // The same bytes again (a retry with the If-Match it was sent with):
+    // nothing changes.
+    let (status, again) = p
+        .put_evidence(&sup, &id, "application/pdf", Some("1"), pdf.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again, up);
+    assert_eq!(
+        p.scalar("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'activity.evidence'"),
+        1
+    );
+
+    // Other bytes with a stale If-Match: 412, nothing changes.
+    let png = evidence_png();
+    let (status, err) = p
+        .put_evidence(&sup, &id, "image/png", Some("1"), png.clone())
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{err}");
+    // With the current one, sent as bytes of unstated kind: replaced, typed
+    // by its content.
+    let (status, png_up) = p
+        .put_evidence(
+            &p.admin,
+            &id,
+            "application/octet-stream",
+            Some("2"),
+            png.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{png_up}");
+    assert_eq!(png_up["version"], 3);
+    assert_eq!(
+        png_up["evidence_sha256"],
+        hex::encode(sha2::Sha256::digest(&png))
+    );
+    let (_, ct, cd, bytes) = p.get_evidence(&sup, &id).await;
+    assert_eq!((ct.as_str(), bytes), ("image/png", png));
+    assert!(cd.ends_with(".png\""), "{cd}");
+    assert_eq!(
+        p.scalar("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'activity.evidence'"),
+        2
+    );
+    assert!(p.audit_chain().is_ok());
+}
+
+#[actix_web::test]
+async fn evidence_follows_the_activity_rules() {
+    let p = planned().await;
+    let sup = p.supervisor("sup373", "373").await;
+    let other = p.supervisor("sup372", "372").await;
+    let commune = communes_of("373")[0].clone();
+    let a = p
+        .post_created(
+            "/api/v1/activities",
+            &sup,
+            p.activity("TT_XA", &commune, "2016-03-10", 1),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let field = |v: &Value| v["errors"][0]["field"].as_str().unwrap_or("").to_string();
+
+    // Another district's supervisor: the activity does not exist for it.
+    let (status, _) = p
+        .put_evidence(&other, &id, "application/pdf", None, evidence_pdf())
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Too large: 413 naming the limit.
+    let (status, err) = p
+        .put_evidence(
+            &sup,
+            &id,
+            "application/pdf",
+            None,
+            vec![b'%'; 10 * 1024 * 1024 + 1],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    assert!(
+        err["detail"].as_str().unwrap().contains("10485760"),
+        "{err}"
+    );
+    // Empty, or not what it says: 422 naming the body.
+    let (status, err) = p
+        .put_evidence(&sup, &id, "application/pdf", None, vec![])
+        .await;
+    assert_eq!(
+        (status, field(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "body".into()),
+        "{err}"
+    );
+    let (status, err) = p
+        .put_evidence(
+            &sup,
+            &id,
+            "application/pdf",
+            None,
+            b"<html><script>".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "body".into()),
+        "{err}"
+    );
+    // Another kind of file: 415.
+    let (status, _) = p
+        .put_evidence(&sup, &id, "text/html", None, b"<html>".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Nothing was stored by any of these.
+    assert_eq!(p.count("attachments"), 0);
+    let (status, _, _, _) = p.get_evidence(&sup, &id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Stored, then withdrawn: readable, but it can no longer change.
+    let (status, _) = p
+        .put_evidence(&sup, &id, "application/pdf", None, evidence_pdf())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _, _) = p.get_evidence(&other, &id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    p.post_ok(
+        &format!("/api/v1/activities/{id}/withdraw"),
+        &sup,
+        json!({"reason": "Trùng"}),
+    )
+    .await;
+    let (status, err) = p
+        .put_evidence(&sup, &id, "image/png", None, evidence_png())
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    assert!(
+        err["detail"].as_str().unwrap().contains("withdrawn"),
+        "{err}"
+    );
+    let (status, _, _, bytes) = p.get_evidence(&sup, &id).await;
+    assert_eq!((status, bytes), (StatusCode::OK, evidence_pdf()));
+    assert_eq!(p.count("attachments"), 1);
+}

@@ -25,7 +25,7 @@ pub fn photo_path(dir: &Path, sha: &str) -> PathBuf {
 
 /// Writes a file so that a crash leaves either nothing or all of it: a
 /// temporary file, synced, renamed into place, and the directory synced.
-fn write_durably(dir: &Path, sha: &str, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_durably(dir: &Path, sha: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let target = photo_path(dir, sha);
     if target.exists() {
@@ -44,7 +44,7 @@ fn write_durably(dir: &Path, sha: &str, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Runs file I/O on the blocking thread pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -55,7 +55,7 @@ async fn blocking<T: Send + 'static>(
 /// Photos being decoded at once: each may take up to
 /// [`PHOTO_MAX_DECODED`](crate::domain::minutes::PHOTO_MAX_DECODED) and a
 /// core for a fraction of a second.
-fn decoding_slot() -> &'static tokio::sync::Semaphore {
+pub(crate) fn decoding_slot() -> &'static tokio::sync::Semaphore {
     static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
     &SLOTS
 }

@@ -11,6 +11,7 @@ mod review;
 pub use attachments::{
     attach_photo, open_photo, photo_path, read_photo, PhotoUpload, StoredPhoto, OCTET_STREAM,
 };
+pub(crate) use attachments::{blocking, decoding_slot, write_durably};
 pub use corrections::{correct, correct_minutes, CorrectionBody};
 pub use post::{insert_minutes, post, post_batch, Posting, Written};
 pub use queue::{review_queue, QueueRow};

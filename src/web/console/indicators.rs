@@ -2,17 +2,21 @@
 //! the target (per district and for the area), a form to add one; the
 //! activities recorded against them, a form to record one, and withdrawal.
 
-use actix_web::web;
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::format::{self as fmt};
-use super::{f, json as to_json, link_with, n, notice, s, CheckedForm, Ctx, Nav, PageResult};
+use super::{
+    f, json as to_json, link_with, n, notice, s, CheckedForm, Ctx, Fields, Nav, PageError,
+    PageResult,
+};
 use crate::app::indicators as app;
 use crate::db::Db;
 use crate::domain::values::path_uuid;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 fn kind_vi(kind: &str) -> &str {
     match kind {
@@ -273,6 +277,7 @@ pub async fn activities(ctx: Ctx, db: web::Data<Db>, q: web::Query<ActivitiesQue
     let done = match q.ok.as_deref() {
         Some("recorded") => Some("Đã ghi nhận hoạt động."),
         Some("withdrawn") => Some("Đã rút hoạt động; hoạt động không còn được tính."),
+        Some("evidence") => Some("Đã tải lên tệp minh chứng."),
         _ => None,
     };
     let today = fmt::today().format("%Y-%m-%d").to_string();
@@ -306,7 +311,7 @@ pub async fn activities(ctx: Ctx, db: web::Data<Db>, q: web::Query<ActivitiesQue
         p { a href={"/console/plans/" (plan_id) "/indicators"} { "Kết quả các chỉ tiêu" } }
         div.scroll {
             table.cards-sm #activities {
-                thead { tr { th { "Ngày" } th { "Chỉ tiêu" } th { "Đơn vị" } th.num { "Số lượng" } th { "Nội dung" } th { "Trạng thái" } th { "" } } }
+                thead { tr { th { "Ngày" } th { "Chỉ tiêu" } th { "Đơn vị" } th.num { "Số lượng" } th { "Nội dung" } th { "Minh chứng" } th { "Trạng thái" } th { "" } } }
                 tbody {
                     @for a in items.as_array().into_iter().flatten() {
                         @let withdrawn = s(a, "status") == "withdrawn";
@@ -316,6 +321,19 @@ pub async fn activities(ctx: Ctx, db: web::Data<Db>, q: web::Query<ActivitiesQue
                             td data-label="Đơn vị" { (s(a, "org_unit_code")) }
                             td.num data-label="Số lượng" { (fmt::num(n(a, "quantity"))) }
                             td data-label="Nội dung" { (s(a, "note")) }
+                            td data-label="Minh chứng" {
+                                @if a.get("evidence_sha256").and_then(Value::as_str).is_some() {
+                                    a href={"/console/activities/" (s(a, "id")) "/evidence"} data-action="download-evidence" { "Tải minh chứng" }
+                                }
+                                @if !withdrawn {
+                                    form.inline method="post" action={"/console/activities/" (s(a, "id")) "/evidence"} enctype="multipart/form-data" {
+                                        (ctx.csrf_field())
+                                        input type="hidden" name="version" value=(n(a, "version"));
+                                        label { "Tệp minh chứng (PDF, JPEG, PNG, tối đa 10 MB)" input type="file" name="file" accept="application/pdf,image/jpeg,image/png" required; }
+                                        button.secondary type="submit" data-action="upload-evidence" { "Tải lên" }
+                                    }
+                                }
+                            }
                             td data-label="Trạng thái" {
                                 @if withdrawn { span.bad { "Đã rút" } " – " (s(a, "withdraw_reason")) } @else { "Đã ghi nhận" }
                             }
@@ -414,4 +432,80 @@ pub async fn withdraw(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) 
         "/console/activities",
         &[("plan_id", &a.plan_id), ("ok", "withdrawn")],
     )))
+}
+
+/// `POST /console/activities/{id}/evidence` (multipart: `csrf_token`,
+/// `version`, `file`): the activity's evidence file, as
+/// `PUT /api/v1/activities/{id}/evidence`.
+pub async fn upload_evidence(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    ctx: Ctx,
+    db: web::Data<Db>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> PageResult {
+    let id = id.into_inner();
+    // The form's other fields and the multipart framing ride along.
+    let limit = crate::domain::indicators::EVIDENCE_LIMIT + 64 * 1024;
+    let body = crate::api::extract::read_body(&req, &mut payload, limit).await?;
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let parts = super::registry::multipart(ct, &body)
+        .ok_or_else(|| ApiError::field("file", "send the form with a file"))?;
+    let fields: Vec<(String, String)> = parts
+        .iter()
+        .filter(|(n, _, _)| n == "csrf_token" || n == "version")
+        .map(|(n, _, v)| (n.clone(), String::from_utf8_lossy(v).to_string()))
+        .collect();
+    let fields = Fields(fields);
+    ctx.check(&fields)?;
+    let version = fields.get("version").and_then(|v| v.parse().ok());
+    let (_, _, bytes) = parts
+        .into_iter()
+        .find(|(n, _, _)| n == "file")
+        .ok_or_else(|| ApiError::field("file", "choose a PDF, JPEG or PNG file"))?;
+    if bytes.is_empty() {
+        return Err(PageError::Api(ApiError::field("file", "the file is empty")));
+    }
+    let upload = crate::app::evidence::open_evidence(
+        &db,
+        &ctx.user,
+        &id,
+        Ok(crate::app::inspections::OCTET_STREAM.to_string()),
+    )
+    .await?;
+    let dir = state.settings.attachments_dir.clone();
+    let a =
+        crate::app::evidence::attach_evidence(&db, ctx.user.clone(), dir, upload, version, bytes)
+            .await?;
+    Ok(ctx.redirect(&link_with(
+        "/console/activities",
+        &[("plan_id", &a.plan_id), ("ok", "evidence")],
+    )))
+}
+
+/// `GET /console/activities/{id}/evidence`: the evidence file, as a
+/// download.
+pub async fn download_evidence(
+    ctx: Ctx,
+    db: web::Data<Db>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> PageResult {
+    let id = id.into_inner();
+    let dir = state.settings.attachments_dir.clone();
+    let file = crate::app::evidence::read_evidence(&db, ctx.user.clone(), &dir, id.clone()).await?;
+    let name = format!(
+        "attachment; filename=\"minh-chung-{id}.{}\"",
+        crate::domain::indicators::evidence_extension(&file.content_type)
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type)
+        .insert_header((header::CONTENT_DISPOSITION, name))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(file.bytes))
 }

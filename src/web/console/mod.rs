@@ -108,6 +108,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(indicators::withdraw),
         )
         .route(
+            "/console/activities/{id}/evidence",
+            web::get().to(indicators::download_evidence),
+        )
+        .route(
+            "/console/activities/{id}/evidence",
+            web::post().to(indicators::upload_evidence),
+        )
+        .route(
             "/console/plans/{id}/coverage",
             web::get().to(overview::coverage),
         )

@@ -347,10 +347,10 @@ pub async fn import_form(ctx: Ctx) -> HttpResponse {
 }
 
 /// One part of a form: its name, its file name, its bytes.
-type Part = (String, Option<String>, Vec<u8>);
+pub(super) type Part = (String, Option<String>, Vec<u8>);
 
 /// The parts of a `multipart/form-data` body.
-fn multipart(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
+pub(super) fn multipart(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
     let boundary = content_type
         .split(';')
         .map(str::trim)

@@ -115,6 +115,7 @@ impl Instrumentation for WriteWatch {
 pub struct Memo {
     ttl: Duration,
     inner: Mutex<Kept>,
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Default)]
@@ -130,6 +131,7 @@ impl Memo {
         Memo {
             ttl,
             inner: Mutex::default(),
+            flights: Mutex::default(),
         }
     }
 
@@ -182,6 +184,17 @@ impl Memo {
         T: Any + Send + Sync,
         Fut: Future<Output = Result<T, E>>,
     {
+        if self.ttl.is_zero() {
+            return Ok(Arc::new(compute().await?));
+        }
+        if let Some(v) = self.get::<T>(&key, generation()) {
+            return Ok(v);
+        }
+        // One computation of a key at a time: requests that miss together
+        // (the value just expired) wait for the first one's value instead
+        // of all counting the same province at once.
+        let flight = self.flight(&key);
+        let _turn = flight.lock().await;
         // Read before any of the value's reads start: a write that commits
         // after this moves the generation on and the value is not used again.
         let generation = generation();
@@ -191,6 +204,17 @@ impl Memo {
         let value = Arc::new(compute().await?);
         self.put(key, generation, value.clone());
         Ok(value)
+    }
+
+    /// The lock that lines up the computations of `key`.
+    fn flight(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if flights.len() >= MAX_ENTRIES {
+            // Those in flight keep their lock; a newcomer may then compute
+            // beside them, which is only slower.
+            flights.clear();
+        }
+        flights.entry(key.to_string()).or_default().clone()
     }
 }
 
@@ -240,7 +264,7 @@ mod tests {
         let mut head = Head::<6> {
             text: String::new(),
         };
-        assert!(write!(head, "{}", "SELECT * FROM t").is_err());
+        assert!(head.write_str("SELECT * FROM t").is_err());
         assert_eq!(head.text, "SELECT");
     }
 

@@ -1350,17 +1350,43 @@ async fn a_page_shows_a_write_made_just_before() {
     assert_eq!(card(&page, "đã kiểm tra ("), "1", "{page}");
     assert_eq!(app.get_ok(&coverage, &admin).await["inspected"], 1);
 
-    // Closed: no longer counted.
+    // Drawn, then the establishment of one of team 372's assignments
+    // closes: its assignment shows cancelled at once, and it is no longer
+    // counted.
+    for i in 3..7 {
+        app.establishment(&admin, &format!("K-{i}"), &commune_of("372"), "karaoke")
+            .await;
+    }
+    let (_, _, page) = c.get("/console/").await;
+    assert_eq!(eligible(&page), "6", "{page}");
+    app.draw(&admin, id).await;
+    let schedule = format!(
+        "/api/v1/plans/{id}/assignments?team_id={}",
+        app.teams["372"]
+    );
+    let listed = app.get_ok(&schedule, &admin).await;
+    assert_eq!(app.get_ok(&schedule, &admin).await, listed);
+    let assignment = listed["items"][0].clone();
+    assert_eq!(assignment["status"], "pending", "{listed}");
+    let (_, _, page) = c
+        .get(&format!("/console/plans/{id}?team_id={}", app.teams["372"]))
+        .await;
+    assert!(
+        page.contains(assignment["establishment"]["name"].as_str().unwrap()),
+        "{page}"
+    );
     app.post_ok(
         &format!(
             "/api/v1/establishments/{}/close",
-            first["id"].as_str().unwrap()
+            assignment["establishment"]["id"].as_str().unwrap()
         ),
         &admin,
         json!({"closed_on": "2016-07-01", "reason": "Ngừng kinh doanh"}),
     )
     .await;
+    let listed = app.get_ok(&schedule, &admin).await;
+    assert_eq!(listed["items"][0]["status"], "cancelled", "{listed}");
     let (_, _, page) = c.get("/console/").await;
-    assert_eq!(eligible(&page), "1", "{page}");
-    assert_eq!(app.get_ok(&coverage, &admin).await["eligible"], 1);
+    assert_eq!(eligible(&page), "5", "{page}");
+    assert_eq!(app.get_ok(&coverage, &admin).await["eligible"], 5);
 }

@@ -474,13 +474,6 @@ pub fn import_rows(
     mut progress: impl FnMut(usize),
 ) -> Result<ImportSummary, ApiError> {
     let units = crate::db::org_units::all_paths(conn)?;
-    // A first load of a large registry builds the search's trigram indexes
-    // once, after its rows, instead of row by row.
-    let set_aside = if rows.len() >= BULK_LOAD_ROWS && store::is_empty(conn)? {
-        store::drop_trigram_indexes(conn)?
-    } else {
-        Vec::new()
-    };
     let mut summary = ImportSummary::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut done = 0;
@@ -553,14 +546,9 @@ pub fn import_rows(
         done += batch.len();
         progress(done);
     }
-    store::rebuild_indexes(conn, &set_aside)?;
     summary.errors.sort_by_key(|e| e.row);
     Ok(summary)
 }
-
-/// Rows from which an import into an empty registry builds the search
-/// indexes after the load ([`store::drop_trigram_indexes`]).
-const BULK_LOAD_ROWS: usize = 10_000;
 
 /// `POST /establishments/import` (admin, supervisor): reads a CSV or XLSX
 /// file (off the async workers) and applies it in one transaction, within

@@ -6,9 +6,7 @@ use std::process::Command;
 use reqwest::StatusCode;
 use rust_xlsxwriter::Workbook;
 
-use crate::helpers::{
-    commune_of, fresh_database, strings, texts_on, Expect, TestApp, NINH_BINH,
-};
+use crate::helpers::{commune_of, fresh_database, strings, Expect, TestApp, NINH_BINH};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kiemtra");
 
@@ -237,39 +235,4 @@ async fn two_level_structure_after_the_2025_reform() {
     assert_eq!(d["quotas"][0]["eligible"], 10);
     assert_eq!(d["quotas"][0]["quota"], 6);
     assert_eq!(d["assignments"], 6);
-}
-
-#[actix_web::test]
-async fn a_first_large_load_keeps_the_search_and_its_indexes() {
-    // 10,000 rows into an empty registry: PostgreSQL builds the trigram
-    // indexes once after the rows (inside the import's transaction) instead
-    // of row by row; they are there afterwards, with their comments.
-    let (app, admin) = TestApp::init().with_establishments(10_000).with_admin().await;
-    let url = app.database_url();
-    let trgm = url.starts_with("postgres")
-        && !texts_on(
-            &url,
-            "SELECT extname AS t FROM pg_extension WHERE extname = 'pg_trgm'",
-        )
-        .is_empty();
-    if trgm {
-        let indexes = texts_on(
-            &url,
-            "SELECT indexname || ': ' || COALESCE(obj_description(indexname::regclass, 'pg_class'), '') AS t \
-             FROM pg_indexes WHERE tablename = 'establishments' AND indexdef LIKE '%gin_trgm_ops%' ORDER BY 1",
-        );
-        assert_eq!(
-            indexes,
-            vec![
-                "establishments_licence_no_trgm_idx: Search of the registry by any part of the licence number.",
-                "establishments_name_fold_trgm_idx: Search of the registry by any part of the folded name.",
-            ]
-        );
-    }
-    let found = app
-        .get_ok("/api/v1/establishments?q=co%20so%209999", &admin)
-        .await;
-    assert_eq!(strings(&found["items"], "licence_no"), vec!["L-9999"]);
-    let found = app.get_ok("/api/v1/establishments?q=L-0042", &admin).await;
-    assert_eq!(strings(&found["items"], "name"), vec!["Cơ sở 42"]);
 }

@@ -73,6 +73,10 @@ enum Command {
         /// Seconds of inactivity after which a console session ends.
         #[arg(long, env = "CONSOLE_IDLE_SECS", default_value_t = 1800)]
         console_idle_secs: u64,
+        /// Seconds the console's counts are kept while this process writes
+        /// nothing: how late another process's write may show (0: not kept).
+        #[arg(long, env = "COUNTS_CACHE_SECS", default_value_t = 5)]
+        counts_cache_secs: u64,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -259,6 +263,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             body_min_rate,
             max_connections,
             console_idle_secs,
+            counts_cache_secs,
         } => {
             let secret = std::env::var("JWT_SECRET")
                 .map_err(|_| "JWT_SECRET must be set (at least 32 bytes)".to_string())?;
@@ -273,6 +278,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             settings.body_min_rate = body_min_rate;
             settings.max_connections = max_connections.max(1);
             settings.console_idle_secs = console_idle_secs.max(60);
+            settings.counts_cache_secs = counts_cache_secs;
             serve(settings, None)
         }
         Command::Migrate => {

@@ -65,6 +65,10 @@ pub struct Settings {
     /// Seconds of inactivity after which a console session ends
     /// (`CONSOLE_IDLE_SECS`, 30 minutes by default).
     pub console_idle_secs: u64,
+    /// Seconds the console's counts (and the coverage) are kept while this
+    /// process writes nothing (`COUNTS_CACHE_SECS`, 5 by default; 0: not
+    /// kept): the bound on how late a write by another process shows.
+    pub counts_cache_secs: u64,
 }
 
 /// Minimum JWT secret length, in bytes (HS256 wants a key as long as its hash).
@@ -93,6 +97,7 @@ impl Settings {
             body_min_rate: 32 * 1024,
             max_connections: 10_000,
             console_idle_secs: 30 * 60,
+            counts_cache_secs: crate::db::memo::DEFAULT_TTL.as_secs(),
         })
     }
 }

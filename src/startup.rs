@@ -49,7 +49,10 @@ impl Application {
             )?)
             .map_err(|e| format!("cannot start the minutes writer: {e}"))?,
         );
-        let db = Db::new(pool);
+        let db = Db::new(
+            pool,
+            std::time::Duration::from_secs(settings.counts_cache_secs),
+        );
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();

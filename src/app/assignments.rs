@@ -27,7 +27,7 @@ pub fn check_status(s: &str) -> Result<(), ApiError> {
 }
 
 /// An assignment as teams fetch it, with its establishment.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AssignmentDto {
     /// Id.
     pub id: String,

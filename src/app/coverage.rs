@@ -84,6 +84,7 @@ pub fn year_fraction(year: i32, today: NaiveDate) -> f64 {
 /// commune and business type (and per team), never per establishment or
 /// inspection, so the service's memory does not grow with the number of
 /// minutes.
+#[derive(Clone)]
 pub struct Counts {
     plan_id: String,
     year: i32,
@@ -141,6 +142,25 @@ pub fn load(
     let inspected = load_inspected(conn, &w, group_bys)?;
     let by_type = group_bys.contains(&"business_type");
     load_rest(conn, user, plan, path, &w, until, inspected, by_type)
+}
+
+/// [`load_concurrently`], kept while nothing is written (`db::memo`): the
+/// counts depend on the plan, the grouping, what the policy reads of the
+/// caller and the day, besides the data.
+pub async fn load_kept(
+    db: &Db,
+    user: AuthUser,
+    plan_id: String,
+    group_by: &'static str,
+) -> Result<std::sync::Arc<Counts>, ApiError> {
+    let key = format!(
+        "coverage|{plan_id}|{group_by}|{}|{}",
+        crate::app::policy::policy_key(&user),
+        crate::domain::calendar::today()
+    );
+    db.memo()
+        .get_or(key, || load_concurrently(db, user, plan_id, group_by))
+        .await
 }
 
 /// [`load`] up to the end of the plan's year, grouped one way, on two
@@ -437,7 +457,7 @@ pub async fn coverage(
     id: String,
     group_by: &'static str,
 ) -> Result<serde_json::Value, ApiError> {
-    let counts = load_concurrently(db, user, id, group_by).await?;
+    let counts = load_kept(db, user, id, group_by).await?;
     Ok(counts.to_json(group_by))
 }
 
@@ -463,11 +483,13 @@ pub async fn coverage_in(
     if inside {
         narrowed.scope_path = Some(path.clone());
     }
-    let mut counts = load_concurrently(db, narrowed, id, group_by).await?;
+    let counts = load_kept(db, narrowed, id, group_by).await?;
     // Grouped by the unit's children (a district's communes) when the unit
     // lies below the plan's.
     if inside && path.starts_with(&counts.path) {
+        let mut counts = Counts::clone(&counts);
         counts.path = path;
+        return Ok(counts.to_json(group_by));
     }
     Ok(counts.to_json(group_by))
 }

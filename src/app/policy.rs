@@ -98,6 +98,20 @@ pub fn area_of(user: &AuthUser) -> Option<&str> {
     user.scope_path.as_deref()
 }
 
+/// What every rule here reads of a caller: its role, area and team.
+/// Callers alike in these are allowed and shown the same things, so a read
+/// result kept for one may serve the other (`db::memo`); the caller itself
+/// is still read and checked on every request.
+pub fn policy_key(user: &AuthUser) -> String {
+    format!(
+        "{:?}|{}|{}|{}",
+        user.role,
+        user.scope_path.as_deref().unwrap_or("*"),
+        user.team_id.as_deref().unwrap_or("-"),
+        user.team_unit_path.as_deref().unwrap_or("-"),
+    )
+}
+
 /// The unit path a plan's aggregates are counted under for the caller: the
 /// plan's unit, narrowed to the caller's area when that lies below it (a
 /// district's caller reading the province's plan).

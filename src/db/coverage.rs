@@ -12,7 +12,7 @@ use crate::domain::status::{AssignmentStatus, EstablishmentStatus, Outcome};
 use crate::error::ApiError;
 
 /// Active establishments per commune and business type.
-#[derive(QueryableByName)]
+#[derive(QueryableByName, Clone)]
 pub struct EligibleRow {
     /// Commune.
     #[diesel(sql_type = Text)]
@@ -26,7 +26,7 @@ pub struct EligibleRow {
 }
 
 /// A plan's assignments (not cancelled) per team, commune and business type.
-#[derive(QueryableByName)]
+#[derive(QueryableByName, Clone)]
 pub struct AssignedRow {
     /// Team.
     #[diesel(sql_type = Text)]
@@ -47,7 +47,7 @@ pub struct AssignedRow {
 /// (`org_unit_code` and `business_type` null), or in all (all three null).
 /// An establishment lies in one commune and has one type, so the commune rows
 /// add up to any coarser group, and to the total, without counting one twice.
-#[derive(QueryableByName)]
+#[derive(QueryableByName, Clone)]
 pub struct InspectedRow {
     /// Team, on the per-team rows.
     #[diesel(sql_type = Nullable<Text>)]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod establishments;
 pub mod indicators;
 pub mod inspections;
+pub mod memo;
 pub mod org_units;
 pub mod plans;
 pub mod refresh_tokens;
@@ -144,9 +145,16 @@ impl r2d2::ManageConnection for ConnManager {
     fn connect(&self) -> Result<Conn, ConnError> {
         let checked_at = LOSSES.load(Ordering::Acquire);
         let db = match self.backend {
-            Backend::Postgres => DbConnection::Pg(diesel::PgConnection::establish(&self.target)?),
+            Backend::Postgres => {
+                let mut c = diesel::PgConnection::establish(&self.target)?;
+                // Every write this process commits moves the write
+                // generation of the kept counts (see `memo`).
+                c.set_instrumentation(memo::WriteWatch);
+                DbConnection::Pg(c)
+            }
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.target)?;
+                c.set_instrumentation(memo::WriteWatch);
                 c.batch_execute(SQLITE_PRAGMAS)?;
                 DbConnection::Sqlite(c)
             }
@@ -345,6 +353,8 @@ pub struct Db {
     /// a connection is free for it, instead of every waiting request
     /// blocking a thread inside the pool.
     permits: Arc<tokio::sync::Semaphore>,
+    /// Read results kept while nothing is written (the console's counts).
+    memo: Arc<memo::Memo>,
 }
 
 /// How long a request waits for a free connection before its 503, as the
@@ -352,10 +362,20 @@ pub struct Db {
 const CONNECTION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Db {
-    /// A handle to `pool`.
-    pub fn new(pool: Pool) -> Db {
+    /// A handle to `pool` whose kept read results ([`memo::Memo`]) serve
+    /// for at most `memo_ttl` (zero: nothing is kept).
+    pub fn new(pool: Pool, memo_ttl: std::time::Duration) -> Db {
         let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
-        Db { pool, permits }
+        Db {
+            pool,
+            permits,
+            memo: Arc::new(memo::Memo::new(memo_ttl)),
+        }
+    }
+
+    /// The read results kept while nothing is written.
+    pub fn memo(&self) -> &memo::Memo {
+        &self.memo
     }
 
     /// Runs blocking database work on the blocking thread pool.

@@ -55,7 +55,7 @@ pub fn decode_cursor(c: &str) -> Result<String, ApiError> {
 }
 
 /// A page of a list: `{"items": [...], "next_cursor": ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,

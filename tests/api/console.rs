@@ -1350,3 +1350,141 @@ async fn a_supervisor_adds_a_member_from_a_picker_of_its_area() {
     let (status, _, _) = c.get("/console/users").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// The `#totals` card of a page whose label is `label`: its number.
+fn card(page: &str, label: &str) -> String {
+    let at = page
+        .find(label)
+        .unwrap_or_else(|| panic!("no card {label} in {page}"));
+    let before = &page[..at];
+    let start = before.rfind("<div class=\"big\">").unwrap() + "<div class=\"big\">".len();
+    before[start..before[start..].find('<').unwrap() + start].to_string()
+}
+
+#[actix_web::test]
+async fn a_page_shows_a_write_made_just_before() {
+    // The counts of the overview, a plan's page and the coverage are kept
+    // between requests (db::memo): every write through this server must
+    // show on the very next page, whichever connection wrote it.
+    let (app, admin) = TestApp::init()
+        .with_team("37")
+        .with_team("372")
+        .with_admin()
+        .await;
+    let first = app
+        .establishment(&admin, "K-1", &commune_of("372"), "karaoke")
+        .await;
+    let lead = app.inspector("lead", "372").await;
+    let province_member = app.create_user("m37", "inspector", Some("37"), None);
+    app.post_created(
+        &format!("/api/v1/teams/{}/members", app.teams["37"]),
+        &admin,
+        json!({"user_id": province_member, "agency": "police"}),
+    )
+    .await;
+    let plan = app
+        .create_plan(
+            &admin,
+            json!({"name": "2016", "year": 2016, "org_unit_code": "37"}),
+        )
+        .await;
+    let id = plan["id"].as_str().unwrap();
+    app.create_user("sup", "supervisor", Some("37"), None);
+    let mut c = Console::sign_in(&app, "sup").await;
+    let coverage = format!("/api/v1/plans/{id}/coverage");
+    let eligible = |page: &str| card(page, "cơ sở đang hoạt động");
+
+    // Read twice: the second is the kept value.
+    for _ in 0..2 {
+        let (_, _, page) = c.get("/console/").await;
+        assert_eq!(eligible(&page), "1", "{page}");
+        assert_eq!(app.get_ok(&coverage, &admin).await["eligible"], 1);
+        let (_, _, page) = c.get(&format!("/console/plans/{id}")).await;
+        assert!(page.contains("id=\"warnings\""), "{page}");
+        assert!(!page.contains("data-unit=\"373\""), "{page}");
+    }
+
+    // A new establishment in a district without a team: counted, and warned
+    // about, at once.
+    app.establishment(&admin, "K-2", &commune_of("373"), "massage")
+        .await;
+    let (_, _, page) = c.get("/console/").await;
+    assert_eq!(eligible(&page), "2", "{page}");
+    assert_eq!(app.get_ok(&coverage, &admin).await["eligible"], 2);
+    let (_, _, page) = c.get(&format!("/console/plans/{id}")).await;
+    assert!(
+        page.contains("data-kind=\"level_without_team\" data-unit=\"373\""),
+        "{page}"
+    );
+    let w = app
+        .get_ok(&format!("/api/v1/plans/{id}/warnings"), &admin)
+        .await;
+    assert_eq!(w["eligible"], 2, "{w}");
+
+    // A team for 373 (through the console's own connection pool): the
+    // warning goes.
+    app.create_team(&admin, "373").await;
+    let (_, _, page) = c.get(&format!("/console/plans/{id}")).await;
+    assert!(
+        page.contains("data-kind=\"team_without_members\" data-unit=\"373\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("data-kind=\"level_without_team\" data-unit=\"373\""),
+        "{page}"
+    );
+
+    // Minutes, written by the group commit's own connections: inspected at
+    // once.
+    let (_, _, page) = c.get("/console/").await;
+    assert_eq!(card(&page, "đã kiểm tra ("), "0", "{page}");
+    app.post_created(
+        "/api/v1/inspections",
+        &lead.token,
+        surprise(&app.teams["372"], first["id"].as_str().unwrap(), &lead.id),
+    )
+    .await;
+    let (_, _, page) = c.get("/console/").await;
+    assert_eq!(card(&page, "đã kiểm tra ("), "1", "{page}");
+    assert_eq!(app.get_ok(&coverage, &admin).await["inspected"], 1);
+
+    // Drawn, then the establishment of one of team 372's assignments
+    // closes: its assignment shows cancelled at once, and it is no longer
+    // counted.
+    for i in 3..7 {
+        app.establishment(&admin, &format!("K-{i}"), &commune_of("372"), "karaoke")
+            .await;
+    }
+    let (_, _, page) = c.get("/console/").await;
+    assert_eq!(eligible(&page), "6", "{page}");
+    app.draw(&admin, id).await;
+    let schedule = format!(
+        "/api/v1/plans/{id}/assignments?team_id={}",
+        app.teams["372"]
+    );
+    let listed = app.get_ok(&schedule, &admin).await;
+    assert_eq!(app.get_ok(&schedule, &admin).await, listed);
+    let assignment = listed["items"][0].clone();
+    assert_eq!(assignment["status"], "pending", "{listed}");
+    let (_, _, page) = c
+        .get(&format!("/console/plans/{id}?team_id={}", app.teams["372"]))
+        .await;
+    assert!(
+        page.contains(assignment["establishment"]["name"].as_str().unwrap()),
+        "{page}"
+    );
+    app.post_ok(
+        &format!(
+            "/api/v1/establishments/{}/close",
+            assignment["establishment"]["id"].as_str().unwrap()
+        ),
+        &admin,
+        json!({"closed_on": "2016-07-01", "reason": "Ngừng kinh doanh"}),
+    )
+    .await;
+    let listed = app.get_ok(&schedule, &admin).await;
+    assert_eq!(listed["items"][0]["status"], "cancelled", "{listed}");
+    let (_, _, page) = c.get("/console/").await;
+    assert_eq!(eligible(&page), "5", "{page}");
+    assert_eq!(app.get_ok(&coverage, &admin).await["eligible"], 5);
+}

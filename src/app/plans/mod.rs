@@ -646,8 +646,27 @@ pub struct AssignmentQuery {
 }
 
 /// `GET /plans/{id}/assignments`: a page of the plan's assignments the
-/// caller may see.
+/// caller may see (a team's schedule in the console), kept while nothing is
+/// written (`db::memo`).
 pub async fn plan_assignments(
+    db: &Db,
+    user: AuthUser,
+    id: String,
+    q: AssignmentQuery,
+) -> Result<Page<crate::app::assignments::AssignmentDto>, ApiError> {
+    let key = format!(
+        "assignments|{id}|{q:?}|{}",
+        crate::app::policy::policy_key(&user)
+    );
+    let kept = db
+        .memo()
+        .get_or(key, || read_plan_assignments(db, user, id, q))
+        .await?;
+    Ok(Page::clone(&kept))
+}
+
+/// [`plan_assignments`], read.
+async fn read_plan_assignments(
     db: &Db,
     user: AuthUser,
     id: String,

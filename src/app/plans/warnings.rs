@@ -38,7 +38,7 @@ pub struct Warning {
 }
 
 /// `GET /plans/{id}/warnings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PlanWarnings {
     /// The plan.
     pub plan_id: String,
@@ -56,10 +56,18 @@ fn ceil_share(bp: u32, n: i64) -> i64 {
 }
 
 /// The warnings of plan `id` (admin, supervisor), counted inside the
-/// caller's area when the plan lies above it.
+/// caller's area when the plan lies above it; kept while nothing is written
+/// (`db::memo`).
 pub async fn warnings(db: &Db, user: AuthUser, id: &str) -> Result<PlanWarnings, ApiError> {
     policy::require_manager(&user)?;
     let id = path_uuid(id)?;
+    let key = format!("warnings|{id}|{}", policy::policy_key(&user));
+    let kept = db.memo().get_or(key, || count(db, user, id)).await?;
+    Ok(PlanWarnings::clone(&kept))
+}
+
+/// [`warnings`], counted.
+async fn count(db: &Db, user: AuthUser, id: String) -> Result<PlanWarnings, ApiError> {
     db.run(move |conn| {
         let (plan, plan_path) = load_plan(conn, &user, &id)?;
         let path = policy::counted_path(&user, &plan_path);
@@ -163,13 +171,21 @@ pub async fn warnings(db: &Db, user: AuthUser, id: &str) -> Result<PlanWarnings,
 }
 
 /// How many open assignments of plan `id` are past their due date, in the
-/// caller's area (the overview's "quá hạn").
+/// caller's area (the overview's "quá hạn"); kept while nothing is written
+/// (`db::memo`).
 pub async fn overdue(db: &Db, user: AuthUser, id: &str) -> Result<i64, ApiError> {
     let id = path_uuid(id)?;
-    db.run(move |conn| {
-        let (plan, plan_path) = load_plan(conn, &user, &id)?;
-        let path = policy::counted_path(&user, &plan_path);
-        crate::db::console::overdue_count(conn, &plan.id, &path, crate::domain::calendar::today())
-    })
-    .await
+    let today = crate::domain::calendar::today();
+    let key = format!("overdue|{id}|{}|{today}", policy::policy_key(&user));
+    let kept = db
+        .memo()
+        .get_or(key, || {
+            db.run(move |conn| {
+                let (plan, plan_path) = load_plan(conn, &user, &id)?;
+                let path = policy::counted_path(&user, &plan_path);
+                crate::db::console::overdue_count(conn, &plan.id, &path, today)
+            })
+        })
+        .await?;
+    Ok(*kept)
 }

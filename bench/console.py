@@ -23,6 +23,13 @@ measures such a kept database again without building the data (the server
 migrates it first, so a kept data set serves a later build). BENCH_ONLY=<regex>
 measures only the pages whose name or address matches, and then prints the
 rows without writing the results file.
+
+BENCH_WRITES_PER_SEC=<n> measures the pages while the district teams' leaders
+post minutes of open assignments of the plan through the API at n per second
+(one writer, round robin over the districts), as on a campaign day: every
+post moves the server's write generation, so no page can serve counts kept
+from before it (docs/caching.md). The section is appended to the results
+file (with the posts made and refused) instead of replacing it.
 """
 
 import http.client
@@ -34,6 +41,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -51,6 +59,7 @@ REUSE = os.environ.get("BENCH_DB")
 DB = REUSE or f"kiemtra_console_{int(time.time())}_{os.getpid()}"
 ONLY = os.environ.get("BENCH_ONLY")
 KEEP = bool(REUSE) or os.environ.get("BENCH_KEEP_DB") == "1"
+WRITES = float(os.environ.get("BENCH_WRITES_PER_SEC", "0"))
 
 
 def free_port():
@@ -184,6 +193,33 @@ def build_data(url):
     return districts, teams, plan["id"], posted
 
 
+def writer(districts, teams, stop, stats):
+    """Posts minutes of open assignments at WRITES per second until `stop`."""
+    api = Http()
+    queues = []
+    for code in districts:
+        token, uid = login(f"doi-{code}")
+        _, page = api.call("GET", f"/api/v1/teams/{teams[code]}/assignments?limit=500", token=token, expect=200)
+        open_ones = [a for a in page["items"] if a["status"] in ("pending", "scheduled")]
+        queues.append([(token, uid, teams[code], a) for a in open_ones])
+    work = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+    finished = datetime.now(timezone(timedelta(hours=7))) - timedelta(minutes=30)
+    start = time.perf_counter()
+    for n, (token, uid, team, a) in enumerate(work):
+        if stop.is_set():
+            break
+        pause = start + n / WRITES - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        body = {"id": str(uuid.uuid4()), "assignment_id": a["id"], "establishment_id": a["establishment"]["id"],
+                "team_id": team, "started_at": (finished - timedelta(hours=1)).isoformat(),
+                "finished_at": finished.isoformat(), "members_present": [uid], "outcome": "no_violation",
+                "violations": []}
+        status, _ = api.call("POST", "/api/v1/inspections", body, token=token)
+        stats["posted" if status == 201 else "refused"] += 1
+    stats["elapsed"] = time.perf_counter() - start
+
+
 def kept_data(url):
     """What build_data made, read back from a kept database."""
     def q(sql):
@@ -258,6 +294,12 @@ def main():
             ("overview (admin, national)", "/console/", adm),
         ]
         rows = []
+        stop, stats = threading.Event(), {"posted": 0, "refused": 0, "elapsed": 0.0}
+        posting = None
+        if WRITES > 0:
+            posting = threading.Thread(target=writer, args=(districts, teams, stop, stats))
+            posting.start()
+            time.sleep(3)  # sign-ins and assignment lists first, then the pages
         if ONLY is not None:
             pages = [p for p in pages if re.search(ONLY, p[0]) or re.search(ONLY, p[1])]
         for name, path, cookie in pages:
@@ -266,13 +308,22 @@ def main():
             ok = status == 200 and errors == 0 and p99 < 100 and nbytes < 150 * 1024
             rows.append((name, path, status, p99, rate, nbytes, enc, ok))
             print(f"{name:35} {status} p99 {p99:7.2f} ms {rate:8.1f} req/s {nbytes:8d} B {enc} {'PASS' if ok else 'MISS'}", flush=True)
+        if posting:
+            stop.set()
+            posting.join()
+            print(f"minutes posted meanwhile: {stats['posted']} ({stats['refused']} refused) in {stats['elapsed']:.0f} s", flush=True)
         if ONLY is not None:
             return
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         cpus = os.cpu_count()
         load = open("/proc/loadavg").read().split()[:3]
-        with open(RESULTS, "w") as f:
-            f.write("# Console benchmark\n\nWritten by `bench/console.py`. The release server, PostgreSQL and wrk on one machine over 127.0.0.1.\n\n")
+        with open(RESULTS, "a" if WRITES > 0 else "w") as f:
+            if WRITES > 0:
+                f.write(f"\n## While minutes are posted: {WRITES:g} per second\n\n")
+                f.write(f"{stats['posted']} minutes of open assignments posted through the API during the measurements "
+                        f"({stats['refused']} refused) in {stats['elapsed']:.0f} s, each one moving the write generation.\n\n")
+            else:
+                f.write("# Console benchmark\n\nWritten by `bench/console.py`. The release server, PostgreSQL and wrk on one machine over 127.0.0.1.\n\n")
             f.write("| | |\n|---|---|\n")
             f.write(f"| date | {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC |\n| machine | {cpus} CPUs |\n| commit | {commit} |\n")
             imported = f"imported in {import_secs:.1f} s" if import_secs else "a kept data set (BENCH_DB)"

@@ -130,11 +130,12 @@ fn foreign_charset(req: &HttpRequest) -> Option<String> {
 }
 
 /// Checks the request's media type against the accepted ones (415 otherwise;
-/// also for a `charset` other than UTF-8).
+/// also for a `charset` other than UTF-8); the media type, lower-cased
+/// without its parameters.
 /// Bodies are read as sent: one with a `Content-Encoding` other than
 /// `identity` (gzip and the like) is 415 too, rather than bytes that do not
 /// parse.
-pub fn require_media_type(req: &HttpRequest, accepted: &[&str]) -> Result<(), ApiError> {
+pub fn require_media_type(req: &HttpRequest, accepted: &[&str]) -> Result<String, ApiError> {
     if let Some(coding) = req.headers().get(header::CONTENT_ENCODING) {
         let coding = String::from_utf8_lossy(coding.as_bytes());
         if !coding.trim().eq_ignore_ascii_case("identity") {
@@ -149,7 +150,7 @@ pub fn require_media_type(req: &HttpRequest, accepted: &[&str]) -> Result<(), Ap
         )));
     }
     match media_type(req) {
-        Some(m) if accepted.contains(&m.as_str()) => Ok(()),
+        Some(m) if accepted.contains(&m.as_str()) => Ok(m),
         Some(m) => Err(ApiError::UnsupportedMediaType(format!(
             "Content-Type {m} is not accepted here; use {}",
             accepted.join(" or ")

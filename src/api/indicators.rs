@@ -122,17 +122,7 @@ fn evidence_type(req: &HttpRequest) -> Result<String, ApiError> {
             "application/pdf",
             crate::app::inspections::OCTET_STREAM,
         ],
-    )?;
-    Ok(req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase())
+    )
 }
 
 /// `PUT /activities/{id}/evidence` (admin, supervisor inside its area; body

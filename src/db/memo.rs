@@ -5,10 +5,11 @@
 //! advances this process's write generation ([`generation`]) after every
 //! `COMMIT` and every statement outside a transaction that may write. No
 //! write path can forget it: it is not something a use case calls, it is the
-//! connection. A [`Memo`] entry is used only while the generation is the one
-//! read before its value was computed, so within this process a read that
-//! starts after a write's response never sees a value computed before that
-//! write. Writes by other processes on the same database (the CLI's
+//! connection. A request uses a kept value only if the value's reads began
+//! at or after the generation the request read when it arrived, so within
+//! this process a request that starts after a write's response never sees a
+//! value computed before that write. (Requests that wait for a computation
+//! begun after they arrived share its value even if writes came meanwhile.) Writes by other processes on the same database (the CLI's
 //! imports, a second server) are not seen by the counter: an entry also
 //! serves only for a short time after it was computed (`COUNTS_CACHE_SECS`,
 //! [`DEFAULT_TTL`] by default), the bound on how stale such a write can
@@ -141,11 +142,12 @@ impl Memo {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The value kept under `key`, if computed at `generation` less than
-    /// `ttl` ago.
-    fn get<T: Any + Send + Sync>(&self, key: &str, generation: u64) -> Option<Arc<T>> {
+    /// The value kept under `key`, if computed from reads that began at
+    /// generation `since` or later (so they saw every write that had
+    /// finished when `since` was read) less than `ttl` ago.
+    fn get<T: Any + Send + Sync>(&self, key: &str, since: u64) -> Option<Arc<T>> {
         let kept = self.kept();
-        if kept.generation != generation {
+        if kept.generation < since {
             return None;
         }
         let (at, v) = kept.values.get(key)?;
@@ -187,20 +189,28 @@ impl Memo {
         if self.ttl.is_zero() {
             return Ok(Arc::new(compute().await?));
         }
-        if let Some(v) = self.get::<T>(&key, generation()) {
+        // What this request must see: every write finished before it
+        // arrived, i.e. a value whose reads began at this generation or later.
+        let arrived = generation();
+        if let Some(v) = self.get::<T>(&key, arrived) {
             return Ok(v);
         }
         // One computation of a key at a time: requests that miss together
-        // (the value just expired) wait for the first one's value instead
-        // of all counting the same province at once.
+        // (the value just expired, or a write came) wait for the first one's
+        // value instead of all counting the same province at once. A value
+        // computed while a request waited began after it arrived, so it is
+        // that request's too, even if writes came meanwhile: otherwise, with
+        // writes coming faster than a computation, the waiters would each
+        // compute in turn, one after another.
         let flight = self.flight(&key);
         let _turn = flight.lock().await;
-        // Read before any of the value's reads start: a write that commits
-        // after this moves the generation on and the value is not used again.
-        let generation = generation();
-        if let Some(v) = self.get::<T>(&key, generation) {
+        if let Some(v) = self.get::<T>(&key, arrived) {
             return Ok(v);
         }
+        // Read before any of the value's reads start: a write that commits
+        // after this moves the generation on and the value is not used again
+        // by a request that arrives after that write.
+        let generation = generation();
         let value = Arc::new(compute().await?);
         self.put(key, generation, value.clone());
         Ok(value)
@@ -286,5 +296,57 @@ mod tests {
         }
         note_write();
         assert_eq!(*get(30).await.unwrap(), 30, "computed again after a write");
+    }
+
+    #[tokio::test]
+    async fn requests_that_waited_share_the_value_computed_after_they_arrived() {
+        let memo = Arc::new(Memo::new(DEFAULT_TTL));
+        let computed = Arc::new(AtomicU64::new(0));
+        let get = |memo: Arc<Memo>, computed: Arc<AtomicU64>, hold: Duration| async move {
+            memo.get_or("shared".into(), move || async move {
+                computed.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(hold).await;
+                Ok::<_, ()>(computed.load(Ordering::SeqCst))
+            })
+            .await
+            .unwrap()
+        };
+        // Other tests write concurrently: retry until no write but ours
+        // came between the waiters' arrival and the end.
+        for attempt in 0.. {
+            note_write();
+            computed.store(0, Ordering::SeqCst);
+            let g = generation();
+            // The first request computes for a while; two more arrive
+            // meanwhile and wait for its turn to end; then a write comes.
+            let first = tokio::spawn(get(
+                memo.clone(),
+                computed.clone(),
+                Duration::from_millis(100),
+            ));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let waiters: Vec<_> = (0..2)
+                .map(|_| tokio::spawn(get(memo.clone(), computed.clone(), Duration::ZERO)))
+                .collect();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let arrived_clean = generation() == g;
+            note_write();
+            let first = *first.await.unwrap();
+            let mut got = Vec::new();
+            for w in waiters {
+                got.push(*w.await.unwrap());
+            }
+            if arrived_clean && generation() == g + 1 {
+                // Both waiters arrived after the first value's reads began:
+                // they take it, though a write came before they got it.
+                assert_eq!((first, got), (1, vec![1, 1]));
+                assert_eq!(computed.load(Ordering::SeqCst), 1);
+                // A request arriving after the write computes again.
+                let later = get(memo.clone(), computed.clone(), Duration::ZERO).await;
+                assert_eq!(*later, 2);
+                break;
+            }
+            assert!(attempt < 200);
+        }
     }
 }

@@ -199,8 +199,15 @@ def writer(districts, teams, stop, stats):
     queues = []
     for code in districts:
         token, uid = login(f"doi-{code}")
-        _, page = api.call("GET", f"/api/v1/teams/{teams[code]}/assignments?limit=500", token=token, expect=200)
-        open_ones = [a for a in page["items"] if a["status"] in ("pending", "scheduled")]
+        items, cursor = [], None
+        while True:
+            after = f"&cursor={urllib.parse.quote(cursor)}" if cursor else ""
+            _, page = api.call("GET", f"/api/v1/teams/{teams[code]}/assignments?limit=500{after}", token=token, expect=200)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        open_ones = [a for a in items if a["status"] in ("pending", "scheduled")]
         queues.append([(token, uid, teams[code], a) for a in open_ones])
     work = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
     finished = datetime.now(timezone(timedelta(hours=7))) - timedelta(minutes=30)

@@ -30,6 +30,11 @@ post minutes of open assignments of the plan through the API at n per second
 post moves the server's write generation, so no page can serve counts kept
 from before it (docs/caching.md). The section is appended to the results
 file (with the posts made and refused) instead of replacing it.
+
+BENCH_BACKLOG=<n> posts n more minutes of open assignments while building the
+data (four clients, one in three far from the site) and leaves them
+unreviewed: the pages measured over a review backlog of thousands, as after
+weeks in which no supervisor reviewed.
 """
 
 import http.client
@@ -60,6 +65,7 @@ DB = REUSE or f"kiemtra_console_{int(time.time())}_{os.getpid()}"
 ONLY = os.environ.get("BENCH_ONLY")
 KEEP = bool(REUSE) or os.environ.get("BENCH_KEEP_DB") == "1"
 WRITES = float(os.environ.get("BENCH_WRITES_PER_SEC", "0"))
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "0"))
 
 
 def free_port():
@@ -185,6 +191,8 @@ def build_data(url):
                 body["location"] = {"latitude": 10.0, "longitude": 106.0, "accuracy_m": 10}
             api.call("POST", "/api/v1/inspections", body, token=token, expect=201)
             posted += 1
+    if BACKLOG > 0:
+        posted += backlog(districts, teams, BACKLOG)
     # What autovacuum does by itself within a minute or so of loading this
     # much (its insert threshold): statistics, and the visibility map that
     # lets the coverage counts and the registry's pages read their covering
@@ -193,8 +201,9 @@ def build_data(url):
     return districts, teams, plan["id"], posted
 
 
-def writer(districts, teams, stop, stats):
-    """Posts minutes of open assignments at WRITES per second until `stop`."""
+def open_work(districts, teams):
+    """The open assignments of the district teams, round robin over the
+    districts: (leader's token, leader's id, team id, assignment)."""
     api = Http()
     queues = []
     for code in districts:
@@ -209,20 +218,58 @@ def writer(districts, teams, stop, stats):
                 break
         open_ones = [a for a in items if a["status"] in ("pending", "scheduled")]
         queues.append([(token, uid, teams[code], a) for a in open_ones])
-    work = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+    return [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+
+
+def post_minutes(api, work_item, far=False):
+    """Posts one minutes of an open assignment; returns the status."""
+    token, uid, team, a = work_item
     finished = datetime.now(timezone(timedelta(hours=7))) - timedelta(minutes=30)
+    body = {"id": str(uuid.uuid4()), "assignment_id": a["id"], "establishment_id": a["establishment"]["id"],
+            "team_id": team, "started_at": (finished - timedelta(hours=1)).isoformat(),
+            "finished_at": finished.isoformat(), "members_present": [uid], "outcome": "no_violation",
+            "violations": []}
+    if far:
+        body["location"] = {"latitude": 10.0, "longitude": 106.0, "accuracy_m": 10}
+    status, _ = api.call("POST", "/api/v1/inspections", body, token=token)
+    return status
+
+
+def backlog(districts, teams, count):
+    """Posts `count` more minutes (one in three far from the site) with four
+    clients, left unreviewed: a review backlog as after weeks without a
+    supervisor's review."""
+    work = open_work(districts, teams)[:count]
+    done = {"posted": 0}
+    lock = threading.Lock()
+
+    def client(part):
+        api = Http()
+        for i, item in part:
+            if post_minutes(api, item, far=i % 3 == 0) == 201:
+                with lock:
+                    done["posted"] += 1
+    parts = [[(i, w) for i, w in enumerate(work) if i % 4 == k] for k in range(4)]
+    threads = [threading.Thread(target=client, args=(p,)) for p in parts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done["posted"]
+
+
+def writer(districts, teams, stop, stats):
+    """Posts minutes of open assignments at WRITES per second until `stop`."""
+    work = open_work(districts, teams)
+    api = Http()
     start = time.perf_counter()
-    for n, (token, uid, team, a) in enumerate(work):
+    for n, item in enumerate(work):
         if stop.is_set():
             break
         pause = start + n / WRITES - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        body = {"id": str(uuid.uuid4()), "assignment_id": a["id"], "establishment_id": a["establishment"]["id"],
-                "team_id": team, "started_at": (finished - timedelta(hours=1)).isoformat(),
-                "finished_at": finished.isoformat(), "members_present": [uid], "outcome": "no_violation",
-                "violations": []}
-        status, _ = api.call("POST", "/api/v1/inspections", body, token=token)
+        status = post_minutes(api, item)
         stats["posted" if status == 201 else "refused"] += 1
     stats["elapsed"] = time.perf_counter() - start
 

@@ -44,15 +44,44 @@ pub struct QueueRow {
 /// Pending minutes under `scope` (all when `None`), flagged ones first (far
 /// from the establishment or clock ahead), then oldest received first; at
 /// most `limit`. `team_only` narrows to one team (an inspector's).
+///
+/// Two bounded statements: the ids of the first `limit` from the partial
+/// index of pending minutes (`inspections_pending_idx`), then those rows
+/// with their establishment's and team's names. Joined in one statement,
+/// PostgreSQL joined every pending minutes to the whole registry before
+/// keeping the first few (90 ms with 4,286 pending in a province).
 pub fn review_queue(
     conn: &mut DbConnection,
     scope: Option<&str>,
     team_only: Option<&str>,
     limit: i64,
 ) -> Result<Vec<QueueRow>, ApiError> {
-    let mut q = inspections::table
+    let mut first = inspections::table
+        .filter(inspections::review_status.eq("pending"))
+        .select(inspections::id)
+        .order((
+            inspections::far_from_site.desc(),
+            inspections::clock_skew.desc(),
+            inspections::received_at.asc(),
+            inspections::id.asc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = scope {
+        first = first.filter(inspections::unit_path.like(format!("{s}%")));
+    }
+    if let Some(t) = team_only {
+        first = first.filter(inspections::team_id.eq(t.to_string()));
+    }
+    let ids: Vec<String> = first.load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<QueueRow> = inspections::table
         .inner_join(establishments::table)
         .inner_join(teams::table)
+        .filter(inspections::id.eq_any(&ids))
+        // Reviewed between the two statements: no longer waiting.
         .filter(inspections::review_status.eq("pending"))
         .select((
             inspections::id,
@@ -69,21 +98,14 @@ pub fn review_queue(
             inspections::far_from_site,
             inspections::distance_m,
         ))
-        .order((
-            inspections::far_from_site.desc(),
-            inspections::clock_skew.desc(),
-            inspections::received_at.asc(),
-            inspections::id.asc(),
-        ))
-        .limit(limit)
-        .into_boxed();
-    if let Some(s) = scope {
-        q = q.filter(inspections::unit_path.like(format!("{s}%")));
-    }
-    if let Some(t) = team_only {
-        q = q.filter(inspections::team_id.eq(t.to_string()));
-    }
-    Ok(q.load(conn)?)
+        .load(conn)?;
+    let place: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    rows.sort_by_key(|r| place.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(rows)
 }
 
 /// How many minutes under `scope` wait for review.

@@ -1351,6 +1351,15 @@ async fn a_supervisor_adds_a_member_from_a_picker_of_its_area() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// The overview's count of minutes waiting for review.
+fn waiting(page: &str) -> String {
+    let start = page
+        .find("id=\"waiting\">")
+        .unwrap_or_else(|| panic!("no #waiting in {page}"))
+        + "id=\"waiting\">".len();
+    page[start..start + page[start..].find('<').unwrap()].to_string()
+}
+
 /// The `#totals` card of a page whose label is `label`: its number.
 fn card(page: &str, label: &str) -> String {
     let at = page
@@ -1438,15 +1447,35 @@ async fn a_page_shows_a_write_made_just_before() {
     // once.
     let (_, _, page) = c.get("/console/").await;
     assert_eq!(card(&page, "đã kiểm tra ("), "0", "{page}");
-    app.post_created(
-        "/api/v1/inspections",
-        &lead.token,
-        surprise(&app.teams["372"], first["id"].as_str().unwrap(), &lead.id),
-    )
-    .await;
+    assert_eq!(waiting(&page), "0", "{page}");
+    let (_, _, queue) = c.get("/console/review").await;
+    let minutes = app
+        .post_created(
+            "/api/v1/inspections",
+            &lead.token,
+            surprise(&app.teams["372"], first["id"].as_str().unwrap(), &lead.id),
+        )
+        .await;
+    let minutes_id = minutes["id"].as_str().unwrap();
+    assert!(!queue.contains(minutes_id), "{queue}");
     let (_, _, page) = c.get("/console/").await;
     assert_eq!(card(&page, "đã kiểm tra ("), "1", "{page}");
     assert_eq!(app.get_ok(&coverage, &admin).await["inspected"], 1);
+    // And it waits for review, on the overview and in the queue (both kept
+    // too), until it is reviewed.
+    assert_eq!(waiting(&page), "1", "{page}");
+    let (_, _, queue) = c.get("/console/review").await;
+    assert!(queue.contains(minutes_id), "{queue}");
+    app.post_ok(
+        &format!("/api/v1/inspections/{minutes_id}/review"),
+        &admin,
+        json!({"decision": "accepted", "comment": ""}),
+    )
+    .await;
+    let (_, _, page) = c.get("/console/").await;
+    assert_eq!(waiting(&page), "0", "{page}");
+    let (_, _, queue) = c.get("/console/review").await;
+    assert!(!queue.contains(minutes_id), "{queue}");
 
     // Drawn, then the establishment of one of team 372's assignments
     // closes: its assignment shows cancelled at once, and it is no longer

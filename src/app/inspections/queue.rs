@@ -8,18 +8,25 @@ use crate::error::ApiError;
 
 /// Pending minutes in the caller's area (admin, supervisor), flagged ones
 /// first (taken far from the establishment, device clock ahead), then the
-/// oldest received; at most `limit`, with how many wait in all.
+/// oldest received; at most `limit`, with how many wait in all. Kept while
+/// nothing is written (`db::memo`): the overview shows it on every visit.
 pub async fn review_queue(
     db: &Db,
     user: AuthUser,
     limit: i64,
 ) -> Result<(Vec<QueueRow>, i64), ApiError> {
     policy::require_manager(&user)?;
-    db.run(move |conn| {
-        let scope = policy::area_of(&user);
-        let rows = crate::db::console::review_queue(conn, scope, None, limit)?;
-        let total = crate::db::console::pending_count(conn, scope)?;
-        Ok((rows, total))
-    })
-    .await
+    let key = format!("review-queue|{limit}|{}", policy::policy_key(&user));
+    let kept = db
+        .memo()
+        .get_or(key, || {
+            db.run(move |conn| {
+                let scope = policy::area_of(&user);
+                let rows = crate::db::console::review_queue(conn, scope, None, limit)?;
+                let total = crate::db::console::pending_count(conn, scope)?;
+                Ok::<_, ApiError>((rows, total))
+            })
+        })
+        .await?;
+    Ok((*kept).clone())
 }

@@ -55,7 +55,9 @@ pub struct TokenPair {
     user: UserDto,
 }
 
-/// Stores `token`, a new refresh token of `family`, and returns it.
+/// Stores `token`, a new refresh token of `family`, and returns it; the
+/// user's expired tokens and console sessions go (so the table holds what
+/// can still be used or must still be refused, not every sign-in ever).
 fn store_refresh(
     conn: &mut DbConnection,
     user_id: &str,
@@ -64,6 +66,7 @@ fn store_refresh(
     token: String,
 ) -> Result<String, ApiError> {
     let t = now();
+    crate::db::refresh_tokens::purge_expired_of(conn, user_id, t)?;
     crate::db::refresh_tokens::insert(
         conn,
         &new_id(),
@@ -259,6 +262,7 @@ pub async fn open_console_session(
 ) -> Result<(), ApiError> {
     db.write(move |conn| {
         let t = now();
+        crate::db::refresh_tokens::purge_expired_of(conn, &user_id, t)?;
         crate::db::refresh_tokens::insert(
             conn,
             &new_id(),

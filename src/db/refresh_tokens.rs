@@ -122,6 +122,22 @@ pub fn revoke_family(
     Ok(())
 }
 
+/// Deletes `user_id`'s tokens and console sessions that expired before
+/// `at`: none of them can be used, and a used one presented again is
+/// refused for its expiry as it would be for its reuse. How many went.
+pub fn purge_expired_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<usize, ApiError> {
+    Ok(diesel::delete(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::expires_at.lt(at)),
+    )
+    .execute(conn)?)
+}
+
 /// Revokes every token of `user_id` not yet revoked.
 pub fn revoke_all_of(
     conn: &mut DbConnection,

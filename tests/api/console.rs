@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{commune_of, Expect, TestApp, PASSWORD};
@@ -1516,4 +1516,58 @@ async fn a_page_shows_a_write_made_just_before() {
     let (_, _, page) = c.get("/console/").await;
     assert_eq!(eligible(&page), "5", "{page}");
     assert_eq!(app.get_ok(&coverage, &admin).await["eligible"], 5);
+}
+
+#[actix_web::test]
+async fn expired_tokens_and_sessions_go_when_their_user_signs_in_again() {
+    // One row per API sign-in, per refresh and per console session: without
+    // a purge the table grows for ever. A sign-in deletes its user's expired
+    // rows, and only those.
+    let app = TestApp::init().empty().await;
+    app.create_user("admin", "admin", None, None);
+    app.create_user("other", "admin", None, None);
+    let first = app.login_answer("admin").await;
+    app.login_answer("other").await;
+    let mut c = Console::sign_in(&app, "admin").await;
+    let rows = |user: &str| {
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM refresh_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE u.username = '{user}'"
+        ))
+    };
+    assert_eq!((rows("admin"), rows("other")), (2, 1));
+    app.exec("UPDATE refresh_tokens SET expires_at = '2000-01-01 00:00:00'");
+
+    // Expired: refused as before.
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": first["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, headers, _) = c.get("/console/review").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/console/login?next=%2Fconsole%2Freview");
+
+    // Signing in again: admin's expired rows go, the new session stays,
+    // other's expired row stays until other signs in.
+    let login = app.login_answer("admin").await;
+    assert_eq!((rows("admin"), rows("other")), (1, 1));
+    let mut c = Console::sign_in(&app, "admin").await;
+    assert_eq!(rows("admin"), 2);
+    let (status, _, _) = c.get("/console/review").await;
+    assert_eq!(status, StatusCode::OK);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": login["refresh_token"]})),
+    )
+    .await
+    .expect(StatusCode::OK);
+    app.login_answer("other").await;
+    assert_eq!(rows("other"), 1);
 }

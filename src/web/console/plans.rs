@@ -674,18 +674,18 @@ fn rounds_table(id: &str, rounds: &[Value]) -> Markup {
 
 /// The plan's page after one of its forms: 303 back to it with `ok` when
 /// the use case did it, else the page again with the refusal.
-async fn after(
+async fn after<T, E: Into<PageError>>(
     ctx: Ctx,
     db: &Db,
     id: &str,
     from: &'static str,
     ok: &str,
-    done: Result<(), PageError>,
+    done: Result<T, E>,
 ) -> PageResult {
     match done {
-        Ok(()) => Ok(ctx.redirect(&format!("/console/plans/{id}?ok={ok}"))),
+        Ok(_) => Ok(ctx.redirect(&format!("/console/plans/{id}?ok={ok}"))),
         Err(e) => {
-            let problem = Problem::of(e, from)?;
+            let problem = Problem::of(e.into(), from)?;
             render(ctx, db, id, PlanQuery::default(), Some(problem)).await
         }
     }
@@ -695,10 +695,7 @@ async fn after(
 /// frozen and the server value committed (`POST /plans/{id}/freeze`).
 pub async fn freeze(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
     let CheckedForm { ctx, .. } = f;
-    let done = plans::freeze(&db, ctx.user.clone(), &id)
-        .await
-        .map(drop)
-        .map_err(PageError::from);
+    let done = plans::freeze(&db, ctx.user.clone(), &id).await;
     after(ctx, &db, &id, "freeze", "frozen", done).await
 }
 
@@ -712,19 +709,14 @@ pub async fn draw(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> P
         &id,
         plans::DrawBody::with_beacon(beacon),
     )
-    .await
-    .map(drop)
-    .map_err(PageError::from);
+    .await;
     after(ctx, &db, &id, "draw", "drawn", done).await
 }
 
 /// `POST /console/plans/{id}/top-up`.
 pub async fn top_up(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) -> PageResult {
     let CheckedForm { ctx, .. } = f;
-    let done = plans::top_up(&db, ctx.user.clone(), &id)
-        .await
-        .map(drop)
-        .map_err(PageError::from);
+    let done = plans::top_up(&db, ctx.user.clone(), &id).await;
     after(ctx, &db, &id, "top-up", "topped-up", done).await
 }
 
@@ -736,8 +728,7 @@ pub async fn cancel(f: CheckedForm, db: web::Data<Db>, id: web::Path<String>) ->
         let body: plans::CancelBody =
             serde_json::from_value(json!({ "reason": form.get("reason").unwrap_or("") }))
                 .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        plans::cancel(&db, ctx.user.clone(), plan_id, body).await?;
-        Ok(())
+        plans::cancel(&db, ctx.user.clone(), plan_id, body).await
     }
     .await;
     after(ctx, &db, &id, "cancel", "cancelled", done).await

@@ -43,7 +43,7 @@ pub struct QueueRow {
 
 /// Pending minutes under `scope` (all when `None`), flagged ones first (far
 /// from the establishment or clock ahead), then oldest received first; at
-/// most `limit`. `team_only` narrows to one team (an inspector's).
+/// most `limit`.
 ///
 /// Two bounded statements: the ids of the first `limit` from the partial
 /// index of pending minutes (`inspections_pending_idx`), then those rows
@@ -53,7 +53,6 @@ pub struct QueueRow {
 pub fn review_queue(
     conn: &mut DbConnection,
     scope: Option<&str>,
-    team_only: Option<&str>,
     limit: i64,
 ) -> Result<Vec<QueueRow>, ApiError> {
     let mut first = inspections::table
@@ -69,9 +68,6 @@ pub fn review_queue(
         .into_boxed();
     if let Some(s) = scope {
         first = first.filter(inspections::unit_path.like(format!("{s}%")));
-    }
-    if let Some(t) = team_only {
-        first = first.filter(inspections::team_id.eq(t.to_string()));
     }
     let ids: Vec<String> = first.load(conn)?;
     if ids.is_empty() {

@@ -22,7 +22,7 @@ pub async fn review_queue(
         .get_or(key, || {
             db.run(move |conn| {
                 let scope = policy::area_of(&user);
-                let rows = crate::db::console::review_queue(conn, scope, None, limit)?;
+                let rows = crate::db::console::review_queue(conn, scope, limit)?;
                 let total = crate::db::console::pending_count(conn, scope)?;
                 Ok::<_, ApiError>((rows, total))
             })

@@ -139,6 +139,52 @@ impl Console {
         (status, headers, resp.bytes().await.unwrap().to_vec())
     }
 
+    /// POST of a `multipart/form-data` form, as a browser sends a file
+    /// input: the text `fields`, then `file` (field name, file name, media
+    /// type if any, bytes) when given. The answer, unread.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, Option<&str>, &[u8])>,
+    ) -> reqwest::Response {
+        let boundary = "kiemtra-test-boundary";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        if let Some((name, filename, media_type, bytes)) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n")
+                    .as_bytes(),
+            );
+            if let Some(t) = media_type {
+                body.extend_from_slice(format!("Content-Type: {t}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", self.cookie_header())
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(resp.headers());
+        resp
+    }
+
     /// A page's CSRF token (the session's).
     pub async fn csrf(&mut self, path: &str) -> String {
         let (status, _, page) = self.get(path).await;
@@ -522,25 +568,13 @@ async fn an_activitys_evidence_is_uploaded_and_downloaded_in_the_console() {
     let token = csrf_of(&page);
 
     // Act: the upload form, as a browser sends it.
-    let boundary = "kiemtra-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"version\"\r\n\r\n1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bien-ban.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&pdf);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let resp = c
-        .client
-        .post(format!("{}/console/activities/{id}/evidence", c.base))
-        .header("Cookie", c.cookie_header())
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
+        .post_multipart(
+            &format!("/console/activities/{id}/evidence"),
+            &[("csrf_token", &token), ("version", "1")],
+            Some(("file", "bien-ban.pdf", Some("application/pdf"), &pdf)),
         )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .await;
 
     // Assert: back to the list, which links the file; the file is the PDF.
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -562,14 +596,12 @@ async fn an_activitys_evidence_is_uploaded_and_downloaded_in_the_console() {
     assert_eq!(got["version"], 2);
     // Without its CSRF token, nothing is stored.
     let resp = c
-        .client
-        .post(format!("{}/console/activities/{id}/evidence", c.base))
-        .header("Cookie", c.cookie_header())
-        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
-        .body(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.pdf\"\r\n\r\n%PDF-1.4 %%EOF\r\n--{boundary}--\r\n"))
-        .send()
-        .await
-        .unwrap();
+        .post_multipart(
+            &format!("/console/activities/{id}/evidence"),
+            &[],
+            Some(("file", "x.pdf", None, b"%PDF-1.4 %%EOF")),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         app.get_ok(&format!("/api/v1/activities/{id}"), &admin)
@@ -589,25 +621,18 @@ async fn an_imported_workbook_reports_its_bad_row_in_a_file() {
     ]);
     let mut c = Console::sign_in(&app, "admin").await;
     let token = c.csrf("/console/establishments/import").await;
-    let boundary = "kiemtra-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"co-so.xlsx\"\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&xlsx);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let resp = c
-        .client
-        .post(format!("{}/console/establishments/import", c.base))
-        .header("Cookie", c.cookie_header())
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
+        .post_multipart(
+            "/console/establishments/import",
+            &[("csrf_token", &token)],
+            Some((
+                "file",
+                "co-so.xlsx",
+                Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                &xlsx,
+            )),
         )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let page = resp.text().await.unwrap();
     assert!(

@@ -178,18 +178,12 @@ def build_data(url):
     api.call("POST", f"/api/v1/plans/{plan['id']}/draw", {}, token=admin, expect=200)
     # 300 minutes over the district teams, one in three far from the site.
     posted = 0
-    finished = datetime.now(timezone(timedelta(hours=7))) - timedelta(hours=2)
     for code in districts:
         token, uid = login(f"doi-{code}")
         _, page = api.call("GET", f"/api/v1/teams/{teams[code]}/assignments", token=token, expect=200)
         for a in page["items"][: max(1, 300 // len(districts))]:
-            e = a["establishment"]
-            body = {"id": str(uuid.uuid4()), "assignment_id": a["id"], "establishment_id": e["id"], "team_id": teams[code],
-                    "started_at": (finished - timedelta(hours=1)).isoformat(), "finished_at": finished.isoformat(),
-                    "members_present": [uid], "outcome": "no_violation", "violations": []}
-            if posted % 3 == 0:
-                body["location"] = {"latitude": 10.0, "longitude": 106.0, "accuracy_m": 10}
-            api.call("POST", "/api/v1/inspections", body, token=token, expect=201)
+            status = post_minutes(api, (token, uid, teams[code], a), far=posted % 3 == 0)
+            assert status == 201, f"POST /api/v1/inspections: {status}"
             posted += 1
     if BACKLOG > 0:
         posted += backlog(districts, teams, BACKLOG)
